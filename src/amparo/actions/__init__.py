@@ -1,0 +1,1 @@
+"""Carry a verdict out: block/refuse, quarantine evidence, open a case, record attempts, queue reports."""

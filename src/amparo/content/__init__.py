@@ -1,0 +1,1 @@
+"""Decoding and normalisation of content, with limits on bad input."""

@@ -1,0 +1,139 @@
+"""Decode image bytes safely: format, byte and pixel limits, EXIF orientation, animation frames."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from amparo.errors import BadInput, TooLarge, UnsupportedMedia
+
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
+# Size to which large images are reduced before PDQ: PDQ itself downsamples to 64x64 via a
+# Jarosz filter, so hashing a ~512 px version keeps the hash (the C++ reference tools do the same).
+PDQ_WORKING_SIZE = 512
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """A decoded image: RGB pixels with EXIF orientation applied, plus facts about the original."""
+
+    rgb: np.ndarray  # HxWx3 uint8
+    format: str
+    width: int
+    height: int
+    mode: str
+    frame_count: int = 1
+    metadata: dict[str, str] = field(default_factory=dict)  # PNG text chunks, EXIF Software, etc.
+    frames: tuple[np.ndarray, ...] = ()  # sampled extra frames of an animation (RGB)
+
+    @cached_property
+    def pil(self) -> Image.Image:
+        return Image.fromarray(self.rgb)
+
+
+def _limits_guard(max_pixels: int) -> None:
+    # Pillow raises DecompressionBombError at 2x MAX_IMAGE_PIXELS and warns above it; we set the
+    # limit to our own and turn the warning into an error so bombs never get decoded.
+    Image.MAX_IMAGE_PIXELS = max_pixels
+
+
+def _oriented(img: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:  # corrupt EXIF must not make the image unreadable
+        return img
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    elif img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
+        img = Image.fromarray(scaled.astype(np.uint8), "L")
+    return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def _metadata(img: Image.Image) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for k, v in (img.info or {}).items():
+        if isinstance(v, str) and k not in ("icc_profile", "exif"):
+            meta[str(k)] = v[:20000]
+    try:
+        exif = img.getexif()
+        for tag, name in ((0x0131, "exif:Software"), (0x010E, "exif:ImageDescription"),
+                          (0x013B, "exif:Artist"), (0x9286, "exif:UserComment")):
+            val = exif.get(tag)
+            if val is not None:
+                meta[name] = val.decode("utf-8", "replace") if isinstance(val, bytes) else str(val)
+    except Exception:
+        pass
+    return meta
+
+
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int = 50 * 1024 * 1024,
+    max_pixels: int = 80_000_000,
+    max_frames: int = 16,
+) -> DecodedImage:
+    """Decode bytes to RGB, refusing oversize, bombs, truncated and non-image input."""
+    if not data:
+        raise BadInput("empty file", code="empty")
+    if len(data) > max_bytes:
+        raise TooLarge(f"file is {len(data)} bytes; the limit is {max_bytes}")
+    _limits_guard(max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            fmt = (img.format or "").upper()
+            if fmt not in SUPPORTED_FORMATS:
+                raise UnsupportedMedia(f"unsupported image format {fmt or 'unknown'}")
+            w, h = img.size
+            if w * h > max_pixels:
+                raise TooLarge(f"image is {w}x{h} pixels; the limit is {max_pixels}")
+            if w < 1 or h < 1:
+                raise BadInput("image has no pixels", code="bad_image")
+            n_frames = int(getattr(img, "n_frames", 1) or 1)
+            metadata = _metadata(img)
+            mode = img.mode
+            img.load()
+            first = _to_rgb(_oriented(img))
+            extra: list[np.ndarray] = []
+            if n_frames > 1:
+                # Animated: check a spread sample of frames (documented in docs/limits.md).
+                picks = sorted(set(np.linspace(0, n_frames - 1, min(n_frames, max_frames)).astype(int)))
+                for idx in picks:
+                    if idx == 0:
+                        continue
+                    img.seek(int(idx))
+                    img.load()
+                    extra.append(_to_rgb(img))
+    except (TooLarge, UnsupportedMedia, BadInput):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise TooLarge(f"image refused as a decompression bomb: {e}") from None
+    except UnidentifiedImageError:
+        raise UnsupportedMedia("not a recognised image") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise BadInput(f"image could not be decoded ({e.__class__.__name__}: {e})", code="bad_image") from None
+    return DecodedImage(
+        rgb=first,
+        format=fmt,
+        width=first.shape[1],
+        height=first.shape[0],
+        mode=mode,
+        frame_count=n_frames,
+        metadata=metadata,
+        frames=tuple(extra),
+    )

@@ -1,0 +1,30 @@
+"""A hash bank hit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Match:
+    bank: str
+    bank_category: str  # "csam" | "ncii" | "other"
+    entry_id: int
+    signal_type: str
+    distance: int
+    opinion: str = "positive"  # positive | negative | disputed
+    threshold: int = 0
+    negative_bank: bool = False  # a "safe" bank: suppresses false positives
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bank": self.bank,
+            "category": self.bank_category,
+            "entry_id": self.entry_id,
+            "signal_type": self.signal_type,
+            "distance": self.distance,
+            "threshold": self.threshold,
+            "opinion": self.opinion,
+            "negative_bank": self.negative_bank,
+        }

@@ -1,0 +1,1 @@
+"""Policy: declarative YAML rules with jurisdiction profiles, and a pure evaluator."""

@@ -1,0 +1,88 @@
+"""One typed Settings object, read from AMPARO_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from amparo.errors import ConfigurationError
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "amparo"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AMPARO_", extra="ignore")
+
+    environment: str = Field("dev", description="dev | test | production")
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None  # default: SQLite (WAL) in data_dir
+
+    # Input limits: bad input is refused before decoding.
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_image_pixels: int = 80_000_000
+    max_prompt_chars: int = 4000
+    max_animation_frames: int = 16  # frames sampled from an animated image
+
+    pdq_quality_floor: int = 50
+    pdq_default_threshold: int = 31
+
+    policy_file: Path | None = None  # default: the shipped default policy
+    profile: str | None = None  # default jurisdiction profile, e.g. "eu-es" or "us"
+
+    index_refresh_seconds: float = 2.0
+    detectors: str = "default"  # "default" | "none" | comma-separated detector names
+
+    # Secrets: files or values; never stored in the database.
+    master_key_file: Path | None = None
+    master_key: str | None = None  # hex; prefer master_key_file in production
+    watermark_key: str | None = None  # hex
+    session_secret: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    upstream_url: str | None = None  # image generator behind the proxy
+    upstream_api_key: str | None = None
+    upstream_timeout_seconds: float = 120.0
+    generator_name: str = "amparo-guarded-generator"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'amparo.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.data_dir / "evidence"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.index_dir, self.evidence_dir, self.keys_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def check_production_secrets(self) -> None:
+        """Refuse to run in production without real secrets (no defaults outside dev)."""
+        if not self.is_production:
+            return
+        if not (self.master_key_file or self.master_key):
+            raise ConfigurationError("production needs AMPARO_MASTER_KEY_FILE (or AMPARO_MASTER_KEY)")
+        if not self.session_secret:
+            raise ConfigurationError("production needs AMPARO_SESSION_SECRET")

@@ -1,0 +1,1 @@
+"""Built-in hash signal types."""

@@ -1,0 +1,90 @@
+"""PDQ perceptual hash via pdqhash (Python bindings of Meta's C++ reference).
+
+Like the reference (and python-threatexchange), the hash is taken of the pixels as stored, without
+applying EXIF orientation, so it equals the hashes that NCMEC, StopNCII and HMA share.
+
+Speed: PDQ reduces every image to 64x64 with a Jarosz filter, so hashing the full resolution
+wastes time. We let libjpeg decode at a reduced scale (`draft`) and box-reduce to at most
+WORKING_SIZE pixels first; on the reference images this keeps every hash of quality >= 80 within
+distance 10 of the full-resolution reference (see bench/results/hashing.md).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pdqhash
+from PIL import Image
+
+from amparo.content.images import DecodedImage
+from amparo.domain.signals import Signal
+from amparo.errors import BadInput
+
+NAME = "pdq"
+WORKING_SIZE = 384
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+def pdq_of_array(rgb: np.ndarray) -> tuple[str, int]:
+    """Hash an RGB array; reduces it to WORKING_SIZE first (the fast path)."""
+    h, w = rgb.shape[:2]
+    if max(h, w) > WORKING_SIZE:
+        img = Image.fromarray(rgb)
+        s = WORKING_SIZE / max(h, w)
+        img = img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX)
+        rgb = np.asarray(img)
+    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)
+
+
+def pdq_of_array_full(rgb: np.ndarray) -> tuple[str, int]:
+    """Hash at full resolution: exactly the reference hash for the same pixels."""
+    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)
+
+
+def pdq_of_bytes(data: bytes, *, max_pixels: int = 80_000_000) -> tuple[str, int]:
+    """File bytes → PDQ with reduced-scale JPEG decoding; no EXIF transpose (as the reference)."""
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    img = Image.open(io.BytesIO(data))
+    if img.format == "JPEG":
+        img.draft("RGB", (WORKING_SIZE, WORKING_SIZE))
+    img = img.convert("RGB")
+    return pdq_of_array(np.asarray(img))
+
+
+def normalise_pdq(value: str) -> str:
+    v = value.strip().lower()
+    if not _HEX.match(v):
+        raise BadInput(f"malformed PDQ hash {value[:80]!r}: expected 64 hex characters", code="bad_hash")
+    return v
+
+
+class PdqHasher:
+    name = NAME
+    match_kind = "hamming"
+
+    def hash_bytes(self, data: bytes) -> Signal | None:
+        value, quality = pdq_of_bytes(data)
+        return Signal(NAME, value, quality)
+
+    def hash_image(self, image: DecodedImage, data: bytes) -> Signal | None:
+        # The decoded image has EXIF orientation applied (for the detectors); the reference hash
+        # does not, so re-read the stored pixels for JPEGs that carry an orientation.
+        if image.format in ("JPEG", "MPO") and _has_rotation(data):
+            value, quality = pdq_of_bytes(data)
+        else:
+            value, quality = pdq_of_array(image.rgb)
+        return Signal(NAME, value, quality)
+
+    def normalise(self, value: str) -> str:
+        return normalise_pdq(value)
+
+
+def _has_rotation(data: bytes) -> bool:
+    try:
+        return Image.open(io.BytesIO(data)).getexif().get(0x0112, 1) not in (0, 1)
+    except Exception:
+        return False

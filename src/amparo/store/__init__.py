@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, repositories (keyword-only functions), Alembic migrations."""

@@ -1,0 +1,152 @@
+"""Tables. Only repositories (store/*_repo.py) touch these; the pipeline sees domain objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class BankRow(Base):
+    __tablename__ = "banks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    category: Mapped[str] = mapped_column(String(20))  # csam | ncii | other
+    source: Mapped[str] = mapped_column(String(200), default="local")
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    negative: Mapped[bool] = mapped_column(Boolean, default=False)  # a "safe" bank
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BankEntryRow(Base):
+    __tablename__ = "bank_entries"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    signal_type: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(200))
+    opinion: Mapped[str] = mapped_column(String(20), default="positive")  # positive|negative|disputed
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    entry_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (
+        Index("ix_bank_entries_lookup", "signal_type", "value"),
+        UniqueConstraint("bank_id", "signal_type", "value", name="uq_bank_entry_value"),
+    )
+
+
+class IndexChangeRow(Base):
+    """Append-only feed of hamming-index changes; API processes apply rows after their `seq`."""
+
+    __tablename__ = "index_changes"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    signal_type: Mapped[str] = mapped_column(String(40), index=True)
+    entry_id: Mapped[int] = mapped_column(BigInteger)
+    op: Mapped[str] = mapped_column(String(10))  # add | remove
+    value: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(128))  # SHA-256 of the high-entropy secret
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class EventRow(Base):
+    """Every checked item's verdict, committed before the response is sent."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    item_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    account: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    surface: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    jurisdiction: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decision: Mapped[str] = mapped_column(String(20), index=True)
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rule: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    automated: Mapped[bool] = mapped_column(Boolean, default=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AccountAttemptRow(Base):
+    """Refused requests per account: repeated csam_request attempts raise severity."""
+
+    __tablename__ = "account_attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(40))
+    item_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (Index("ix_attempts_account_label_time", "account", "label", "created_at"),)
+
+
+class GenerationRow(Base):
+    """The generation ledger: every request through the proxy, allowed or refused."""
+
+    __tablename__ = "generations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    generation_id: Mapped[str] = mapped_column(String(64), unique=True)
+    watermark_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    account: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    operation: Mapped[str] = mapped_column(String(20))  # generation | edit
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    prompt_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    decision: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[str | None] = mapped_column(String(30), nullable=True)  # where it was decided
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    input_hashes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    outputs: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{index, pdq, sha256, watermark_id}]
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+
+
+class GenerationOutputRow(Base):
+    """One row per returned image: PDQ is searched here when the watermark and manifest are gone."""
+
+    __tablename__ = "generation_outputs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    generation_id: Mapped[str] = mapped_column(ForeignKey("generations.generation_id", ondelete="CASCADE"), index=True)
+    output_index: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    watermark_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
