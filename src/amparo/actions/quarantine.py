@@ -1,0 +1,62 @@
+"""Action "quarantine": preserve the item in the evidence vault, in the event's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amparo.actions.base import ActionContext
+from amparo.evidence.vault import Vault
+from amparo.store import review_repo
+
+NAME = "quarantine"
+REPORTED_LABELS = ("csam_known",)  # the default policy queues a report for these at once
+
+
+class QuarantineAction:
+    name = NAME
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    def run(self, ctx: ActionContext) -> dict[str, Any] | None:
+        item = ctx.item
+        if item.image is not None:
+            data, media_type = item.image, None
+        elif item.text:
+            data, media_type = item.text.encode("utf-8"), "text/plain; charset=utf-8"
+        else:
+            return None
+        verdict = ctx.verdict
+        reported = "report" in verdict.actions or any(
+            lb in REPORTED_LABELS for lb in verdict.labels
+        )
+        row = self.vault.capture(
+            ctx.session,
+            data=data,
+            media_type=media_type,
+            item_id=item.id,
+            event_id=ctx.event_id,
+            profile=verdict.profile or item.context.jurisdiction,
+            reported=reported,
+            metadata={
+                "kind": str(item.kind),
+                "context": item.context.to_dict(),
+                "decision": verdict.decision.value,
+                "labels": list(verdict.labels),
+                "rule": verdict.rule,
+                "event_id": ctx.event_id,
+            },
+        )
+        # If the policy listed open_case first, attach the evidence to that case now.
+        opened = ctx.results.get("open_case")
+        if isinstance(opened, dict) and opened.get("case_id"):
+            case_id = int(opened["case_id"])
+            self.vault.link_case(ctx.session, ref=row.ref, case_id=case_id)
+            review_repo.set_case_item_evidence(
+                ctx.session, case_id=case_id, item_id=item.id, evidence_ref=row.ref
+            )
+        return {
+            "evidence_ref": row.ref,
+            "sha256": row.sha256,
+            "retain_until": row.retain_until.isoformat(),
+        }
