@@ -150,3 +150,16 @@ class GenerationOutputRow(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
     watermark_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+
+
+class LegalReportRow(Base):
+    """A legal report queued by policy or by a reviewer (NCMEC CyberTipline, DSA, national authority)."""
+
+    __tablename__ = "legal_reports"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    target: Mapped[str] = mapped_column(String(40))  # ncmec | dsa_sor | es_authorities | ...
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued | needs_review | sent | failed
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -3,10 +3,12 @@
 Like the reference (and python-threatexchange), the hash is taken of the pixels as stored, without
 applying EXIF orientation, so it equals the hashes that NCMEC, StopNCII and HMA share.
 
-Speed: PDQ reduces every image to 64x64 with a Jarosz filter, so hashing the full resolution
-wastes time. We let libjpeg decode at a reduced scale (`draft`) and box-reduce to at most
-WORKING_SIZE pixels first; on the reference images this keeps every hash of quality >= 80 within
-distance 10 of the full-resolution reference (see bench/results/hashing.md).
+Speed: PDQ reduces every image to a 64x64 grid (whatever its aspect ratio) with a Jarosz filter,
+so hashing the full resolution wastes time. We let libjpeg decode at a reduced scale (`draft`) and
+box-reduce each side to at most WORKING_SIZE pixels (a square cap, like PDQ's own square grid;
+keeping the aspect ratio instead gave distances up to 14). On the reference images every hash of
+quality >= 80 stays within distance 8 of the full-resolution reference (tests/core/test_pdq_signal.py,
+bench/results/hashing.md).
 """
 
 from __future__ import annotations
@@ -31,9 +33,7 @@ def pdq_of_array(rgb: np.ndarray) -> tuple[str, int]:
     """Hash an RGB array; reduces it to WORKING_SIZE first (the fast path)."""
     h, w = rgb.shape[:2]
     if max(h, w) > WORKING_SIZE:
-        img = Image.fromarray(rgb)
-        s = WORKING_SIZE / max(h, w)
-        img = img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX)
+        img = Image.fromarray(rgb).resize((min(w, WORKING_SIZE), min(h, WORKING_SIZE)), Image.Resampling.BOX)
         rgb = np.asarray(img)
     bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
     return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)

@@ -112,6 +112,20 @@ def upgrade() -> None:
     with op.batch_alter_table('index_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_index_changes_signal_type'), ['signal_type'], unique=False)
 
+    op.create_table('legal_reports',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('event_id', sa.BigInteger(), nullable=True),
+    sa.Column('target', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('labels', sa.JSON(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('legal_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_legal_reports_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_legal_reports_event_id'), ['event_id'], unique=False)
+
     op.create_table('bank_entries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('bank_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -162,6 +176,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_bank_entries_bank_id'))
 
     op.drop_table('bank_entries')
+    with op.batch_alter_table('legal_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_legal_reports_event_id'))
+        batch_op.drop_index(batch_op.f('ix_legal_reports_created_at'))
+
+    op.drop_table('legal_reports')
     with op.batch_alter_table('index_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_index_changes_signal_type'))
 

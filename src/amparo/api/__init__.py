@@ -1,0 +1,1 @@
+"""HTTP API: FastAPI app factory, thin routes, request/response schemas."""

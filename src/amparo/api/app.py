@@ -1,0 +1,71 @@
+"""FastAPI app factory: create_app(service). Routes are thin: parse, call the service, render."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from amparo.api.routes import banks, checks, events, health, hma
+from amparo.errors import AmparoError
+from amparo.service import Service
+
+log = logging.getLogger("amparo.api")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.matcher.start_background_refresh(service.settings.index_refresh_seconds)
+        yield
+
+    app = FastAPI(
+        title="Amparo",
+        version="0.1.0",
+        description="Child-safety layer: hash matching, classifiers, request gate, review and evidence.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.key_cache = {}
+
+    @app.exception_handler(AmparoError)
+    async def amparo_error(_: Request, exc: AmparoError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+        return JSONResponse(error_body("bad_request", "the request is malformed", details=details), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")  # the trace stays in the log, never in the response
+        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    for r in (health.router, checks.router, banks.router, events.router, hma.router):
+        app.include_router(r)
+    for r in extra_routers or []:
+        app.include_router(r)
+    return app

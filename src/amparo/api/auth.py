@@ -1,0 +1,62 @@
+"""API-key authentication and role checks.
+
+Keys are accepted as `Authorization: Bearer <key>`, `X-API-Key: <key>`, or HTTP Basic with the key
+as the password (so HMA clients that only take a base URL can use `http://any:KEY@host/`)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+
+from amparo.errors import Forbidden, Unauthorized
+from amparo.store import keys_repo
+from amparo.store.keys_repo import ApiPrincipal
+
+# What each role may do. admin may do everything.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"hash", "lookup", "check", "banks.read", "banks.write", "events.read", "trace", "keys"}),
+    "submitter": frozenset({"hash", "lookup", "check"}),
+    "reviewer": frozenset({"hash", "lookup", "check", "banks.read", "events.read", "trace"}),
+    "auditor": frozenset({"banks.read", "events.read"}),
+}
+
+
+def _key_from(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    if auth.lower().startswith("basic "):
+        try:
+            _, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            return password or None
+        except Exception:
+            return None
+    return request.headers.get("x-api-key")
+
+
+def principal(request: Request) -> ApiPrincipal:
+    key = _key_from(request)
+    if not key:
+        raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
+    service = request.app.state.service
+    cache: dict[str, ApiPrincipal] = request.app.state.key_cache
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    with service.db.session() as s:
+        p = keys_repo.authenticate(s, key=key)
+        keys_repo.touch_key(s, key_id=p.key_id)
+    if len(cache) < 10_000:
+        cache[key] = p
+    return p
+
+
+def require(permission: str) -> Callable[..., ApiPrincipal]:
+    def dep(p: ApiPrincipal = Depends(principal)) -> ApiPrincipal:
+        if permission not in ROLE_PERMISSIONS.get(p.role, frozenset()):
+            raise Forbidden(f"role {p.role!r} may not {permission}")
+        return p
+
+    return dep

@@ -1,0 +1,35 @@
+"""The full application `amparo serve` runs: the API, plus the reviewer UI and the generation proxy
+when their rooms are installed/configured."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fastapi import FastAPI
+
+from amparo.api.app import create_app
+from amparo.service import Service
+
+
+def build_app(service: Service) -> FastAPI:
+    routers: list[Any] = []
+    ui = _maybe("amparo.ui.routes")
+    if ui is not None:
+        routers.append(ui.build_ui_router(service))
+    if service.settings.upstream_url:
+        proxy = importlib.import_module("amparo.proxy.routes")
+        routers.append(proxy.build_proxy_router(service))
+    trace = _maybe("amparo.api.routes.trace")
+    if trace is not None:
+        routers.append(trace.router)
+    return create_app(service, extra_routers=routers)
+
+
+def _maybe(name: str) -> Any | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and name.startswith(e.name):
+            return None
+        raise

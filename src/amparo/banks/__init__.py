@@ -1,0 +1,1 @@
+"""Hash banks: management on top of the store, import/export formats."""

@@ -1,0 +1,1 @@
+"""Batch scanning of folders and collections."""

@@ -1,0 +1,1 @@
+"""`amparo <verb>`: one command group, one file per verb."""

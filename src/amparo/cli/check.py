@@ -1,0 +1,46 @@
+"""`amparo check IMAGE...`: the full verdict per image (one JSON line each with --json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from amparo.cli.output import emit, error_result, inputs
+from amparo.errors import AmparoError
+
+VIOLATING = ("block", "refuse")
+
+
+def verdict_line(source: str, v: dict) -> str:  # type: ignore[type-arg]
+    labels = ",".join(v["labels"]) or "-"
+    return f"{source}: {v['decision']}  labels={labels}  rule={v.get('rule') or '-'}"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def check(files: list[str] = typer.Argument(..., help="image files, or - for paths on stdin"),
+              account: str = typer.Option(None), profile: str = typer.Option(None, help="jurisdiction profile"),
+              record: bool = typer.Option(True, help="record an event per image"),
+              json_out: bool = typer.Option(False, "--json")) -> None:
+        """Check images: hashes, bank matches, detectors, policy verdict. Exit 1 if any is blocked."""
+        from amparo.cli.context import open_service
+        from amparo.domain.items import Context, Item
+
+        svc = open_service(profile=profile)
+        worst = 0
+        for path in inputs(files):
+            try:
+                data = Path(path).read_bytes()
+                v = svc.pipeline.check(Item.from_image(data, Context(account=account, surface="cli", source=path)),
+                                       record=record).to_dict()
+                emit({"input": path, **v}, as_json=json_out, text=verdict_line(path, v))
+                if v["decision"] in VIOLATING:
+                    worst = max(worst, 1)
+            except AmparoError as e:
+                emit(error_result(path, e), as_json=True)
+                worst = max(worst, 2)
+            except OSError as e:
+                emit({"input": path, "error": {"code": "unreadable", "message": str(e)}}, as_json=True)
+                worst = max(worst, 2)
+        raise typer.Exit(worst)

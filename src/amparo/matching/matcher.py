@@ -1,0 +1,183 @@
+"""Look signals up in the enabled banks: the PDQ index for Hamming search, the database for exact hashes.
+
+Each process keeps the PDQ index memory-mapped from its own copy of the index file and applies the
+database's change feed (`index_changes`) after the sequence number the index already reflects, so a
+refresh is incremental and never rebuilds. Lookups keep reading the current index while a refresh
+runs (the index swaps segments atomically)."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from amparo.domain.matches import Match
+from amparo.domain.signals import Signal
+from amparo.matching.pdq_index import PDQIndex
+from amparo.store import banks_repo
+from amparo.store.database import Database
+
+log = logging.getLogger(__name__)
+MAX_PDQ_THRESHOLD = 128
+_APPLY_BATCH = 200_000
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    matches: tuple[Match, ...]  # positive/disputed matches that stand
+    suppressed: tuple[Match, ...]  # positive matches cancelled by a safe bank or a negative opinion
+    negatives: tuple[Match, ...]  # the safe-bank / negative-opinion matches themselves
+
+
+class Matcher:
+    def __init__(self, db: Database, index_dir: Path, *, quality_floor: int = 50) -> None:
+        self.db = db
+        self.quality_floor = quality_floor
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self._index_path = index_dir / "pdq.idx"
+        # One process per data directory owns the index files and persists changes; the others
+        # (more API workers, scan workers) map the same files and apply the feed in memory only.
+        self._lock_fd = os.open(index_dir / "pdq.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.owner = True
+        except BlockingIOError:
+            self.owner = False
+        self.pdq = PDQIndex.open(self._index_path)
+        self._lock = threading.Lock()
+        self._last_refresh = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.refresh()
+
+    # -- refresh -------------------------------------------------------------------------------
+    def refresh(self) -> int:
+        """Apply database changes the index has not seen yet. Returns the number applied."""
+        applied = 0
+        with self._lock:
+            while True:
+                with self.db.session() as s:
+                    rows = banks_repo.index_changes_after(
+                        s, signal_type="pdq", seq=self.pdq.applied_seq, limit=_APPLY_BATCH
+                    )
+                    if not rows and self.pdq.applied_seq > 0:
+                        # A database rebuilt under an old index (e.g. restored): start over.
+                        latest = banks_repo.latest_index_seq(s, signal_type="pdq")
+                        if latest < self.pdq.applied_seq:
+                            log.warning("index is ahead of the database (seq %s > %s): rebuilding",
+                                        self.pdq.applied_seq, latest)
+                            self._reset_index()
+                            continue
+                if not rows:
+                    break
+                added: list[tuple[int, bytes]] = []
+                removed: list[int] = []
+                for r in rows:
+                    if r.op == "add" and r.value:
+                        added.append((r.entry_id, bytes.fromhex(r.value)))
+                    elif r.op == "remove":
+                        removed.append(r.entry_id)
+                self.pdq.apply(added=added, removed=removed, seq=rows[-1].seq)
+                applied += len(rows)
+                if len(rows) < _APPLY_BATCH:
+                    break
+            if applied and self.owner:
+                self.pdq.save()
+            self._last_refresh = time.monotonic()
+        return applied
+
+    def _reset_index(self) -> None:
+        self.pdq.close()
+        if self.owner:
+            for p in self._index_path.parent.glob(self._index_path.name + "*"):
+                p.unlink()
+        self.pdq = PDQIndex.open(self._index_path)
+
+    def start_background_refresh(self, interval: float) -> None:
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.refresh()
+                except Exception:  # keep serving with the index we have
+                    log.exception("index refresh failed")
+
+        self._thread = threading.Thread(target=loop, name="amparo-index-refresh", daemon=True)
+        self._thread.start()
+
+    def seconds_since_refresh(self) -> float:
+        return time.monotonic() - self._last_refresh
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self.pdq.close()
+        os.close(self._lock_fd)
+
+    # -- lookup --------------------------------------------------------------------------------
+    def lookup(self, signals: Sequence[Signal], *, banks: Iterable[str] | None = None) -> LookupResult:
+        """Every enabled entry within its bank's threshold, with safe-bank suppression applied."""
+        wanted = set(banks) if banks else None
+        infos: list[tuple[banks_repo.EntryInfo, int]] = []
+        with self.db.session() as s:
+            for sig in signals:
+                if sig.type == "pdq":
+                    if sig.quality is not None and sig.quality < self.quality_floor:
+                        continue
+                    hits = self.pdq.search(bytes.fromhex(sig.value), self._max_threshold(s))
+                    if hits:
+                        dist = dict(hits)
+                        for info in banks_repo.entries_info(s, entry_ids=dist):
+                            infos.append((info, dist[info.entry_id]))
+                else:
+                    infos.extend((i, 0) for i in banks_repo.lookup_exact(s, signal_type=sig.type, value=sig.value))
+        return self._resolve(infos, wanted)
+
+    _threshold_cache: tuple[float, int] = (0.0, 31)
+
+    def _max_threshold(self, session) -> int:  # type: ignore[no-untyped-def]
+        # The largest threshold of any enabled bank; cached briefly (banks change rarely).
+        at, value = self._threshold_cache
+        if time.monotonic() - at < 2.0:
+            return value
+        value = max([b.pdq_threshold for b in banks_repo.list_banks(session) if b.enabled] or [31])
+        self._threshold_cache = (time.monotonic(), value)
+        return value
+
+    @staticmethod
+    def _resolve(infos: list[tuple[banks_repo.EntryInfo, int]], wanted: set[str] | None) -> LookupResult:
+        positives: list[Match] = []
+        negatives: list[Match] = []
+        for info, distance in infos:
+            if not (info.bank_enabled and info.enabled):
+                continue
+            if wanted is not None and info.bank_name not in wanted:
+                continue
+            threshold = info.pdq_threshold if info.signal_type == "pdq" else 0
+            if distance > threshold:
+                continue
+            m = Match(
+                bank=info.bank_name, bank_category=info.category, entry_id=info.entry_id,
+                signal_type=info.signal_type, distance=distance, opinion=info.opinion, threshold=threshold,
+                negative_bank=info.negative_bank,
+            )
+            (negatives if (info.negative_bank or info.opinion == "negative") else positives).append(m)
+        key = lambda m: (m.distance, m.bank, m.entry_id)  # noqa: E731
+        if negatives:
+            # A safe match on a signal type cancels positive matches of that type that are no closer.
+            suppressed = [
+                m for m in positives
+                if any(n.signal_type == m.signal_type and n.distance <= m.distance for n in negatives)
+            ]
+            kept = [m for m in positives if m not in suppressed]
+            return LookupResult(tuple(sorted(kept, key=key)), tuple(sorted(suppressed, key=key)),
+                                tuple(sorted(negatives, key=key)))
+        return LookupResult(tuple(sorted(positives, key=key)), (), ())

@@ -1,0 +1,90 @@
+"""Service: the one core object (store + registries + index + pipeline), built the same way by the
+CLI, the API, the proxy, the UI and the tests."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from amparo.actions.base import ActionRegistry
+from amparo.actions.core_actions import register_core_actions
+from amparo.matching.matcher import Matcher
+from amparo.pipeline import Pipeline
+from amparo.policy.engine import PolicyEngine
+from amparo.settings import Settings
+from amparo.signals.registry import DetectorRegistry, SignalRegistry, default_signal_registry
+from amparo.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def _optional(module: str) -> Any | None:
+    """Import a room that may not be installed (an optional extra); None when absent."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name and module.startswith(e.name):
+            return None
+        raise
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        detectors: DetectorRegistry | None = None,
+        migrate: bool = True,
+        load_detectors: bool = True,
+    ) -> None:
+        self.settings = settings
+        settings.check_production_secrets()
+        settings.ensure_dirs()
+        self.db = Database(settings.resolved_database_url)
+        if migrate:
+            self.db.migrate()
+        self.signals: SignalRegistry = default_signal_registry()
+        self.detectors = detectors or DetectorRegistry()
+        if detectors is None and load_detectors and settings.detectors != "none":
+            builtin = _optional("amparo.signals.classifiers.builtin")
+            if builtin is not None:
+                builtin.register_builtin_detectors(self.detectors, settings)
+        self.matcher = Matcher(self.db, settings.index_dir, quality_floor=settings.pdq_quality_floor)
+        self.policy = PolicyEngine.load(settings.policy_file, settings.profile)
+        self.actions = ActionRegistry()
+        register_core_actions(self.actions, report_to=self.policy.report_to)
+        self.vault: Any = None
+        self.audit: Any = None
+        self.cases: Any = None
+        review = _optional("amparo.cases.components")
+        if review is not None:
+            comps = review.build_review_components(settings, self.db)
+            self.vault, self.audit, self.cases = comps.vault, comps.audit, comps.cases
+            review_actions = _optional("amparo.actions.review_actions")
+            if review_actions is not None:
+                review_actions.register_review_actions(self.actions, self)
+        self.pipeline = Pipeline(
+            settings=settings, db=self.db, signals=self.signals, detectors=self.detectors,
+            matcher=self.matcher, policy=self.policy, actions=self.actions,
+            prompt_detector=self._make_prompt_detector,
+        )
+
+    def _make_prompt_detector(self) -> Any:
+        from amparo.signals.classifiers.prompt_signal import PromptGateDetector
+
+        return PromptGateDetector(max_chars=self.settings.max_prompt_chars)
+
+    @classmethod
+    def create(cls, settings: Settings | None = None, **kw: Any) -> Service:
+        return cls(settings or Settings(), **kw)
+
+    def close(self) -> None:
+        self.matcher.close()
+        self.db.dispose()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
