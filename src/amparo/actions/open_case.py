@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from amparo.actions.base import ActionContext
 from amparo.cases.workflow import CaseItemInput, CaseService
 from amparo.store import review_repo
-
-if TYPE_CHECKING:
-    from amparo.actions.base import ActionRegistry
 
 NAME = "open_case"
 
@@ -56,11 +53,3 @@ class OpenCaseAction:
 def _title(labels: list[str], surface: str | None) -> str:
     what = ", ".join(labels) if labels else "review"
     return f"{what} ({surface})" if surface else what
-
-
-def register_review_actions(registry: ActionRegistry, service: Any) -> None:
-    """Register "quarantine" and "open_case" with the service's vault and case workflow."""
-    from amparo.actions.quarantine import QuarantineAction
-
-    registry.register(QuarantineAction(service.vault))
-    registry.register(OpenCaseAction(service.cases))

@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from amparo.store.tables import BankRow
 from amparo.store.tables_review import (
     AppealRow,
     CaseDecisionRow,
@@ -178,6 +179,23 @@ def set_case_item_evidence(
         update(CaseItemRow)
         .where(CaseItemRow.case_id == case_id, CaseItemRow.item_id == item_id)
         .values(evidence_ref=evidence_ref)
+    )
+
+
+def case_for_evidence(session: Session, *, evidence_ref: str) -> int | None:
+    return session.scalar(
+        select(CaseItemRow.case_id).where(CaseItemRow.evidence_ref == evidence_ref).limit(1)
+    )
+
+
+def list_bankable_banks(session: Session) -> list[BankRow]:
+    """Enabled, non-"safe" banks a confirmed item's hashes can be added to (core table)."""
+    return list(
+        session.scalars(
+            select(BankRow)
+            .where(BankRow.enabled.is_(True), BankRow.negative.is_(False))
+            .order_by(BankRow.name)
+        )
     )
 
 
