@@ -52,7 +52,7 @@ class FaceBox:
         return [self.left, self.top, self.right, self.bottom]
 
 
-def _iou(a: FaceBox, b: FaceBox) -> float:
+def box_iou(a: FaceBox, b: FaceBox) -> float:
     w = min(a.right, b.right) - max(a.left, b.left)
     h = min(a.bottom, b.bottom) - max(a.top, b.top)
     if w <= 0 or h <= 0:
@@ -65,7 +65,7 @@ def suppress_overlaps(boxes: list[FaceBox], iou: float = _NMS_IOU) -> list[FaceB
     """Greedy non-maximum suppression (tiles overlap, so a face can be found twice)."""
     kept: list[FaceBox] = []
     for box in sorted(boxes, key=lambda b: b.score, reverse=True):
-        if all(_iou(box, k) < iou for k in kept):
+        if all(box_iou(box, k) < iou for k in kept):
             kept.append(box)
     return kept
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -125,16 +126,56 @@ def find_xmp(data: bytes, metadata: dict[str, str]) -> str | None:
     return data[start:stop].decode("utf-8", "replace")
 
 
+_EXIF_IFD = 0x8769
+_USER_COMMENT = 0x9286
+_EXIF_FORMATS = ("JPEG", "MPO", "WEBP", "TIFF", "PNG")
+
+
+def _user_comment_text(raw: bytes | str) -> str:
+    """EXIF UserComment: an 8-byte charset header, then the text (A1111 writes UTF-16-BE)."""
+    if isinstance(raw, str):
+        return raw
+    head, body = raw[:8], raw[8:]
+    if head.startswith(b"UNICODE"):
+        # Big-endian ASCII text has its NULs on even bytes; little-endian on odd ones.
+        big = body[0::2].count(0) >= body[1::2].count(0)
+        return body.decode("utf-16-be" if big else "utf-16-le", "replace")
+    return (body if head.rstrip(b"\0").isalpha() else raw).decode("utf-8", "replace")
+
+
+def exif_user_comment(data: bytes, image_format: str) -> str | None:
+    """UserComment from the EXIF sub-IFD (where cameras and A1111 put it); header parse only."""
+    if image_format.upper() not in _EXIF_FORMATS:
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as img:
+            raw = img.getexif().get_ifd(_EXIF_IFD).get(_USER_COMMENT)
+    except Exception:  # corrupt EXIF is not our problem to report here
+        return None
+    if not raw:
+        return None
+    return _user_comment_text(raw)[:20000]
+
+
 def _excerpt(value: str, match: re.Match[str] | None) -> str:
     text = match.group(0) if match else value
     text = " ".join(text.split())
     return text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")
 
 
-def match_metadata(metadata: dict[str, str], xmp: str | None, table: MarkerTable) -> list[Evidence]:
+def match_metadata(
+    metadata: dict[str, str],
+    xmp: str | None,
+    table: MarkerTable,
+    user_comment: str | None = None,
+) -> list[Evidence]:
     """Every marker found, strongest first."""
-    # UTF-16 EXIF UserComments (A1111's JPEGs) decode to text with NULs between the characters.
+    # UTF-16 text decoded as UTF-8 upstream has NULs between the characters.
     fields = {k.lower(): v.replace("\x00", "") for k, v in metadata.items() if isinstance(v, str)}
+    if user_comment:
+        fields.setdefault("exif:usercomment", user_comment)
     if xmp is not None:
         fields[XMP_FIELD] = xmp
     found: list[Evidence] = []

@@ -27,6 +27,7 @@ from amparo.domain.signals import Classification
 from amparo.signals.classifiers.generator_metadata import (
     Evidence,
     MarkerTable,
+    exif_user_comment,
     find_xmp,
     marker_table,
     match_metadata,
@@ -90,7 +91,12 @@ class ProvenanceDetector:
         if self._table is None:
             self.load()
         assert self._table is not None
-        evidence = match_metadata(image.metadata, find_xmp(data, image.metadata), self._table)
+        evidence = match_metadata(
+            image.metadata,
+            find_xmp(data, image.metadata),
+            self._table,
+            exif_user_comment(data, image.format),
+        )
         c2pa, c2pa_evidence = self._c2pa(image, data)
         evidence.extend(c2pa_evidence)
         watermark, wm_evidence = self._sdxl_watermark(image, data)
