@@ -1,0 +1,362 @@
+"""Transparent rules: per-language lexicons matched on normalised tokens.
+
+Each language file in lexicon/ lists words and phrases by category (minor terms,
+school context, sexual terms, clothing-removal verbs, ...). All languages are
+matched together, so a prompt that mixes languages is still read; words that
+mean something harmless in another supported language ("kind", "college") are
+listed under `only_if_lang` and count only when their language is detected.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from .ages import ADULT_AGE, LANGUAGES, find_ages, number_tables
+from .normalise import LEXICON_DIR, YAML_LOADER, skeleton, tokenise
+
+CATEGORIES = (
+    "minor", "minor_weak", "school", "small_body", "sexual", "revealing", "clothing",
+    "remove", "wear", "nudify", "adult", "pronoun", "image_ref", "real_person", "neutral",
+    "person", "edit", "nudify_head", "nudify_tail",
+)
+MAX_PHRASE = 7
+FUZZY_MIN_LEN = 5
+# Categories a misspelling may be corrected into: the ones that decide a refusal.
+FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body")
+# Tokens between a removal verb and a garment ("take her red dress off").
+NEAR = 10
+
+LABEL_CSAM = "csam_request"
+LABEL_NUDIFY = "nudify_request"
+LABEL_SEXUAL = "sexual_adult_request"
+LABEL_MINOR = "minor_nonsexual"
+LABEL_BENIGN = "benign"
+
+
+@dataclass(frozen=True)
+class Entry:
+    category: str
+    lang: str
+    restricted: bool
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    phrases: dict[tuple[str, ...], tuple[Entry, ...]]
+    stopwords: dict[str, frozenset[str]]  # token → languages
+    misspellings: dict[str, tuple[str, ...]]
+    vocabulary: frozenset[str]
+    skeletons: dict[str, str]
+    deletions: dict[str, str]  # one letter deleted from a term → the term
+    person_words: frozenset[str]
+    sexual_prefixes: tuple[tuple[str, str], ...]  # (prefix, lang)
+    minor_prefixes: tuple[tuple[str, str], ...]
+
+
+def _load_language(lang: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.load((LEXICON_DIR / f"{lang}.yaml").read_text("utf-8"), Loader=YAML_LOADER)
+    return data
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+@lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    phrases: dict[tuple[str, ...], list[Entry]] = defaultdict(list)
+    stopwords: dict[str, set[str]] = defaultdict(set)
+    misspellings: dict[str, tuple[str, ...]] = {}
+    fuzzy_terms: set[str] = set()
+    person: set[str] = set()
+    sexual_prefixes: list[tuple[str, str]] = []
+    minor_prefixes: list[tuple[str, str]] = []
+    for lang in LANGUAGES:
+        raw = _load_language(lang)
+        sexual_prefixes += [(p, lang) for p in raw.get("sexual_prefix", [])]
+        minor_prefixes += [(p, lang) for p in raw.get("minor_prefix", [])]
+        restricted = {" ".join(tokenise(t)) for t in raw.get("only_if_lang", [])}
+        for word in raw["stopwords"]:
+            for tok in tokenise(word):
+                stopwords[tok].add(lang)
+        for wrong, right in (raw.get("misspellings") or {}).items():
+            key = "".join(tokenise(str(wrong)))
+            if key and key != " ".join(tokenise(str(right))):
+                misspellings[key] = tuple(tokenise(str(right)))
+        for category in CATEGORIES:
+            for term in raw.get(category, []):
+                toks = tuple(tokenise(str(term)))
+                if not toks:
+                    continue
+                entry = Entry(category, lang, " ".join(toks) in restricted)
+                if entry not in phrases[toks]:
+                    phrases[toks].append(entry)
+                if category in FUZZY_CATEGORIES and len(toks) == 1:
+                    fuzzy_terms.add(toks[0])
+                if category in ("person", "minor", "minor_weak", "adult") and len(toks) == 1:
+                    person.add(toks[0])
+    numbers = {t for key in number_tables().phrases for t in key}
+    vocabulary = {t for key in phrases for t in key} | set(stopwords) | numbers
+    skeletons: dict[str, str] = {}
+    deletions: dict[str, str] = {}
+    for term in sorted(fuzzy_terms):
+        skeletons.setdefault(skeleton(term), term)
+        if len(term) >= FUZZY_MIN_LEN:
+            for d in _deletes(term):
+                if d not in vocabulary:
+                    deletions.setdefault(d, term)
+    return Lexicon(
+        phrases={k: tuple(v) for k, v in phrases.items()},
+        stopwords={k: frozenset(v) for k, v in stopwords.items()},
+        misspellings=misspellings,
+        vocabulary=frozenset(vocabulary),
+        skeletons=skeletons,
+        deletions=deletions,
+        person_words=frozenset(person),
+        sexual_prefixes=tuple(sexual_prefixes),
+        minor_prefixes=tuple(minor_prefixes),
+    )
+
+
+def language_counts(tokens: Sequence[str], lexicon: Lexicon) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for tok in tokens:
+        for lang in lexicon.stopwords.get(tok, ()):
+            counts[lang] += 1
+    return counts
+
+
+def detect_languages(tokens: Sequence[str], lexicon: Lexicon) -> tuple[str, ...]:
+    """Supported languages whose function words appear, most likely first."""
+    counts = language_counts(tokens, lexicon)
+    if not counts:
+        return ()
+    best = max(counts.values())
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], LANGUAGES.index(kv[0])))
+    return tuple(lang for lang, c in ranked if c >= max(1.0, best * 0.5))
+
+
+def _strict_languages(tokens: Sequence[str], lexicon: Lexicon) -> tuple[str, ...] | None:
+    """Languages tied for the most function words; None when no language is recognised
+    (then words restricted to one language count everywhere: protection first)."""
+    counts = language_counts(tokens, lexicon)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return tuple(lang for lang, c in counts.items() if c == best)
+
+
+def _correct(token: str, lexicon: Lexicon) -> str:
+    """Map an unknown token to the lexicon term it misspells (insert, delete, swap, repeats)."""
+    if token in lexicon.vocabulary or len(token) < 4 or token.isdigit():
+        return token
+    sk = skeleton(token)
+    if sk in lexicon.skeletons:
+        return lexicon.skeletons[sk]
+    if len(token) < FUZZY_MIN_LEN:
+        return token
+    if token in lexicon.deletions:  # a letter dropped
+        return lexicon.deletions[token]
+    for d in _deletes(token):  # a letter added or two letters swapped
+        if d in lexicon.skeletons.values() and d[0] == token[0]:
+            return d
+        if d in lexicon.deletions and lexicon.deletions[d][0] == token[0]:
+            cand = lexicon.deletions[d]
+            if sorted(cand) == sorted(token):
+                return cand
+    return token
+
+
+def canonical_tokens(text: str, lexicon: Lexicon | None = None) -> list[str]:
+    """Tokens after normalisation, known misspellings and fuzzy correction."""
+    lexicon = lexicon or load_lexicon()
+    out: list[str] = []
+    for tok in tokenise(text):
+        fixed = lexicon.misspellings.get(tok)
+        if fixed is not None:
+            out.extend(fixed)
+        else:
+            out.append(_correct(tok, lexicon))
+    return out
+
+
+@dataclass(frozen=True)
+class Hit:
+    category: str
+    text: str
+    start: int
+    end: int
+    lang: str
+
+
+@dataclass
+class RuleResult:
+    label: str
+    tokens: list[str]
+    languages: tuple[str, ...]
+    hits: list[Hit]
+    ages: list[tuple[int, int, int]]
+    minor: bool
+    sexual: bool
+    nudify: bool
+    adult_age: bool
+    refers_to_image: bool
+    reasons: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, text, detail)
+
+    @property
+    def relevant(self) -> bool:
+        """Whether the prompt touches people, bodies or clothing at all (else the model is skipped)."""
+        return bool(self.hits or self.ages)
+
+    def has(self, category: str) -> bool:
+        return any(h.category == category for h in self.hits)
+
+    def texts(self, category: str) -> list[str]:
+        return [h.text for h in self.hits if h.category == category]
+
+
+def _find_hits(
+    tokens: Sequence[str], languages: Sequence[str] | None, lexicon: Lexicon
+) -> list[Hit]:
+    raw: list[Hit] = []
+    n = len(tokens)
+    for i in range(n):
+        for size in range(1, min(MAX_PHRASE, n - i) + 1):
+            key = tuple(tokens[i : i + size])
+            entries = lexicon.phrases.get(key)
+            if not entries:
+                continue
+            seen: set[str] = set()
+            for e in entries:
+                if e.category in seen:
+                    continue
+                if e.restricted and languages is not None and e.lang not in languages and not any(
+                    (not o.restricted) and o.category == e.category for o in entries
+                ):
+                    continue
+                seen.add(e.category)
+                raw.append(Hit(e.category, " ".join(key), i, i + size, e.lang))
+    raw += _compound_hits(tokens, raw, lexicon)
+    neutral = [(h.start, h.end) for h in raw if h.category == "neutral"]
+    if not neutral:
+        return raw
+    return [
+        h
+        for h in raw
+        if h.category == "neutral" or not any(s <= h.start and h.end <= e for s, e in neutral)
+    ]
+
+
+def _compound_hits(tokens: Sequence[str], found: Sequence[Hit], lexicon: Lexicon) -> list[Hit]:
+    """German compounds: "Pornobild" is sexual, "Kinderpornobild" also names a child."""
+    covered = {h.start for h in found if h.category == "sexual"}
+    out: list[Hit] = []
+    for i, tok in enumerate(tokens):
+        if i in covered or len(tok) < 7:
+            continue
+        for prefix, lang in lexicon.sexual_prefixes:
+            inner = tok.find(prefix)
+            if inner >= 0 and len(tok) - inner > len(prefix) + 2:
+                out.append(Hit("sexual", tok, i, i + 1, lang))
+                head = tok[:inner]
+                if any(head == p for p, _ in lexicon.minor_prefixes):
+                    out.append(Hit("minor", tok, i, i + 1, lang))
+                break
+    return out
+
+
+def _near(hits: Sequence[Hit], a: str, b: str) -> tuple[Hit, Hit] | None:
+    for x in hits:
+        if x.category != a:
+            continue
+        for y in hits:
+            if y.category == b and abs(y.start - x.start) <= NEAR and (
+                y.start >= x.end or x.start >= y.end
+            ):
+                return x, y
+    return None
+
+
+def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
+    lexicon = lexicon or load_lexicon()
+    tokens = canonical_tokens(text, lexicon)
+    languages = detect_languages(tokens, lexicon)
+    hits = _find_hits(tokens, _strict_languages(tokens, lexicon), lexicon)
+    ages = find_ages(tokens, lexicon.person_words, languages)
+    reasons: list[tuple[str, str, str]] = []
+
+    def cat(c: str) -> list[Hit]:
+        return [h for h in hits if h.category == c]
+
+    for age, s, e in ages:
+        kind = "minor age" if age < ADULT_AGE else "adult age"
+        reasons.append(("age", " ".join(tokens[s:e]), f"{kind} {age}"))
+    minor_ages = [a for a, _, _ in ages if a < ADULT_AGE]
+    adult_age = any(a >= ADULT_AGE for a, _, _ in ages)
+    for h in cat("minor"):
+        reasons.append(("minor_term", h.text, f"minor term ({h.lang})"))
+    for h in cat("school"):
+        reasons.append(("school_context", h.text, f"school setting ({h.lang})"))
+    for h in cat("small_body"):
+        reasons.append(("minor_term", h.text, f"child-like body ({h.lang})"))
+    minor = bool(minor_ages or cat("minor") or cat("school") or cat("small_body"))
+
+    sexual_hits = cat("sexual")
+    for h in sexual_hits:
+        reasons.append(("sexual_term", h.text, f"sexual or nudity term ({h.lang})"))
+    sexual = bool(sexual_hits)
+
+    image_ref = bool(cat("image_ref") or cat("real_person"))
+    nudify_reasons: list[tuple[str, str]] = [(h.text, "clothing removal or nudify verb") for h in cat("nudify")]
+    pair = _near(hits, "remove", "clothing")
+    if pair:
+        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "removes clothing"))
+    pair = _near(hits, "wear", "revealing")
+    if pair:
+        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "puts in revealing clothing"))
+    if image_ref and cat("revealing"):
+        nudify_reasons.append(
+            (cat("revealing")[0].text, "revealing clothing on the person in the image")
+        )
+    if image_ref and sexual:
+        nudify_reasons.append((sexual_hits[0].text, "sexualises a real person or the input image"))
+    pair = _near(hits, "nudify_head", "nudify_tail")
+    if pair and pair[1].start > pair[0].start:
+        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "separable undress verb"))
+    pair = _near(hits, "edit", "sexual")
+    if pair and (image_ref or cat("pronoun")):
+        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "makes the person in the image nude or sexual"))
+    for t, d in nudify_reasons:
+        reasons.append(("nudify_term", t, d))
+    nudify = bool(nudify_reasons)
+    refers = image_ref or bool(cat("pronoun")) or bool(cat("nudify"))
+
+    if minor and (sexual or nudify):
+        label = LABEL_CSAM
+    elif nudify:
+        label = LABEL_NUDIFY
+    elif sexual:
+        label = LABEL_SEXUAL
+    elif minor:
+        label = LABEL_MINOR
+    else:
+        label = LABEL_BENIGN
+    return RuleResult(
+        label=label,
+        tokens=tokens,
+        languages=languages,
+        hits=hits,
+        ages=ages,
+        minor=minor,
+        sexual=sexual,
+        nudify=nudify,
+        adult_age=adult_age,
+        refers_to_image=refers,
+        reasons=reasons,
+    )
