@@ -10,6 +10,11 @@ from PIL import Image
 
 from amparo.errors import BadInput
 
+try:  # optional accelerator (opencv-python-headless, in the `proxy` extra)
+    import cv2 as _cv2
+except ImportError:  # pragma: no cover - numpy fallback
+    _cv2 = None
+
 FloatArray = npt.NDArray[np.float32]
 ImageInput = Any  # np.ndarray (HxWx3 uint8, RGB) or PIL.Image.Image
 
@@ -54,9 +59,14 @@ def _box_axis(a: FloatArray, radius: int, axis: int) -> FloatArray:
 
 
 def box_blur(a: FloatArray, radius: int) -> FloatArray:
-    """Mean over a (2r+1)x(2r+1) window with edge replication."""
+    """Mean over a (2r+1)x(2r+1) window with edge replication (OpenCV when installed: ~10x
+    faster than the numpy cumulative sums, same result up to float rounding)."""
     if radius <= 0:
         return a
+    if _cv2 is not None:
+        k = 2 * radius + 1
+        src = np.ascontiguousarray(a, dtype=np.float32)
+        return np.asarray(_cv2.blur(src, (k, k), borderType=_cv2.BORDER_REPLICATE), np.float32)
     return _box_axis(_box_axis(a, radius, 0), radius, 1)
 
 
