@@ -139,12 +139,12 @@ def c2pa_signer(tmp_path_factory: pytest.TempPathFactory):
     return load_signer(init_provenance_keys(tmp_path_factory.mktemp("keys")))
 
 
-def _signed_png(signer, source_type: str = "trainedAlgorithmicMedia") -> bytes:
+def _signed_png(signer, source_type: str = "trainedAlgorithmicMedia", fmt: str = "PNG") -> bytes:
     from amparo.provenance.c2pa_signing import sign_image
 
     return sign_image(
-        encode(procedural(9, 256, 256)),
-        "image/png",
+        encode(procedural(9, 256, 256), fmt),
+        f"image/{fmt.lower()}",
         signer=signer,
         generator_name="Example Image Model",
         generation_id="g-1",
@@ -152,12 +152,19 @@ def _signed_png(signer, source_type: str = "trainedAlgorithmicMedia") -> bytes:
     )
 
 
-def test_c2pa_ai_source_type(provenance, c2pa_signer):
-    c = _run(provenance, _signed_png(c2pa_signer))
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_c2pa_ai_source_type(provenance, c2pa_signer, fmt):
+    c = _run(provenance, _signed_png(c2pa_signer, fmt=fmt))
     assert c.score("ai_generated") >= 0.95
     assert c.details["c2pa"]["validation_state"] in ("Valid", "Trusted")
     assert "trainedAlgorithmicMedia" in c.details["c2pa"]["digital_source_types"]
     assert c.details["generator"] == "Example Image Model"
+
+
+def test_c2pa_composite_with_ai(provenance, c2pa_signer):
+    c = _run(provenance, _signed_png(c2pa_signer, "compositeWithTrainedAlgorithmicMedia"))
+    assert c.details["c2pa"]["validation_state"] in ("Valid", "Trusted")
+    assert c.score("ai_generated") == pytest.approx(0.9)
 
 
 def test_broken_c2pa_manifest_is_reported_not_raised(provenance, c2pa_signer):
@@ -230,3 +237,16 @@ def test_marker_table_loads_and_bad_tables_are_refused(tmp_path: Path):
     with pytest.raises(ConfigurationError, match="generators"):
         parse_marker_table("- just a list")
     assert np.isclose(table.ai_source_types["trainedAlgorithmicMedia"], 0.99)
+
+
+def test_metadata_segments_skip_pixels_and_fall_back_on_damage():
+    from amparo.signals.classifiers.container_metadata import metadata_segments
+
+    png = _png_with_text({"Comment": "hello"}, size=400)
+    seg = metadata_segments(png, "PNG")
+    assert b"hello" in seg and b"IDAT" not in seg and len(seg) < len(png) // 10
+    jpeg = _jpeg(xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>')
+    assert b"<x:xmpmeta" in metadata_segments(jpeg, "JPEG")
+    broken = png[:100] + b"\xff" * 8 + png[108:]
+    assert metadata_segments(broken, "PNG") == broken  # unwalkable: search everything
+    assert metadata_segments(b"GIF89a...", "GIF") == b"GIF89a..."

@@ -143,9 +143,14 @@ def _user_comment_text(raw: bytes | str) -> str:
     return (body if head.rstrip(b"\0").isalpha() else raw).decode("utf-8", "replace")
 
 
-def exif_user_comment(data: bytes, image_format: str) -> str | None:
-    """UserComment from the EXIF sub-IFD (where cameras and A1111 put it); header parse only."""
-    if image_format.upper() not in _EXIF_FORMATS:
+def exif_user_comment(data: bytes, image_format: str, segments: bytes | None = None) -> str | None:
+    """UserComment from the EXIF sub-IFD (where cameras and A1111 put it); header parse only.
+
+    `segments` (the file's metadata segments) lets us skip files with no EXIF block at all:
+    Pillow decodes a whole PNG to look for a late eXIf chunk.
+    """
+    where = data if segments is None else segments
+    if image_format.upper() not in _EXIF_FORMATS or not (b"Exif" in where or b"eXIf" in where):
         return None
     try:
         from PIL import Image

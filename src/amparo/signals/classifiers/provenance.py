@@ -24,6 +24,7 @@ from typing import Any
 
 from amparo.content.images import DecodedImage
 from amparo.domain.signals import Classification
+from amparo.signals.classifiers.container_metadata import metadata_segments
 from amparo.signals.classifiers.generator_metadata import (
     Evidence,
     MarkerTable,
@@ -91,13 +92,14 @@ class ProvenanceDetector:
         if self._table is None:
             self.load()
         assert self._table is not None
+        segments = metadata_segments(data, image.format)
         evidence = match_metadata(
             image.metadata,
-            find_xmp(data, image.metadata),
+            find_xmp(segments, image.metadata),
             self._table,
-            exif_user_comment(data, image.format),
+            exif_user_comment(data, image.format, segments),
         )
-        c2pa, c2pa_evidence = self._c2pa(image, data)
+        c2pa, c2pa_evidence = self._c2pa(image, data, segments)
         evidence.extend(c2pa_evidence)
         watermark, wm_evidence = self._sdxl_watermark(image, data)
         evidence.extend(wm_evidence)
@@ -117,9 +119,9 @@ class ProvenanceDetector:
         )
 
     def _c2pa(
-        self, image: DecodedImage, data: bytes
+        self, image: DecodedImage, data: bytes, segments: bytes
     ) -> tuple[dict[str, Any] | None, list[Evidence]]:
-        if not _has_c2pa_label(data):
+        if not _has_c2pa_label(segments):
             return None, []
         mime = _MIME.get(image.format.upper())
         if mime is None:
