@@ -247,6 +247,6 @@ def test_metadata_segments_skip_pixels_and_fall_back_on_damage():
     assert b"hello" in seg and b"IDAT" not in seg and len(seg) < len(png) // 10
     jpeg = _jpeg(xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>')
     assert b"<x:xmpmeta" in metadata_segments(jpeg, "JPEG")
-    broken = png[:100] + b"\xff" * 8 + png[108:]
+    broken = png[:8] + b"\xff\xff\xff\xf0" + png[12:]  # IHDR claims 4 GB
     assert metadata_segments(broken, "PNG") == broken  # unwalkable: search everything
     assert metadata_segments(b"GIF89a...", "GIF") == b"GIF89a..."

@@ -18,7 +18,8 @@ _WEBP_PIXELS = {b"VP8 ", b"VP8L", b"ALPH", b"ANMF"}
 def _jpeg(data: bytes) -> bytes | None:
     if not data.startswith(b"\xff\xd8"):
         return None
-    parts, pos, n = [], 2, len(data)
+    parts: list[bytes] = []
+    pos, n = 2, len(data)
     while pos + 4 <= n:
         if data[pos] != 0xFF:
             return None
@@ -42,7 +43,8 @@ def _jpeg(data: bytes) -> bytes | None:
 def _png(data: bytes) -> bytes | None:
     if not data.startswith(_PNG_SIGNATURE):
         return None
-    parts, pos, n = [], len(_PNG_SIGNATURE), len(data)
+    parts: list[bytes] = []
+    pos, n = len(_PNG_SIGNATURE), len(data)
     while pos + 8 <= n:
         length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if pos + 12 + length > n:
@@ -58,7 +60,8 @@ def _png(data: bytes) -> bytes | None:
 def _webp(data: bytes) -> bytes | None:
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         return None
-    parts, pos, n = [], 12, len(data)
+    parts: list[bytes] = []
+    pos, n = 12, len(data)
     while pos + 8 <= n:
         kind = data[pos : pos + 4]
         (length,) = struct.unpack("<I", data[pos + 4 : pos + 8])
