@@ -123,22 +123,24 @@ class ReviewUI:
         th = tokens.token_hash(token)
         now = datetime.now(UTC)
         cfg = self.review.config
+        expired = False
+        actor: Actor | None = None
         with self.db.session() as s:
             row = review_repo.get_ui_session(s, token_hash=th)
-            if row is None or row.revoked_at is not None:
-                raise SignInRequired()
-            last = evidence_repo.as_utc(row.last_seen_at)
-            if evidence_repo.as_utc(row.expires_at) <= now or now - last > timedelta(
-                minutes=cfg.idle_minutes
-            ):
-                review_repo.revoke_ui_session(s, token_hash=th, at=now)
-                raise SignInRequired()
-            user = review_repo.get_user(s, user_id=row.user_id)
-            if user is None or not user.active:
-                raise SignInRequired()
-            if now - last > TOUCH_EVERY:
-                review_repo.touch_ui_session(s, token_hash=th, at=now)
-            actor = Actor(name=user.name, role=user.role, user_id=user.id)
+            if row is not None and row.revoked_at is None:
+                last = evidence_repo.as_utc(row.last_seen_at)
+                idle = now - last > timedelta(minutes=cfg.idle_minutes)
+                if evidence_repo.as_utc(row.expires_at) <= now or idle:
+                    review_repo.revoke_ui_session(s, token_hash=th, at=now)  # committed
+                    expired = True
+                else:
+                    user = review_repo.get_user(s, user_id=row.user_id)
+                    if user is not None and user.active:
+                        if now - last > TOUCH_EVERY:
+                            review_repo.touch_ui_session(s, token_hash=th, at=now)
+                        actor = Actor(name=user.name, role=user.role, user_id=user.id)
+        if expired or actor is None:
+            raise SignInRequired()
         return Auth(actor=actor, token=token, csrf=tokens.csrf_for_session(self.secret, token))
 
     def check_csrf(self, request: Request, auth: Auth, submitted: str | None) -> None:
