@@ -70,7 +70,7 @@ class Pipeline:
     def decode(self, data: bytes) -> DecodedImage:
         s = self.settings
         return decode_image(data, max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels,
-                            max_frames=s.max_animation_frames)
+                            max_frames=s.max_animation_frames, max_side=s.analysis_max_side)
 
     def hash_image(self, decoded: DecodedImage, data: bytes) -> list[Signal]:
         out = []

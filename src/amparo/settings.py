@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = 80_000_000
     max_prompt_chars: int = 4000
     max_animation_frames: int = 16  # frames sampled from an animated image
+    analysis_max_side: int = 1024  # JPEGs are decoded at a reduced scale that keeps at least this
 
     pdq_quality_floor: int = 50
     pdq_default_threshold: int = 31

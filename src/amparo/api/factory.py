@@ -33,3 +33,10 @@ def _maybe(name: str) -> Any | None:
         if e.name and name.startswith(e.name):
             return None
         raise
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` worker processes: each builds its own Service from AMPARO_*."""
+    from amparo.settings import Settings
+
+    return build_app(Service(Settings()))

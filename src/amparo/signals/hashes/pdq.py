@@ -29,14 +29,18 @@ WORKING_SIZE = 384
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
-def pdq_of_array(rgb: np.ndarray) -> tuple[str, int]:
-    """Hash an RGB array; reduces it to WORKING_SIZE first (the fast path)."""
-    h, w = rgb.shape[:2]
-    if max(h, w) > WORKING_SIZE:
-        img = Image.fromarray(rgb).resize((min(w, WORKING_SIZE), min(h, WORKING_SIZE)), Image.Resampling.BOX)
-        rgb = np.asarray(img)
-    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
+def _pdq_of_luma_image(img: Image.Image) -> tuple[str, int]:
+    w, h = img.size
+    if max(w, h) > WORKING_SIZE:
+        img = img.resize((min(w, WORKING_SIZE), min(h, WORKING_SIZE)), Image.Resampling.BOX)
+    luma = np.asarray(img)
+    bits, quality = pdqhash.compute(np.ascontiguousarray(np.repeat(luma[:, :, None], 3, axis=2)))
     return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)
+
+
+def pdq_of_array(rgb: np.ndarray) -> tuple[str, int]:
+    """Hash decoded RGB pixels by the fast path (luma, square cap of WORKING_SIZE)."""
+    return _pdq_of_luma_image(Image.fromarray(np.ascontiguousarray(rgb)).convert("L"))
 
 
 def pdq_of_array_full(rgb: np.ndarray) -> tuple[str, int]:
@@ -46,13 +50,15 @@ def pdq_of_array_full(rgb: np.ndarray) -> tuple[str, int]:
 
 
 def pdq_of_bytes(data: bytes, *, max_pixels: int = 80_000_000) -> tuple[str, int]:
-    """File bytes → PDQ with reduced-scale JPEG decoding; no EXIF transpose (as the reference)."""
+    """File bytes → PDQ with reduced-scale JPEG decoding; no EXIF transpose (as the reference).
+
+    Only luma is decoded: JPEG's Y channel and Pillow's "L" use PDQ's own luma weights
+    (0.299, 0.587, 0.114), so chroma upsampling and colour conversion are skipped."""
     Image.MAX_IMAGE_PIXELS = max_pixels
     img = Image.open(io.BytesIO(data))
     if img.format == "JPEG":
-        img.draft("RGB", (WORKING_SIZE, WORKING_SIZE))
-    img = img.convert("RGB")
-    return pdq_of_array(np.asarray(img))
+        img.draft("L", (WORKING_SIZE, WORKING_SIZE))
+    return _pdq_of_luma_image(img.convert("L"))
 
 
 def normalise_pdq(value: str) -> str:
@@ -71,9 +77,10 @@ class PdqHasher:
         return Signal(NAME, value, quality)
 
     def hash_image(self, image: DecodedImage, data: bytes) -> Signal | None:
-        # The decoded image has EXIF orientation applied (for the detectors); the reference hash
-        # does not, so re-read the stored pixels for JPEGs that carry an orientation.
-        if image.format in ("JPEG", "MPO") and _has_rotation(data):
+        # JPEGs: a luma-only reduced decode of the stored pixels (cheap, and without the EXIF
+        # orientation that the decoded image carries for the detectors, as the reference).
+        # Other formats: the decoded pixels (formats without EXIF rotation in practice).
+        if image.format in ("JPEG", "MPO") or _has_rotation(data):
             value, quality = pdq_of_bytes(data)
         else:
             value, quality = pdq_of_array(image.rgb)
