@@ -80,7 +80,9 @@ BITMAP_BUDGET = 24 << 20
 def _probe_cost(length: int, flips: int, n: int) -> float:
     """Expected cost of probing all values exactly `flips` bits away in one substring."""
     load = n / 2.0**length
-    return comb(length, flips) * (PROBE_COST + BUCKET_COST * -np.expm1(-load) + CANDIDATE_COST * load)
+    return comb(length, flips) * (
+        PROBE_COST + BUCKET_COST * -np.expm1(-load) + CANDIDATE_COST * load
+    )
 
 
 def bitmap_bytes(lengths: Sequence[int]) -> int:
@@ -154,7 +156,9 @@ class Segment:
     n_indexed: int
     applied_seq: int = 0
     generation: int = 0
-    _flips: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    _flips: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         # Read-only views of everything the kernel reads: one compiled specialisation serves
@@ -187,7 +191,9 @@ class Segment:
             self._flips[r] = plan
         return plan
 
-    def search(self, q: np.ndarray, r: int, n_total: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, q: np.ndarray, r: int, n_total: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Positions and distances of live entries within r ([n_indexed, n_total) scanned)."""
         total = self.n_indexed if n_total is None else n_total
         t, masks, mask_off = self.flips(r)
@@ -196,8 +202,22 @@ class Segment:
             out_pos = np.empty(cap, np.int64)
             out_dist = np.empty(cap, np.int64)
             count = kernel.search_segment(
-                q, self.words, self.dead, self.table, t, masks, mask_off, self.occ, self.rank,
-                self.bucket, self.post, self.n_indexed, total, r, out_pos, out_dist,
+                q,
+                self.words,
+                self.dead,
+                self.table,
+                t,
+                masks,
+                mask_off,
+                self.occ,
+                self.rank,
+                self.bucket,
+                self.post,
+                self.n_indexed,
+                total,
+                r,
+                out_pos,
+                out_dist,
             )
             if count <= cap:
                 return out_pos[:count], out_dist[:count]
@@ -207,8 +227,21 @@ class Segment:
 
     def rebind(self, words: np.ndarray, ids: np.ndarray, dead: np.ndarray) -> Segment:
         """The same tables over (longer) arrays holding the same first n_indexed entries."""
-        return Segment(words, ids, dead, self.layout, self.table, self.occ, self.rank, self.bucket, self.post,
-                       self.n_indexed, self.applied_seq, self.generation, self._flips)
+        return Segment(
+            words,
+            ids,
+            dead,
+            self.layout,
+            self.table,
+            self.occ,
+            self.rank,
+            self.bucket,
+            self.post,
+            self.n_indexed,
+            self.applied_seq,
+            self.generation,
+            self._flips,
+        )
 
 
 @dataclass(frozen=True)
@@ -229,7 +262,9 @@ def _substring_tables(words: np.ndarray, start: int, length: int) -> _Tables:
     return _Tables(occ, rank, bucket, order)
 
 
-def build_in_memory(words: np.ndarray, ids: np.ndarray, dead: np.ndarray, n_indexed: int) -> Segment:
+def build_in_memory(
+    words: np.ndarray, ids: np.ndarray, dead: np.ndarray, n_indexed: int
+) -> Segment:
     """Index the first n_indexed entries of (words, ids, dead), which may be longer buffers."""
     layout = choose_layout(n_indexed)
     m = len(layout.lengths)
@@ -248,11 +283,16 @@ def build_in_memory(words: np.ndarray, ids: np.ndarray, dead: np.ndarray, n_inde
         occ_off += tb.occ.size
         bucket_off += tb.bucket.size
     return Segment(
-        words, ids, dead, layout, table,
+        words,
+        ids,
+        dead,
+        layout,
+        table,
         np.concatenate(occs) if occs else np.zeros(1, np.uint64),
         np.concatenate(ranks) if ranks else np.zeros(1, np.uint32),
         np.concatenate(buckets) if buckets else np.zeros(1, np.uint32),
-        post, n_indexed,
+        post,
+        n_indexed,
     )
 
 
@@ -269,7 +309,9 @@ def _write(f: BinaryIO, arr: np.ndarray) -> None:
         f.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
 
 
-def write_segment(path: Path, words: np.ndarray, ids: np.ndarray, *, applied_seq: int, generation: int) -> None:
+def write_segment(
+    path: Path, words: np.ndarray, ids: np.ndarray, *, applied_seq: int, generation: int
+) -> None:
     """Write a base segment file for (words, ids) sorted by id; fsynced, not yet renamed."""
     n = int(ids.shape[0])
     layout = choose_layout(n)
@@ -297,8 +339,20 @@ def write_segment(path: Path, words: np.ndarray, ids: np.ndarray, *, applied_seq
                 length_total += arr.size
             section_lengths.append(length_total)
         _pad(f)
-        header = _HEADER.pack(MAGIC, VERSION, HEADER_SIZE, n, applied_seq, generation, m,
-                              words_off, ids_off, post_off, *section_offsets, *section_lengths)
+        header = _HEADER.pack(
+            MAGIC,
+            VERSION,
+            HEADER_SIZE,
+            n,
+            applied_seq,
+            generation,
+            m,
+            words_off,
+            ids_off,
+            post_off,
+            *section_offsets,
+            *section_lengths,
+        )
         occ_off = bucket_off = 0
         for start, length, tb in zip(layout.starts, layout.lengths, tables, strict=True):
             header += _SUBSTRING.pack(start, length, occ_off, bucket_off)
@@ -324,7 +378,9 @@ def read_segment(path: Path) -> Segment:
         raise BadInput(f"{path}: not a PDQ index segment (bad magic)", code="bad_index_file")
     if version != VERSION or header_size != HEADER_SIZE or not 0 <= m <= MAX_SUBSTRINGS:
         raise BadInput(f"{path}: unsupported PDQ index version {version}", code="bad_index_file")
-    words_off, ids_off, post_off, occ_off, rank_off, bucket_off, occ_len, rank_len, bucket_len = fields[7:]
+    words_off, ids_off, post_off, occ_off, rank_off, bucket_off, occ_len, rank_len, bucket_len = (
+        fields[7:]
+    )
     end = _HEADER.size + m * _SUBSTRING.size
     (crc,) = struct.unpack_from("<I", raw, end)
     if crc != zlib.crc32(raw[:end]):
@@ -340,15 +396,31 @@ def read_segment(path: Path) -> Segment:
     ids = mm[ids_off : ids_off + 8 * n].view("<i8")
     post = mm[post_off : post_off + 4 * m * n].view("<u4").reshape(m, n)
     occ = mm[occ_off : occ_off + 8 * occ_len].view("<u8") if occ_len else np.zeros(1, np.uint64)
-    rank = mm[rank_off : rank_off + 4 * rank_len].view("<u4") if rank_len else np.zeros(1, np.uint32)
-    bucket = mm[bucket_off : bucket_off + 4 * bucket_len].view("<u4") if bucket_len else np.zeros(1, np.uint32)
+    rank = (
+        mm[rank_off : rank_off + 4 * rank_len].view("<u4") if rank_len else np.zeros(1, np.uint32)
+    )
+    bucket = (
+        mm[bucket_off : bucket_off + 4 * bucket_len].view("<u4")
+        if bucket_len
+        else np.zeros(1, np.uint32)
+    )
     layout = Layout(tuple(int(x) for x in table[:, kernel.LENGTH]))
     dead = np.zeros(n, np.uint8)
-    return Segment(words, ids, dead, layout, table, occ, rank, bucket, post, n, applied_seq, generation)
+    return Segment(
+        words, ids, dead, layout, table, occ, rank, bucket, post, n, applied_seq, generation
+    )
 
 
 def empty_segment() -> Segment:
-    return Segment(np.zeros((0, 4), np.uint64), np.zeros(0, np.int64), np.zeros(0, np.uint8),
-                   Layout(()), np.zeros((0, kernel.LAYOUT_COLUMNS), np.int64),
-                   np.zeros(1, np.uint64), np.zeros(1, np.uint32), np.zeros(1, np.uint32),
-                   np.zeros((0, 0), np.uint32), 0)
+    return Segment(
+        np.zeros((0, 4), np.uint64),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.uint8),
+        Layout(()),
+        np.zeros((0, kernel.LAYOUT_COLUMNS), np.int64),
+        np.zeros(1, np.uint64),
+        np.zeros(1, np.uint32),
+        np.zeros(1, np.uint32),
+        np.zeros((0, 0), np.uint32),
+        0,
+    )
