@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from functools import cache, lru_cache
 from typing import Any
 
 import yaml
@@ -21,11 +20,13 @@ from .normalise import LEXICON_DIR, YAML_LOADER, tokenise
 LANGUAGES = ("es", "ca", "gl", "eu", "en", "fr", "pt", "it", "de")
 ADULT_AGE = 18
 MAX_AGE = 120
+# Words after which a bare number (numeral or words) is an age: "aged twelve", "Alter 12".
+AGE_PREFIXES = frozenset({"aged", "age", "edad", "eta", "idade", "edat", "alter", "adina"})
 NUMBERS_FILE = "numbers.yaml"
 AGES_FILE = "ages.yaml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(name: str) -> dict[str, Any]:
     text = (LEXICON_DIR / name).read_text("utf-8")
     data: dict[str, Any] = yaml.load(text, Loader=YAML_LOADER)
@@ -89,7 +90,7 @@ def _compose(lang: str, table: dict[str, Any], n: int) -> list[str]:
     raise ValueError(f"unsupported language {lang!r}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def spell_number(lang: str, n: int) -> tuple[str, ...]:
     """Every accepted spelling of n (0..99) in lang, the first being the usual one."""
     if not 0 <= n <= 99:
@@ -195,9 +196,7 @@ def read_number(
     return None
 
 
-def _match_at(
-    tokens: Sequence[str], i: int, phrases: frozenset[tuple[str, ...]]
-) -> int:
+def _match_at(tokens: Sequence[str], i: int, phrases: frozenset[tuple[str, ...]]) -> int:
     """Length of the longest phrase starting at tokens[i] (0 if none)."""
     best = 0
     for size in (4, 3, 2, 1):
@@ -257,20 +256,24 @@ def find_ages(
         elif weak:
             after = _match_at(tokens, j + weak, words.cue_after)
             person_after = j + weak < n and tokens[j + weak] in person_words
-            if after or person_after or person_before or before in words.cue_before or (
-                before2 in words.cue_before
+            if (
+                after
+                or person_after
+                or person_before
+                or before in words.cue_before
+                or (before2 in words.cue_before)
             ):
                 is_age, end = True, j + weak + after
-        elif (
-            before in words.cue_before or before in person_words or person_before
-        ) and tokens[i].isdigit():
+        elif (before in words.cue_before or before in person_words or person_before) and (
+            tokens[i].isdigit() or before in AGE_PREFIXES
+        ):
             # "girl, 12" / "aged 12" / "niña de 12": a bare numeral next to a person word
             nxt = tokens[j] if j < n else ""
             counted_people = j < n and nxt in person_words  # "2 girls" is a count, not an age
             if (
                 nxt not in words.not_age_after
                 and not counted_people
-                and (before in person_words or person_before or before in ("aged", "age"))
+                and (before in person_words or person_before or before in AGE_PREFIXES)
             ):
                 is_age = True
         if is_age:

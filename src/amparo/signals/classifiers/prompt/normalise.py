@@ -53,7 +53,8 @@ class Symbols:
 @lru_cache(maxsize=1)
 def load_symbols() -> Symbols:
     raw: dict[str, Any] = yaml.load(
-        (LEXICON_DIR / SYMBOLS_FILE).read_text("utf-8"), Loader=YAML_LOADER)
+        (LEXICON_DIR / SYMBOLS_FILE).read_text("utf-8"), Loader=YAML_LOADER
+    )
     return Symbols(
         confusables={str(k): str(v) for k, v in raw["confusables"].items()},
         leet={str(k): str(v) for k, v in raw["leet"].items()},
@@ -65,7 +66,8 @@ def load_symbols() -> Symbols:
 def unit_words() -> frozenset[str]:
     """Age units that may be glued to digits ("12yo", "12anos", "12jahrige")."""
     raw: dict[str, Any] = yaml.load(
-        (LEXICON_DIR / AGES_FILE).read_text("utf-8"), Loader=YAML_LOADER)
+        (LEXICON_DIR / AGES_FILE).read_text("utf-8"), Loader=YAML_LOADER
+    )
     words = {w for key in ("strong_units", "weak_units", "suffix_units") for w in raw[key]}
     return frozenset(w.replace(" ", "") for w in words) | {"yo", "yr", "yrs", "yrold"}
 
@@ -100,7 +102,9 @@ def _deleet(token: str) -> list[str]:
     if token.isdigit():
         return [token]
     m = _DIGITS_THEN_LETTERS.match(token)
-    if m and (m.group(2) in unit_words() or m.group(2) in _ORDINAL_SUFFIXES):
+    if m and (
+        m.group(2) in unit_words() or (m.group(2) in _ORDINAL_SUFFIXES and len(m.group(1)) <= 2)
+    ):
         return [m.group(1), m.group(2)]
     if not any(c.isalpha() for c in token):
         return [token.strip("@$!|€")] if token.strip("@$!|€").isdigit() else []
@@ -114,7 +118,7 @@ def _deleet(token: str) -> list[str]:
 
 
 _ORDINAL_SUFFIXES = frozenset(
-    {"th", "st", "nd", "rd", "o", "a", "e", "er", "eme", "ieme", "es", "r", "n", "t", "ta", "to", "te"}
+    {"th", "st", "nd", "rd", "o", "a", "e", "er", "eme", "ieme", "es", "ta", "to", "te"}
 )
 
 
@@ -127,7 +131,7 @@ def _join_spaced(match: re.Match[str]) -> str:
 
 
 def normalise_text(text: str) -> str:
-    """Unicode-level clean-up: compatibility forms, invisibles, confusables, emoji, case, accents."""
+    """Unicode clean-up: compatibility forms, invisibles, confusables, emoji, case, accents."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text)
@@ -137,13 +141,28 @@ def normalise_text(text: str) -> str:
     return text.translate(_translation())
 
 
-def tokenise(text: str) -> list[str]:
-    """Clean text → tokens with spaced letters joined, leetspeak mapped and repeats squeezed."""
+def _plain_tokens(text: str, joined: bool) -> list[tuple[str, bool]]:
+    return [(squeeze_repeats(tok), joined) for raw in _TOKEN.findall(text) for tok in _deleet(raw)]
+
+
+def tokenise_marked(text: str) -> list[tuple[str, bool]]:
+    """Tokens, each flagged True when it was rebuilt from spaced-out letters
+    ("t o d d l e r"): such a token may hold several words run together."""
     clean = normalise_text(text)
     clean = _YO.sub(r"\1 yo ", clean)
-    clean = _SPACED.sub(_join_spaced, clean)
-    tokens: list[str] = []
-    for raw in _TOKEN.findall(clean):
-        for tok in _deleet(raw):
-            tokens.append(squeeze_repeats(tok))
-    return tokens
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for m in _SPACED.finditer(clean):
+        joined = _join_spaced(m)
+        if joined == m.group(0):
+            continue
+        out += _plain_tokens(clean[pos : m.start()], False)
+        out += _plain_tokens(joined, True)
+        pos = m.end()
+    out += _plain_tokens(clean[pos:], False)
+    return out
+
+
+def tokenise(text: str) -> list[str]:
+    """Clean text → tokens with spaced letters joined, leetspeak mapped and repeats squeezed."""
+    return [tok for tok, _ in tokenise_marked(text)]

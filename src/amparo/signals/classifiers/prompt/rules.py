@@ -18,17 +18,33 @@ from typing import Any
 import yaml
 
 from .ages import ADULT_AGE, LANGUAGES, find_ages, number_tables
-from .normalise import LEXICON_DIR, YAML_LOADER, skeleton, tokenise
+from .normalise import LEXICON_DIR, YAML_LOADER, skeleton, tokenise, tokenise_marked
 
 CATEGORIES = (
-    "minor", "minor_weak", "school", "small_body", "sexual", "revealing", "clothing",
-    "remove", "wear", "nudify", "adult", "pronoun", "image_ref", "real_person", "neutral",
-    "person", "edit", "nudify_head", "nudify_tail",
+    "minor",
+    "minor_weak",
+    "school",
+    "small_body",
+    "sexual",
+    "revealing",
+    "clothing",
+    "remove",
+    "wear",
+    "nudify",
+    "adult",
+    "pronoun",
+    "image_ref",
+    "real_person",
+    "neutral",
+    "person",
+    "edit",
+    "nudify_head",
+    "nudify_tail",
 )
 MAX_PHRASE = 7
 FUZZY_MIN_LEN = 5
 # Categories a misspelling may be corrected into: the ones that decide a refusal.
-FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body")
+FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "revealing")
 # Tokens between a removal verb and a garment ("take her red dress off").
 NEAR = 10
 
@@ -60,7 +76,9 @@ class Lexicon:
 
 
 def _load_language(lang: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.load((LEXICON_DIR / f"{lang}.yaml").read_text("utf-8"), Loader=YAML_LOADER)
+    data: dict[str, Any] = yaml.load(
+        (LEXICON_DIR / f"{lang}.yaml").read_text("utf-8"), Loader=YAML_LOADER
+    )
     return data
 
 
@@ -159,10 +177,10 @@ def _correct(token: str, lexicon: Lexicon) -> str:
     sk = skeleton(token)
     if sk in lexicon.skeletons:
         return lexicon.skeletons[sk]
+    if token in lexicon.deletions and lexicon.deletions[token][0] == token[0]:  # a letter dropped
+        return lexicon.deletions[token]
     if len(token) < FUZZY_MIN_LEN:
         return token
-    if token in lexicon.deletions:  # a letter dropped
-        return lexicon.deletions[token]
     for d in _deletes(token):  # a letter added or two letters swapped
         if d in lexicon.skeletons.values() and d[0] == token[0]:
             return d
@@ -173,11 +191,54 @@ def _correct(token: str, lexicon: Lexicon) -> str:
     return token
 
 
+MAX_PARTS = 4
+
+
+def _segment(token: str, lexicon: Lexicon) -> list[str] | None:
+    """Split letters that were spaced out together ("atoddler", "nudepic") into words.
+
+    Known words cost 1, unknown stretches (3+ letters) cost 3; the cheapest split
+    wins, and it must contain at least one known word of 4+ letters.
+    """
+    n = len(token)
+    if n > 40:
+        return None
+    inf = float("inf")
+    cost = [inf] * (n + 1)
+    back: list[list[str]] = [[] for _ in range(n + 1)]
+    cost[0] = 0.0
+    for end in range(1, n + 1):
+        for start in range(max(0, end - 20), end):
+            if cost[start] == inf or len(back[start]) >= MAX_PARTS:
+                continue
+            part = token[start:end]
+            if start == 0 and end == n:
+                continue
+            if part in lexicon.vocabulary or skeleton(part) in lexicon.skeletons:
+                step = 1.0 - 0.05 * min(len(part), 10)  # longer known words win ties
+            elif len(part) >= 3:
+                step = 3.0
+            else:
+                continue
+            if cost[start] + step < cost[end]:
+                cost[end] = cost[start] + step
+                back[end] = [*back[start], part]
+    parts = back[n]
+    if len(parts) < 2 or not any(len(p) >= 4 and p in lexicon.vocabulary for p in parts):
+        return None
+    return parts
+
+
 def canonical_tokens(text: str, lexicon: Lexicon | None = None) -> list[str]:
     """Tokens after normalisation, known misspellings and fuzzy correction."""
     lexicon = lexicon or load_lexicon()
     out: list[str] = []
-    for tok in tokenise(text):
+    for tok, joined in tokenise_marked(text):
+        if joined and tok not in lexicon.vocabulary:
+            parts = _segment(tok, lexicon)
+            if parts:
+                out.extend(_correct(p, lexicon) for p in parts)
+                continue
         fixed = lexicon.misspellings.get(tok)
         if fixed is not None:
             out.extend(fixed)
@@ -211,7 +272,7 @@ class RuleResult:
 
     @property
     def relevant(self) -> bool:
-        """Whether the prompt touches people, bodies or clothing at all (else the model is skipped)."""
+        """Whether the prompt touches people, bodies or clothing (else no model)."""
         return bool(self.hits or self.ages)
 
     def has(self, category: str) -> bool:
@@ -236,8 +297,11 @@ def _find_hits(
             for e in entries:
                 if e.category in seen:
                     continue
-                if e.restricted and languages is not None and e.lang not in languages and not any(
-                    (not o.restricted) and o.category == e.category for o in entries
+                if (
+                    e.restricted
+                    and languages is not None
+                    and e.lang not in languages
+                    and not any((not o.restricted) and o.category == e.category for o in entries)
                 ):
                     continue
                 seen.add(e.category)
@@ -276,8 +340,10 @@ def _near(hits: Sequence[Hit], a: str, b: str) -> tuple[Hit, Hit] | None:
         if x.category != a:
             continue
         for y in hits:
-            if y.category == b and abs(y.start - x.start) <= NEAR and (
-                y.start >= x.end or x.start >= y.end
+            if (
+                y.category == b
+                and abs(y.start - x.start) <= NEAR
+                and (y.start >= x.end or x.start >= y.end)
             ):
                 return x, y
     return None
@@ -313,7 +379,9 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
     sexual = bool(sexual_hits)
 
     image_ref = bool(cat("image_ref") or cat("real_person"))
-    nudify_reasons: list[tuple[str, str]] = [(h.text, "clothing removal or nudify verb") for h in cat("nudify")]
+    nudify_reasons: list[tuple[str, str]] = [
+        (h.text, "clothing removal or nudify verb") for h in cat("nudify")
+    ]
     pair = _near(hits, "remove", "clothing")
     if pair:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "removes clothing"))
@@ -331,7 +399,9 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "separable undress verb"))
     pair = _near(hits, "edit", "sexual")
     if pair and (image_ref or cat("pronoun")):
-        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "makes the person in the image nude or sexual"))
+        nudify_reasons.append(
+            (f"{pair[0].text} … {pair[1].text}", "makes the person in the image nude or sexual")
+        )
     for t, d in nudify_reasons:
         reasons.append(("nudify_term", t, d))
     nudify = bool(nudify_reasons)

