@@ -15,7 +15,7 @@ from amparo.signals.classifiers.nudity import NudeNetDetector, OpenNsfwDetector,
 
 from .sample_images import procedural
 
-# The documented benign ceiling (docs/detectors.md): benign images score 0.00-0.05 here.
+# The documented benign ceiling (docs/detectors.md): benign images score 0.00-0.14 here.
 BENIGN_NUDITY_MAX = 0.5
 
 
