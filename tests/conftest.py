@@ -72,13 +72,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
+def make_settings(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
     from amparo.settings import Settings
 
     return Settings(environment="test", data_dir=tmp_path / "data", database_url=database_url, detectors="none",
                     master_key="11" * 32, watermark_key="22" * 32, session_secret="s" * 32,
                     index_refresh_seconds=0.2)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def sqlite_service(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """For tests whose subject does not depend on the database."""
+    from amparo.service import Service
+
+    svc = Service(make_settings(tmp_path, f"sqlite:///{tmp_path / 'amparo.db'}"))
+    yield svc
+    svc.close()
 
 
 @pytest.fixture

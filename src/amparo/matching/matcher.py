@@ -7,9 +7,8 @@ runs (the index swaps segments atomically)."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
+import shutil
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from amparo.domain.matches import Match
 from amparo.domain.signals import Signal
+from amparo.errors import Conflict
 from amparo.matching.pdq_index import PDQIndex
 from amparo.store import banks_repo
 from amparo.store.database import Database
@@ -39,16 +39,8 @@ class Matcher:
         self.db = db
         self.quality_floor = quality_floor
         index_dir.mkdir(parents=True, exist_ok=True)
-        self._index_path = index_dir / "pdq.idx"
-        # One process per data directory owns the index files and persists changes; the others
-        # (more API workers, scan workers) map the same files and apply the feed in memory only.
-        self._lock_fd = os.open(index_dir / "pdq.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self.owner = True
-        except BlockingIOError:
-            self.owner = False
-        self.pdq = PDQIndex.open(self._index_path)
+        self._index_path = index_dir / "pdq"
+        self.pdq, self.owner = self._open_index()
         self._lock = threading.Lock()
         self._last_refresh = 0.0
         self._stop = threading.Event()
@@ -91,12 +83,20 @@ class Matcher:
             self._last_refresh = time.monotonic()
         return applied
 
+    def _open_index(self) -> tuple[PDQIndex, bool]:
+        """One process per data directory owns the index files and persists changes (the index's
+        writer lock); the others (more API workers, scan workers) map the same files read-only and
+        apply the change feed in memory."""
+        try:
+            return PDQIndex.open(self._index_path), True
+        except Conflict:
+            return PDQIndex.open(self._index_path, readonly=True), False
+
     def _reset_index(self) -> None:
         self.pdq.close()
         if self.owner:
-            for p in self._index_path.parent.glob(self._index_path.name + "*"):
-                p.unlink()
-        self.pdq = PDQIndex.open(self._index_path)
+            shutil.rmtree(self._index_path, ignore_errors=True)
+        self.pdq, self.owner = self._open_index()
 
     def start_background_refresh(self, interval: float) -> None:
         if self._thread is not None:
@@ -120,7 +120,6 @@ class Matcher:
         if self._thread:
             self._thread.join(timeout=5)
         self.pdq.close()
-        os.close(self._lock_fd)
 
     # -- lookup --------------------------------------------------------------------------------
     def lookup(self, signals: Sequence[Signal], *, banks: Iterable[str] | None = None) -> LookupResult:
