@@ -123,3 +123,15 @@ def test_context_condition(tmp_path: Path) -> None:
     e = PolicyEngine.load(p)
     assert e.evaluate(Facts(ItemKind.IMAGE, context=Context(surface="upload"))).decision == Decision.LABEL
     assert e.evaluate(Facts(ItemKind.IMAGE, context=Context(surface="chat"))).decision == Decision.ALLOW
+
+
+def test_fail_open_policy_ignores_detector_failures() -> None:
+    import yaml
+
+    from amparo.policy.engine import DEFAULT_POLICY
+    from amparo.policy.model import PolicyDocument
+
+    doc = PolicyDocument.model_validate({**yaml.safe_load(DEFAULT_POLICY.read_text()), "fail_closed": False})
+    e = PolicyEngine(doc)
+    failed = Classification(detector="nudity.x", stage="nudity", error="model missing")
+    assert e.evaluate(Facts(ItemKind.IMAGE, classifications=(failed,))).decision == Decision.ALLOW

@@ -65,6 +65,9 @@ class PolicyEngine:
                 except ValidationError as e:
                     raise ConfigurationError(f"profile override for {rule.id}: {e}") from None
             rules.append(rule)
+        if not document.fail_closed:
+            # Fail-open: a failed detector is reported in the verdict's errors but decides nothing.
+            rules = [r for r in rules if r.label != "detector_failure"]
         unknown = set(overrides) - {r.id for r in rules}
         if unknown:
             raise ConfigurationError(f"profile {profile.name if profile else ''} overrides unknown rules: {sorted(unknown)}")
