@@ -195,8 +195,8 @@ def _top_peaks(surface: FloatArray, count: int) -> list[tuple[int, int, float]]:
 def _decode_tile(
     key: bytes, layout: TileLayout, folded: FloatArray, scale: float
 ) -> WatermarkReading | None:
-    corr = np.fft.irfft2(np.fft.rfft2(folded) * layout.pilot_spectrum_conj, s=folded.shape)
-    corr = np.asarray(corr, np.float32)
+    spectrum = np.fft.rfft2(folded) * layout.pilot_spectrum_conj
+    corr: FloatArray = np.asarray(np.fft.irfft2(spectrum, s=folded.shape), np.float32)
     for dy, dx, z in _top_peaks(corr, _PEAKS_TRIED):
         if z < MIN_PILOT_Z:
             break  # peaks come strongest first
@@ -204,7 +204,10 @@ def _decode_tile(
         aligned = np.roll(folded, (-dy, -dx), axis=(0, 1))
         chips = pixels_to_chips(aligned) * layout.polarity
         data = ~layout.pilot
-        soft = np.bincount(layout.bit_index[data], weights=chips[data], minlength=CODED_BITS)
+        soft = np.asarray(
+            np.bincount(layout.bit_index[data], weights=chips[data], minlength=CODED_BITS),
+            np.float64,
+        )
         soft = soft / (np.std(soft) + 1e-12)
         bits = viterbi_decode(soft, MESSAGE_BITS) ^ layout.scramble
         word = int("".join(map(str, bits.tolist())), 2)
@@ -291,7 +294,10 @@ def raw_decode(image: ImageInput, key: bytes) -> tuple[npt.NDArray[np.float64], 
     dy, dx, _ = _top_peaks(np.asarray(corr, np.float32), 1)[0]
     chips = pixels_to_chips(np.roll(folded, (-dy, -dx), axis=(0, 1))) * layout.polarity
     data = ~layout.pilot
-    soft = np.bincount(layout.bit_index[data], weights=chips[data], minlength=CODED_BITS)
+    soft = np.asarray(
+        np.bincount(layout.bit_index[data], weights=chips[data], minlength=CODED_BITS),
+        np.float64,
+    )
     bits = viterbi_decode(soft, MESSAGE_BITS) ^ layout.scramble
     return soft, int("".join(map(str, bits.tolist())), 2) >> TAG_BITS
 

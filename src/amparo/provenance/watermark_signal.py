@@ -10,6 +10,7 @@ from PIL import Image
 
 from amparo.errors import BadInput
 
+_cv2: Any
 try:  # optional accelerator (opencv-python-headless, in the `proxy` extra)
     import cv2 as _cv2
 except ImportError:  # pragma: no cover - numpy fallback
