@@ -79,3 +79,15 @@ def test_mode_images_from_reference_set(shared_data) -> None:
     for p in sorted((shared_data / "pdq" / "misc-images" / "modes").iterdir()):
         d = decode_image(p.read_bytes())
         assert d.rgb.ndim == 3, p
+
+
+def test_exif_user_comment_read_from_exif_ifd() -> None:
+    img = Image.new("RGB", (32, 32))
+    exif = Image.Exif()
+    exif[0x0131] = "SomeEditor 2.0"
+    exif.get_ifd(0x8769)[0x9286] = b"ASCII\x00\x00\x00Steps: 20, Sampler: Euler"
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    d = decode_image(buf.getvalue())
+    assert d.metadata["exif:Software"] == "SomeEditor 2.0"
+    assert d.metadata["exif:UserComment"] == "Steps: 20, Sampler: Euler"

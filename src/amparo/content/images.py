@@ -69,14 +69,30 @@ def _metadata(img: Image.Image) -> dict[str, str]:
             meta[str(k)] = v[:20000]
     try:
         exif = img.getexif()
-        for tag, name in ((0x0131, "exif:Software"), (0x010E, "exif:ImageDescription"),
-                          (0x013B, "exif:Artist"), (0x9286, "exif:UserComment")):
-            val = exif.get(tag)
+        # UserComment (where generators such as AUTOMATIC1111 write their parameters into JPEGs)
+        # lives in the Exif sub-IFD (0x8769), the others in IFD0.
+        sub = exif.get_ifd(0x8769)
+        for tag, name, ifd in ((0x0131, "exif:Software", exif), (0x010E, "exif:ImageDescription", exif),
+                               (0x013B, "exif:Artist", exif), (0x9286, "exif:UserComment", sub)):
+            val = ifd.get(tag)
             if val is not None:
-                meta[name] = val.decode("utf-8", "replace") if isinstance(val, bytes) else str(val)
-    except Exception:
+                meta[name] = _exif_text(val)
+    except Exception:  # corrupt EXIF: the image stays readable, its metadata is just not read
         pass
     return meta
+
+
+def _exif_text(val: object) -> str:
+    if isinstance(val, bytes):
+        # UserComment starts with an 8-byte character-code prefix (ASCII, UNICODE = UTF-16, JIS).
+        if val[:8] == b"UNICODE\x00":
+            body = val[8:]
+            enc = "utf-16-le" if body[:2] != b"\x00\x00" and body[1:2] == b"\x00" else "utf-16-be"
+            return body.decode(enc, "replace").rstrip("\x00")[:20000]
+        if val[:8] in (b"ASCII\x00\x00\x00", b"\x00" * 8):
+            val = val[8:]
+        return val.decode("utf-8", "replace").rstrip("\x00")[:20000]
+    return str(val)[:20000]
 
 
 def decode_image(
