@@ -16,6 +16,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 if [ "$dev" = 1 ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
+  # invisible-watermark is the watermark bench's baseline and a cross-check in the tests. Without
+  # --no-deps it pulls torch (GBs); its dwt* methods need only opencv and PyWavelets.
+  .venv/bin/python -m pip install -q --no-deps "invisible-watermark==0.2.0"
   if [ -x scripts/setup_browser.sh ] || [ -f scripts/setup_browser.sh ]; then
     if ! command -v chromium >/dev/null 2>&1; then
       if [ "$(id -u)" = 0 ]; then
