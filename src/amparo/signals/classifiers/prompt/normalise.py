@@ -109,7 +109,7 @@ def _deleet(token: str) -> list[str]:
     if not any(c.isalpha() for c in token):
         return [token.strip("@$!|€")] if token.strip("@$!|€").isdigit() else []
     m = _LETTERS_THEN_DIGITS.match(token)
-    if m and len(m.group(2)) >= 2 and len(m.group(1)) > 2:
+    if m and len(m.group(2)) >= 2 and len(m.group(1)) > 2 and int(m.group(2)) <= 120:
         # "girl12" → girl 12; "s3x" does not match (the digit is inside the word)
         return [m.group(1), m.group(2)]
     leet = load_symbols().leet
@@ -120,6 +120,12 @@ def _deleet(token: str) -> list[str]:
 _ORDINAL_SUFFIXES = frozenset(
     {"th", "st", "nd", "rd", "o", "a", "e", "er", "eme", "ieme", "es", "ta", "to", "te"}
 )
+
+
+def deleet(token: str) -> str:
+    """Leetspeak read back as letters ("350" → "eso"), for tokens that are not plausible numbers."""
+    leet = load_symbols().leet
+    return "".join(leet.get(c, c) for c in token)
 
 
 def _join_spaced(match: re.Match[str]) -> str:

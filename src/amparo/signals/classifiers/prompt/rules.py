@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from .ages import ADULT_AGE, LANGUAGES, find_ages, number_tables
-from .normalise import LEXICON_DIR, YAML_LOADER, skeleton, tokenise, tokenise_marked
+from .normalise import LEXICON_DIR, YAML_LOADER, deleet, skeleton, tokenise, tokenise_marked
 
 CATEGORIES = (
     "minor",
@@ -172,11 +172,20 @@ def _strict_languages(tokens: Sequence[str], lexicon: Lexicon) -> tuple[str, ...
 
 def _correct(token: str, lexicon: Lexicon) -> str:
     """Map an unknown token to the lexicon term it misspells (insert, delete, swap, repeats)."""
-    if token in lexicon.vocabulary or len(token) < 4 or token.isdigit():
+    if token.isdigit():
+        # "350" is no age: it may be leetspeak for a deciding word ("eso")
+        if len(token) >= 3 and int(token) > 120:
+            letters = deleet(token)
+            if letters in lexicon.skeletons.values():
+                return letters
+        return token
+    if token in lexicon.vocabulary or len(token) < 3:
         return token
     sk = skeleton(token)
-    if sk in lexicon.skeletons:
+    if sk in lexicon.skeletons and (sk != token or len(token) >= 4):  # "nuu" → "nu"
         return lexicon.skeletons[sk]
+    if len(token) < 4:
+        return token
     if token in lexicon.deletions and lexicon.deletions[token][0] == token[0]:  # a letter dropped
         return lexicon.deletions[token]
     if len(token) < FUZZY_MIN_LEN:
@@ -215,7 +224,7 @@ def _segment(token: str, lexicon: Lexicon) -> list[str] | None:
             if start == 0 and end == n:
                 continue
             if part in lexicon.vocabulary or skeleton(part) in lexicon.skeletons:
-                step = 1.0 - 0.05 * min(len(part), 10)  # longer known words win ties
+                step = 1.0 - 0.02 * min(len(part), 6) ** 2  # longer known words win ties
             elif len(part) >= 3:
                 step = 3.0
             else:
@@ -244,6 +253,21 @@ def canonical_tokens(text: str, lexicon: Lexicon | None = None) -> list[str]:
             out.extend(fixed)
         else:
             out.append(_correct(tok, lexicon))
+    return _join_letter_pairs(out, lexicon)
+
+
+def _join_letter_pairs(tokens: list[str], lexicon: Lexicon) -> list[str]:
+    """Two spaced letters that spell a deciding term ("n u" → Catalan "nu") become one."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        pair = tokens[i] + tokens[i + 1] if i + 1 < len(tokens) else ""
+        if len(pair) == 2 and pair.isalpha() and pair in lexicon.skeletons:
+            out.append(pair)
+            i += 2
+        else:
+            out.append(tokens[i])
+            i += 1
     return out
 
 

