@@ -53,5 +53,7 @@ def people(db: Database, review: ReviewComponents) -> dict[str, Actor]:
             ("ada", "admin"),
             ("otto", "auditor"),
         ]
-    } | {"reviewer2": make_user(db, review, "rob", "reviewer"),
-         "senior2": make_user(db, review, "sue", "senior_reviewer")}
+    } | {
+        "reviewer2": make_user(db, review, "rob", "reviewer"),
+        "senior2": make_user(db, review, "sue", "senior_reviewer"),
+    }

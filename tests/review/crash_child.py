@@ -32,8 +32,13 @@ def pause(fn: Any, *, before: bool = False) -> Any:
 
 def main() -> None:
     data_dir, url, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-    settings = Settings(environment="test", data_dir=Path(data_dir), database_url=url,
-                        master_key="11" * 32, session_secret="s" * 32)
+    settings = Settings(
+        environment="test",
+        data_dir=Path(data_dir),
+        database_url=url,
+        master_key="11" * 32,
+        session_secret="s" * 32,
+    )
     db = Database(url)
     audit = AuditTrail(settings.keys_dir)
     vault = Vault.open(settings, db, audit, recover_min_age_seconds=1e9)
@@ -48,7 +53,9 @@ def main() -> None:
     while True:
         i += 1
         with db.session() as s:
-            vault.capture(s, data=draw_landscape(i, size=(160, 120)), item_id=f"crash-{i}", event_id=i)
+            vault.capture(
+                s, data=draw_landscape(i, size=(160, 120)), item_id=f"crash-{i}", event_id=i
+            )
         print(f"STORED {i}", flush=True)
 
 

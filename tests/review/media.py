@@ -16,7 +16,10 @@ def draw_landscape(seed: int = 0, size: tuple[int, int] = (480, 320), fmt: str =
     top = (rng.randint(40, 90), rng.randint(110, 160), rng.randint(200, 250))
     for y in range(h):  # sky gradient
         t = y / h
-        d.line([(0, y), (w, y)], fill=(int(top[0] + 120 * t), int(top[1] + 80 * t), int(top[2] - 20 * t)))
+        d.line(
+            [(0, y), (w, y)],
+            fill=(int(top[0] + 120 * t), int(top[1] + 80 * t), int(top[2] - 20 * t)),
+        )
     sx, sy, r = rng.randint(60, w - 60), rng.randint(30, h // 3), rng.randint(18, 34)
     d.ellipse([sx - r, sy - r, sx + r, sy + r], fill=(250, 215, 90))
     for i in range(3):  # hills

@@ -19,8 +19,13 @@ def _append(db: Any, trail: AuditTrail, n: int, *, who: str = "rita") -> None:
     for i in range(n):
         with db.session() as s:
             trail.record(
-                s, action="case.decide", subject_type="case", subject_id=i, actor=who,
-                actor_role="reviewer", details={"kind": "not_violating", "i": i, "note": "ñ✓"},
+                s,
+                action="case.decide",
+                subject_type="case",
+                subject_id=i,
+                actor=who,
+                actor_role="reviewer",
+                details={"kind": "not_violating", "i": i, "note": "ñ✓"},
             )
 
 
@@ -35,7 +40,9 @@ def verify(db: Any, trail: AuditTrail, **kw: Any):  # type: ignore[no-untyped-de
         return trail.verify_chain(s, **kw)
 
 
-def test_intact_chain_verifies_and_key_file_is_private(db: Any, trail: AuditTrail, settings: Any) -> None:
+def test_intact_chain_verifies_and_key_file_is_private(
+    db: Any, trail: AuditTrail, settings: Any
+) -> None:
     _append(db, trail, 6)
     r = verify(db, trail)
     assert r.ok and r.records == 7 and r.head_seq == 7  # + key.created
@@ -60,12 +67,27 @@ def test_edited_details_with_recomputed_hash_fails_signature(db: Any, trail: Aud
     _append(db, trail, 5)
     with db.session() as s:
         row = s.get(AuditRecordRow, 3)
-        fields = {c: getattr(row, c) for c in ("seq", "created_at", "actor", "actor_role", "action",
-                                                "subject_type", "subject_id", "details", "prev_hash")}
+        fields = {
+            c: getattr(row, c)
+            for c in (
+                "seq",
+                "created_at",
+                "actor",
+                "actor_role",
+                "action",
+                "subject_type",
+                "subject_id",
+                "details",
+                "prev_hash",
+            )
+        }
         fields["details"] = {**fields["details"], "kind": "confirm"}
         new_hash = record_hash(fields)
-        s.execute(update(AuditRecordRow).where(AuditRecordRow.seq == 3)
-                  .values(details=fields["details"], hash=new_hash))
+        s.execute(
+            update(AuditRecordRow)
+            .where(AuditRecordRow.seq == 3)
+            .values(details=fields["details"], hash=new_hash)
+        )
     r = verify(db, trail)
     # Record 3 now fails its signature (nobody else holds the key); record 4 no longer links.
     assert not r.ok and r.first_broken_seq == 3 and "signature" in r.problem

@@ -11,7 +11,6 @@ from amparo.domain import Context, Item
 from amparo.signals.hashes.pdq import pdq_of_bytes
 from amparo.store import banks_repo, evidence_repo, review_repo
 from amparo.store.tables_review import AuditRecordRow
-
 from review.media import draw_landscape
 
 
@@ -22,7 +21,9 @@ def test_known_match_quarantines_and_opens_a_case(service: Any, shared_data: Any
         bank = banks_repo.create_bank(s, name="standin-known", category="csam")
         banks_repo.add_entry(s, bank_id=bank.id, signal_type="pdq", value=pdq_of_bytes(data)[0])
     service.matcher.refresh()
-    verdict = service.pipeline.check(Item.from_image(data, Context(account="acct-7", surface="upload")))
+    verdict = service.pipeline.check(
+        Item.from_image(data, Context(account="acct-7", surface="upload"))
+    )
     assert "csam_known" in verdict.labels
     with service.db.session() as s:
         cases = review_repo.list_queue(s, include_escalated=True)

@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from amparo.store.tables_review import AuditRecordRow, UiSessionRow
-
 from review.conftest import PASSWORD
 from review.media import draw_landscape
 from review.ui_app import make_ui_app, seed_cases
+
+# HTTP behaviour, not storage: SQLite only (the storage paths run on both in the other files).
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -23,8 +25,11 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Any:
     page = client.get("/ui/login")
     token = CSRF_RE.search(page.text).group(1)
-    return client.post("/ui/login", data={"name": name, "password": password, "csrf_token": token},
-                       follow_redirects=False)
+    return client.post(
+        "/ui/login",
+        data={"name": name, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
 
 
 def csrf_of(client: TestClient, path: str) -> str:
@@ -46,15 +51,21 @@ def audit_actions(db: Any) -> list[str]:
         return [r.action for r in s.scalars(select(AuditRecordRow).order_by(AuditRecordRow.seq))]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_security_headers_and_cookies(app: Any) -> None:
     c = TestClient(app)
     r = c.get("/ui/login")
     h = r.headers
-    assert "frame-ancestors 'none'" in h["content-security-policy"] and "script-src 'self'" in h["content-security-policy"]
+    assert (
+        "frame-ancestors 'none'" in h["content-security-policy"]
+        and "script-src 'self'" in h["content-security-policy"]
+    )
     assert h["x-frame-options"] == "DENY" and h["x-content-type-options"] == "nosniff"
     assert h["referrer-policy"] == "no-referrer" and "strict-transport-security" not in h
-    assert TestClient(app, base_url="https://testserver").get("/ui/login").headers["strict-transport-security"]
+    assert (
+        TestClient(app, base_url="https://testserver")
+        .get("/ui/login")
+        .headers["strict-transport-security"]
+    )
     r = sign_in(c, "rita")
     assert r.status_code == 303
     cookies = r.headers.get_list("set-cookie")
@@ -64,7 +75,6 @@ def test_security_headers_and_cookies(app: Any) -> None:
     assert c.get("/ui/queue").status_code == 200
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_csrf_is_required_and_bound_to_the_session(app: Any, cases: Any, db: Any) -> None:
     c = TestClient(app)
     c2 = TestClient(app)
@@ -82,7 +92,10 @@ def test_csrf_is_required_and_bound_to_the_session(app: Any, cases: Any, db: Any
     r = c.post(f"/ui/cases/{cid}/decide", data={**form, "csrf_token": good}, follow_redirects=False)
     assert r.status_code == 303
     # the login form has its own token
-    assert TestClient(app).post("/ui/login", data={"name": "rita", "password": PASSWORD}).status_code == 403
+    assert (
+        TestClient(app).post("/ui/login", data={"name": "rita", "password": PASSWORD}).status_code
+        == 403
+    )
 
 
 def test_sign_in_failures_are_rate_limited(app: Any, db: Any) -> None:
@@ -95,7 +108,9 @@ def test_sign_in_failures_are_rate_limited(app: Any, db: Any) -> None:
     assert acts.count("auth.sign_in_failed") == 5 and "auth.rate_limited" in acts
 
 
-def test_wrong_role_gets_403_and_an_audit_record(app: Any, cases: Any, db: Any, review: Any) -> None:
+def test_wrong_role_gets_403_and_an_audit_record(
+    app: Any, cases: Any, db: Any, review: Any
+) -> None:
     auditor = TestClient(app)
     assert sign_in(auditor, "otto").headers["location"].endswith("/dashboard")
     cid = cases["csam_known"]
@@ -115,18 +130,25 @@ def test_wrong_role_gets_403_and_an_audit_record(app: Any, cases: Any, db: Any, 
     assert reviewer.get("/ui/audit").status_code == 403
     assert reviewer.get("/ui/appeals").status_code == 403
     with db.session() as s:
-        denied = list(s.scalars(select(AuditRecordRow).where(AuditRecordRow.action == "access.denied")))
+        denied = list(
+            s.scalars(select(AuditRecordRow).where(AuditRecordRow.action == "access.denied"))
+        )
     assert {d.actor for d in denied} == {"otto", "rita"} and len(denied) == 6
 
 
-def test_reveal_is_deliberate_recorded_and_limited(db: Any, review: Any, people: Any, cases: Any) -> None:
+def test_reveal_is_deliberate_recorded_and_limited(
+    db: Any, review: Any, people: Any, cases: Any
+) -> None:
     app = make_ui_app(db, replace(review, config=replace(review.config, exposure_daily_limit=2)))
     c = TestClient(app)
     sign_in(c, "rita")
     from amparo.store import review_repo
 
     with db.session() as s:
-        refs = [review_repo.list_case_items(s, case_id=i)[0].evidence_ref for i in sorted(cases.values())]
+        refs = [
+            review_repo.list_case_items(s, case_id=i)[0].evidence_ref
+            for i in sorted(cases.values())
+        ]
     preview = c.get(f"/ui/evidence/{refs[0]}/preview")
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
     assert preview.content != draw_landscape(1)
@@ -165,7 +187,6 @@ def test_idle_session_expires_and_sign_out_revokes(app: Any, db: Any) -> None:
         assert all(r.revoked_at is not None for r in s.scalars(select(UiSessionRow)))
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_ui_is_mounted_by_the_full_app(service: Any) -> None:
     from amparo.api.factory import build_app
 

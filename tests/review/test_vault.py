@@ -17,7 +17,6 @@ from amparo.evidence.vault import EvidenceIntegrityError, Vault
 from amparo.signals.hashes.pdq import pdq_of_bytes
 from amparo.store import evidence_repo
 from amparo.store.tables_review import AuditRecordRow, EvidenceItemRow, EvidenceTombstoneRow
-
 from review.media import draw_landscape
 
 ACTOR = {"actor": "sam", "actor_role": "senior_reviewer"}
@@ -88,25 +87,38 @@ def test_wrong_master_key_refuses_to_start(db: Any, review: Any, settings: Any) 
         Vault.open(wrong, db, review.audit)
 
 
-def test_missing_or_malformed_master_key_refuses_to_start(db: Any, review: Any, settings: Any, tmp_path: Any) -> None:
+def test_missing_or_malformed_master_key_refuses_to_start(
+    db: Any, review: Any, settings: Any, tmp_path: Any
+) -> None:
     none = settings.model_copy(update={"master_key": None, "master_key_file": None})
     with pytest.raises(ConfigurationError, match="no vault master key"):
         Vault.open(none, db, review.audit)
-    missing = settings.model_copy(update={"master_key": None, "master_key_file": tmp_path / "nope.key"})
+    missing = settings.model_copy(
+        update={"master_key": None, "master_key_file": tmp_path / "nope.key"}
+    )
     with pytest.raises(ConfigurationError, match="cannot be read"):
         Vault.open(missing, db, review.audit)
     short = tmp_path / "short.key"
     short.write_text("abcd\n")
     with pytest.raises(ConfigurationError, match="bytes"):
-        Vault.open(settings.model_copy(update={"master_key": None, "master_key_file": short}), db, review.audit)
+        Vault.open(
+            settings.model_copy(update={"master_key": None, "master_key_file": short}),
+            db,
+            review.audit,
+        )
 
 
-def test_master_key_from_file_opens_the_same_vault(db: Any, review: Any, settings: Any, tmp_path: Any) -> None:
+def test_master_key_from_file_opens_the_same_vault(
+    db: Any, review: Any, settings: Any, tmp_path: Any
+) -> None:
     ref, data = capture(db, review.vault)
     keyfile = tmp_path / "master.key"
     keyfile.write_text(settings.master_key + "\n")
-    vault = Vault.open(settings.model_copy(update={"master_key": None, "master_key_file": keyfile}),
-                       db, review.audit)
+    vault = Vault.open(
+        settings.model_copy(update={"master_key": None, "master_key_file": keyfile}),
+        db,
+        review.audit,
+    )
     with db.session() as s:
         assert vault.read(s, ref=ref, purpose="test", **ACTOR)[1] == data
 
@@ -135,8 +147,14 @@ def test_retention_holds_and_tombstones(db: Any, review: Any) -> None:
     with db.session() as s:
         with pytest.raises(BadInput):
             vault.place_hold(s, ref=plain, reason=" ", ends_at=now + timedelta(days=90), **ACTOR)
-        hold = vault.place_hold(s, ref=plain, reason="preservation order (LECrim 588 octies)",
-                                ends_at=now + timedelta(days=90), authority="Fiscalía", **ACTOR)
+        hold = vault.place_hold(
+            s,
+            ref=plain,
+            reason="preservation order (LECrim 588 octies)",
+            ends_at=now + timedelta(days=90),
+            authority="Fiscalía",
+            **ACTOR,
+        )
         hold_id = hold.id
     later = now + timedelta(days=120)  # past the 90-day default, inside the hold
     with db.session() as s:

@@ -19,17 +19,27 @@ from amparo.cases import build_review_components
 from amparo.settings import Settings
 from amparo.store import review_repo, schema  # noqa: F401
 from amparo.store.database import Database
-
 from review.conftest import password_hash
 from review.ui_app import make_ui_app, seed_cases
 
 CHROMIUM = os.environ.get("AMPARO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
-USERS = [("rita", "reviewer"), ("rob", "reviewer"), ("sam", "senior_reviewer"),
-         ("sue", "senior_reviewer"), ("ada", "admin"), ("otto", "auditor")]
+USERS = [
+    ("rita", "reviewer"),
+    ("rob", "reviewer"),
+    ("sam", "senior_reviewer"),
+    ("sue", "senior_reviewer"),
+    ("ada", "admin"),
+    ("otto", "auditor"),
+]
 
 pytestmark = pytest.mark.browser
 
@@ -45,8 +55,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     import uvicorn
 
     data = tmp_path_factory.mktemp("browser")
-    settings = Settings(environment="test", data_dir=data, database_url=f"sqlite:///{data / 'amparo.db'}",
-                        master_key="11" * 32, session_secret="s" * 32, detectors="none")
+    settings = Settings(
+        environment="test",
+        data_dir=data,
+        database_url=f"sqlite:///{data / 'amparo.db'}",
+        master_key="11" * 32,
+        session_secret="s" * 32,
+        detectors="none",
+    )
     db = Database(settings.resolved_database_url)
     db.migrate()
     review = build_review_components(settings, db)
@@ -55,8 +71,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
             review_repo.insert_user(s, name=name, role=role, password_hash=password_hash())
     cases = seed_cases(db, review)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(make_ui_app(db, review), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(make_ui_app(db, review), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 20

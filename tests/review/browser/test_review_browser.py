@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from amparo.store import review_repo
 from amparo.store.tables_review import AuditRecordRow
-
 from review.browser.conftest import screenshot_dir
 from review.conftest import PASSWORD
 
@@ -45,7 +44,9 @@ def test_sign_in_and_queue_order(site: Any, new_page: Any) -> None:
     assert "Wrong name or password" in page.inner_text("#login-error")
     sign_in(page, site, "rita")
     assert page.url.endswith("/ui/queue")
-    order = page.eval_on_selector_all("#queue tbody tr", "rows => rows.map(r => Number(r.dataset.case))")
+    order = page.eval_on_selector_all(
+        "#queue tbody tr", "rows => rows.map(r => Number(r.dataset.case))"
+    )
     c = site.cases
     assert order[:4] == [c["csam_known"], c["csam_suspected"], c["ncii_known"], c["ai_generated"]]
     assert page.inner_text("#who-name") == "rita"
@@ -90,7 +91,9 @@ def test_decision_by_keyboard(site: Any, new_page: Any) -> None:
     assert page.evaluate("document.activeElement.id") == "submit-decision"
     page.keyboard.press("Enter")
     page.wait_for_url("**/ui/queue?decided=*")
-    order = page.eval_on_selector_all("#queue tbody tr", "rows => rows.map(r => Number(r.dataset.case))")
+    order = page.eval_on_selector_all(
+        "#queue tbody tr", "rows => rows.map(r => Number(r.dataset.case))"
+    )
     assert cid not in order
     with site.db.session() as s:
         d = review_repo.list_decisions(s, case_id=cid)
@@ -112,10 +115,16 @@ def test_concurrent_decisions_in_two_browsers(site: Any, new_page: Any) -> None:
     b.check("#kind-not-violating")
     b.click("#submit-decision")
     b.wait_for_load_state()
-    assert "already decided" in b.inner_text("#error-message") or "changed" in b.inner_text("#error-message")
+    assert "already decided" in b.inner_text("#error-message") or "changed" in b.inner_text(
+        "#error-message"
+    )
     with site.db.session() as s:
         case = review_repo.get_case(s, case_id=cid)
-        assert (case.outcome, case.outcome_label, case.report_state) == ("confirm", "csam_suspected", "queued")
+        assert (case.outcome, case.outcome_label, case.report_state) == (
+            "confirm",
+            "csam_suspected",
+            "queued",
+        )
 
 
 def test_appeal_is_decided_by_another_senior_reviewer(site: Any, new_page: Any) -> None:
