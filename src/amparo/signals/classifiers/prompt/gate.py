@@ -105,7 +105,7 @@ class PromptGate:
 
     @classmethod
     def load(
-        cls, *, max_chars: int = DEFAULT_MAX_CHARS, use_model: bool = True, warm: bool = True
+        cls, *, max_chars: int = DEFAULT_MAX_CHARS, use_model: bool = True, warm: bool = False
     ) -> PromptGate:
         """Load lexicons and weights; `warm` loads the embedder now, not on first use."""
         if max_chars < 1:

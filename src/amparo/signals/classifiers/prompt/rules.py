@@ -42,6 +42,22 @@ CATEGORIES = (
     "nudify_tail",
 )
 MAX_PHRASE = 7
+# The model is consulted only when one side of a hard line is present (a minor cue,
+# a sexual or clothing cue, or a reference to a real person / the input image).
+MODEL_CATEGORIES = frozenset(
+    {
+        "minor",
+        "school",
+        "small_body",
+        "sexual",
+        "revealing",
+        "remove",
+        "wear",
+        "nudify",
+        "image_ref",
+        "real_person",
+    }
+)
 FUZZY_MIN_LEN = 5
 # Categories a misspelling may be corrected into: the ones that decide a refusal.
 FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "revealing")
@@ -297,7 +313,7 @@ class RuleResult:
     @property
     def relevant(self) -> bool:
         """Whether the prompt touches people, bodies or clothing (else no model)."""
-        return bool(self.hits or self.ages)
+        return bool(self.ages) or any(h.category in MODEL_CATEGORIES for h in self.hits)
 
     def has(self, category: str) -> bool:
         return any(h.category == category for h in self.hits)
