@@ -16,7 +16,7 @@ from amparo.store.database import Database
 
 def _open() -> tuple[Database, AuditTrail]:
     try:
-        settings = Settings()
+        settings = Settings()  # type: ignore[call-arg]
         settings.ensure_dirs()
         return Database(settings.resolved_database_url), AuditTrail(settings.keys_dir)
     except AmparoError as e:

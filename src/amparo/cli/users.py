@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            settings = Settings()
+            settings = Settings()  # type: ignore[call-arg]
             settings.ensure_dirs()
             db = Database(settings.resolved_database_url)
             db.migrate()

@@ -648,6 +648,7 @@ def _hold_dict(h: LegalHoldRow) -> dict[str, Any]:
 
 
 def blurred_preview(content: bytes) -> bytes:
+    img: Image.Image
     try:
         img = Image.open(io.BytesIO(content))
         img.draft("RGB", (PREVIEW_SIZE, PREVIEW_SIZE))

@@ -276,6 +276,7 @@ def decider_ids(session: Session, *, case_id: int) -> set[int]:
                 CaseDecisionRow.kind.in_(("confirm", "not_violating")),
             )
         )
+        if r is not None
     }
 
 
@@ -327,7 +328,9 @@ def count_by_state(session: Session) -> dict[str, int]:
     return {str(s): int(n) for s, n in rows}
 
 
-def decided_case_times(session: Session, *, limit: int = 2000) -> list[tuple[datetime, datetime]]:
+def decided_case_times(
+    session: Session, *, limit: int = 2000
+) -> list[tuple[datetime, datetime | None]]:
     rows = session.execute(
         select(CaseRow.created_at, CaseRow.decided_at)
         .where(CaseRow.decided_at.is_not(None))

@@ -733,7 +733,7 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
                 "note": a.note,
                 "version": a.version,
             }
-        ctx = _case_context(auth, appeal["case_id"])
+        ctx = _case_context(auth, int(str(appeal["case_id"])))
         return ui.render(
             request,
             "appeal.html",
