@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     watermark_key: str | None = None  # hex
     session_secret: str | None = None
 
+    exposure_daily_limit: int = 50  # media reveals per reviewer per day (reviewer wellbeing)
+
     host: str = "127.0.0.1"
     port: int = 8000
     upstream_url: str | None = None  # image generator behind the proxy
