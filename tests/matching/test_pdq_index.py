@@ -168,9 +168,7 @@ def test_persistence_round_trip_and_compaction(tmp_path: Path) -> None:
             assert index.search(q) == brute_force(model, q, 31)
 
 
-def test_save_compacts_when_the_delta_is_large(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_save_compacts_when_the_delta_is_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pdq_index_module, "COMPACT_MIN_CHANGES", 100)
     rng = np.random.default_rng(8)
     with PDQIndex.open(tmp_path / "ix") as index:
@@ -180,9 +178,7 @@ def test_save_compacts_when_the_delta_is_large(
         assert index.stats()["delta_entries"] == 0
 
 
-def test_bulk_add_goes_straight_to_a_new_base(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bulk_add_goes_straight_to_a_new_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pdq_index_module, "BULK_MIN", 1000)
     model, queries = planted_data(3000, seed=9)
     ids = np.fromiter(model.keys(), np.int64, len(model))
@@ -297,6 +293,31 @@ def test_compaction_while_searching_from_another_thread(tmp_path: Path) -> None:
     with PDQIndex.open(path) as index:
         assert index.applied_seq == 3
         assert len(index) == len(model) + 4 * 2900 + 4
+
+
+def test_read_only_process_follows_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    model, queries = planted_data(5000, seed=15)
+    with build(path, model) as writer:
+        reader = PDQIndex.open(path, readonly=True)
+        assert not reader.reload()  # nothing new yet
+        # the reader follows the database itself, in memory
+        reader.apply(added=[(-1, queries[3])], seq=1)
+        assert reader.search(queries[3], 0) == [(-1, 0)]
+        writer.apply(added=[(-1, queries[3])], removed=list(model)[:3], seq=1)
+        writer.compact()
+        writer.apply(added=[(-2, queries[4])], seq=2)
+        writer.save(compact=False)
+        assert reader.reload()
+        assert reader.applied_seq == 2
+        assert reader.stats()["generation"] == writer.stats()["generation"]
+        for i in list(model)[:3]:
+            model.pop(i)
+        model.update({-1: queries[3], -2: queries[4]})
+        assert len(reader) == len(model)
+        for q in queries:
+            assert reader.search(q) == brute_force(model, q, 31)
+        assert not writer.reload()
 
 
 def test_hex_helpers() -> None:

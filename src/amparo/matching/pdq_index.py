@@ -53,9 +53,7 @@ def pdq_hex_to_bytes(value: str) -> bytes:
         raise BadInput("PDQ hash must be a hex string", code="bad_pdq_hash")
     text = value.strip()
     if len(text) != 2 * HASH_BYTES:
-        raise BadInput(
-            f"PDQ hash must be {2 * HASH_BYTES} hex digits, got {len(text)}", code="bad_pdq_hash"
-        )
+        raise BadInput(f"PDQ hash must be {2 * HASH_BYTES} hex digits, got {len(text)}", code="bad_pdq_hash")
     try:
         return bytes.fromhex(text)
     except ValueError:
@@ -92,9 +90,7 @@ def _check_entries(ids: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.
     if ids_a.ndim != 1 or (ids_a.size and ids_a.dtype.kind not in "iu"):
         raise BadInput("ids must be a 1-d integer array", code="bad_ids")
     if hashes_a.dtype != np.uint8 or hashes_a.ndim != 2 or hashes_a.shape[1] != HASH_BYTES:
-        raise BadInput(
-            f"hashes must be a uint8 array of shape (n, {HASH_BYTES})", code="bad_pdq_hash"
-        )
+        raise BadInput(f"hashes must be a uint8 array of shape (n, {HASH_BYTES})", code="bad_pdq_hash")
     if hashes_a.shape[0] != ids_a.shape[0]:
         raise BadInput("ids and hashes differ in length", code="bad_ids")
     if ids_a.dtype.kind == "u" and ids_a.size and int(ids_a.max()) > np.iinfo(np.int64).max:
@@ -199,9 +195,7 @@ class PDQIndex:
             if old.exists():
                 with contextlib.suppress(BadInput):
                     generation = segments.read_segment(old).generation + 1
-            _install(
-                root, words[order], ids_a[order], applied_seq=applied_seq, generation=generation
-            )
+            _install(root, words[order], ids_a[order], applied_seq=applied_seq, generation=generation)
         finally:
             os.close(lock_fd)
         return cls.open(root)
@@ -252,6 +246,28 @@ class PDQIndex:
                 ids, words = _check_entries(batch.ids[lo:hi], batch.hashes[lo:hi])
                 self._add(ids, words, publish=publish)
 
+    def reload(self) -> bool:
+        """For read-only indexes: when the writer process has compacted (new base generation),
+        switch to the files' state. Returns True when it switched; applied_seq then is the files'
+        watermark (possibly lower than before), so re-apply the database feed from it."""
+        if not self._readonly:
+            return False
+        generation = segments.read_generation(self._path / BASE_FILE)
+        if generation is None or generation == self._generation:
+            return False
+        with self._lock:
+            base = segments.read_segment(self._path / BASE_FILE)
+            log = delta_log.read_log(self._path / LOG_FILE)
+            self._reset(base, publish=False)
+            if log is not None and log.generation == base.generation:
+                for batch in log.batches:
+                    self._apply_batch(batch, publish=False)
+                    self._seq = batch.applied_seq
+            self._saved_seq = self._seq
+            self._pending = []
+            self._publish()
+        return True
+
     # ---------------------------------------------------------------- reading
 
     def search(self, query: bytes, max_distance: int = 31) -> list[tuple[int, int]]:
@@ -259,15 +275,11 @@ class PDQIndex:
         q = _query_words(query)
         return self._search(q, _check_distance(max_distance))
 
-    def search_many(
-        self, queries: np.ndarray, max_distance: int = 31
-    ) -> list[list[tuple[int, int]]]:
+    def search_many(self, queries: np.ndarray, max_distance: int = 31) -> list[list[tuple[int, int]]]:
         """search() for each row of a uint8 (k, 32) array."""
         arr = np.asarray(queries)
         if arr.dtype != np.uint8 or arr.ndim != 2 or arr.shape[1] != HASH_BYTES:
-            raise BadInput(
-                f"queries must be a uint8 array of shape (k, {HASH_BYTES})", code="bad_pdq_hash"
-            )
+            raise BadInput(f"queries must be a uint8 array of shape (k, {HASH_BYTES})", code="bad_pdq_hash")
         r = _check_distance(max_distance)
         words = np.ascontiguousarray(arr).view("<u8").reshape(-1, 4)
         return [self._search(words[i], r) for i in range(words.shape[0])]
@@ -338,17 +350,10 @@ class PDQIndex:
         for item in add_list:
             if not (isinstance(item, tuple) and len(item) == 2):
                 raise BadInput("added must hold (id, 32-byte hash) pairs", code="bad_pdq_hash")
-            if (
-                not isinstance(item[1], bytes | bytearray | memoryview)
-                or len(item[1]) != HASH_BYTES
-            ):
-                raise BadInput(
-                    f"PDQ hash for id {item[0]!r} must be {HASH_BYTES} bytes", code="bad_pdq_hash"
-                )
+            if not isinstance(item[1], bytes | bytearray | memoryview) or len(item[1]) != HASH_BYTES:
+                raise BadInput(f"PDQ hash for id {item[0]!r} must be {HASH_BYTES} bytes", code="bad_pdq_hash")
         add_ids = _ids_array(i for i, _ in add_list)
-        add_hashes = np.frombuffer(b"".join(bytes(h) for _, h in add_list), np.uint8).reshape(
-            -1, HASH_BYTES
-        )
+        add_hashes = np.frombuffer(b"".join(bytes(h) for _, h in add_list), np.uint8).reshape(-1, HASH_BYTES)
         ids, words = _check_entries(add_ids, add_hashes)
         if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int | np.integer)):
             raise BadInput("seq must be an integer", code="bad_seq")
@@ -387,9 +392,7 @@ class PDQIndex:
             np.full(ids.size, delta_log.KIND_ADD, np.uint8),
         ]
         hashes = np.r_[np.zeros((removed.size, HASH_BYTES), np.uint8), _to_hash_bytes(words)]
-        self._pending.append(
-            delta_log.Batch(kinds, np.r_[removed, ids].astype(np.int64), hashes, 0)
-        )
+        self._pending.append(delta_log.Batch(kinds, np.r_[removed, ids].astype(np.int64), hashes, 0))
 
     def _base_position(self, entry_id: int) -> int:
         ids = self._base.ids
@@ -463,18 +466,12 @@ class PDQIndex:
             if self._pending or self._seq != self._saved_seq:
                 batches = self._pending
                 batch = delta_log.Batch(
-                    np.concatenate([b.kinds for b in batches])
-                    if batches
-                    else np.zeros(0, np.uint8),
+                    np.concatenate([b.kinds for b in batches]) if batches else np.zeros(0, np.uint8),
                     np.concatenate([b.ids for b in batches]) if batches else np.zeros(0, np.int64),
-                    np.concatenate([b.hashes for b in batches])
-                    if batches
-                    else np.zeros((0, HASH_BYTES), np.uint8),
+                    np.concatenate([b.hashes for b in batches]) if batches else np.zeros((0, HASH_BYTES), np.uint8),
                     self._seq,
                 )
-                self._log_good_size = delta_log.append_batch(
-                    self._path / LOG_FILE, self._log_good_size, batch
-                )
+                self._log_good_size = delta_log.append_batch(self._path / LOG_FILE, self._log_good_size, batch)
                 self._pending = []
                 self._saved_seq = self._seq
             changes = self._dcount + self._base_dead
@@ -495,9 +492,7 @@ class PDQIndex:
             with self._lock:
                 self._compact()
             return
-        self._compactor = threading.Thread(
-            target=self._compact_in_thread, name="pdq-compact", daemon=True
-        )
+        self._compactor = threading.Thread(target=self._compact_in_thread, name="pdq-compact", daemon=True)
         self._compactor.start()
 
     def _compact_in_thread(self) -> None:
@@ -626,9 +621,7 @@ def _ids_array(ids: Iterable[int]) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
-def _install(
-    root: Path, words: np.ndarray, ids: np.ndarray, *, applied_seq: int, generation: int
-) -> None:
+def _install(root: Path, words: np.ndarray, ids: np.ndarray, *, applied_seq: int, generation: int) -> None:
     """Write base + empty log for a fresh index (ids sorted)."""
     tmp_base = root / (BASE_FILE + ".tmp")
     tmp_log = root / (LOG_FILE + ".tmp")
@@ -659,7 +652,5 @@ def _lock_writer(path: Path) -> int:
         pass
     except OSError:
         os.close(fd)
-        raise Conflict(
-            f"{path.parent}: another process is writing this PDQ index", code="index_locked"
-        ) from None
+        raise Conflict(f"{path.parent}: another process is writing this PDQ index", code="index_locked") from None
     return fd

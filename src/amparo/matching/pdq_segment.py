@@ -16,8 +16,10 @@ and renames it over this one, readers keep the old mapping until they drop it.
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,9 +82,7 @@ BITMAP_BUDGET = 24 << 20
 def _probe_cost(length: int, flips: int, n: int) -> float:
     """Expected cost of probing all values exactly `flips` bits away in one substring."""
     load = n / 2.0**length
-    return comb(length, flips) * (
-        PROBE_COST + BUCKET_COST * -np.expm1(-load) + CANDIDATE_COST * load
-    )
+    return comb(length, flips) * (PROBE_COST + BUCKET_COST * -np.expm1(-load) + CANDIDATE_COST * load)
 
 
 def bitmap_bytes(lengths: Sequence[int]) -> int:
@@ -156,9 +156,7 @@ class Segment:
     n_indexed: int
     applied_seq: int = 0
     generation: int = 0
-    _flips: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
-        default_factory=dict, repr=False
-    )
+    _flips: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # Read-only views of everything the kernel reads: one compiled specialisation serves
@@ -191,9 +189,7 @@ class Segment:
             self._flips[r] = plan
         return plan
 
-    def search(
-        self, q: np.ndarray, r: int, n_total: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, q: np.ndarray, r: int, n_total: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Positions and distances of live entries within r ([n_indexed, n_total) scanned)."""
         total = self.n_indexed if n_total is None else n_total
         t, masks, mask_off = self.flips(r)
@@ -262,9 +258,7 @@ def _substring_tables(words: np.ndarray, start: int, length: int) -> _Tables:
     return _Tables(occ, rank, bucket, order)
 
 
-def build_in_memory(
-    words: np.ndarray, ids: np.ndarray, dead: np.ndarray, n_indexed: int
-) -> Segment:
+def build_in_memory(words: np.ndarray, ids: np.ndarray, dead: np.ndarray, n_indexed: int) -> Segment:
     """Index the first n_indexed entries of (words, ids, dead), which may be longer buffers."""
     layout = choose_layout(n_indexed)
     m = len(layout.lengths)
@@ -309,9 +303,7 @@ def _write(f: BinaryIO, arr: np.ndarray) -> None:
         f.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
 
 
-def write_segment(
-    path: Path, words: np.ndarray, ids: np.ndarray, *, applied_seq: int, generation: int
-) -> None:
+def write_segment(path: Path, words: np.ndarray, ids: np.ndarray, *, applied_seq: int, generation: int) -> None:
     """Write a base segment file for (words, ids) sorted by id; fsynced, not yet renamed."""
     n = int(ids.shape[0])
     layout = choose_layout(n)
@@ -365,6 +357,48 @@ def write_segment(
         os.fsync(f.fileno())
 
 
+PREFETCH_CHUNK = 32 << 20
+
+
+def _prefetch_in_background(path: Path, ranges: list[tuple[int, int]]) -> None:
+    """Read the sections into the page cache from a daemon thread (posix_fadvise WILLNEED, which
+    releases the GIL), bitmaps first, so that after a cold open (e.g. after a reboot) searches are
+    soon all served from memory instead of each faulting pages in at random."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+
+    def run() -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            for offset, length in ranges:
+                for start in range(offset, offset + length, PREFETCH_CHUNK):
+                    size = min(PREFETCH_CHUNK, offset + length - start)
+                    os.posix_fadvise(fd, start, size, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    threading.Thread(target=run, name="pdq-prefetch", daemon=True).start()
+
+
+def read_generation(path: Path) -> int | None:
+    """The generation in a base segment's header (None when missing or not a segment): a cheap
+    check for whether the writer process has compacted since this process mapped the file."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(_HEADER.size)
+    except FileNotFoundError:
+        return None
+    if len(raw) < _HEADER.size:
+        return None
+    fields = _HEADER.unpack(raw)
+    return int(fields[5]) if fields[0] == MAGIC else None
+
+
 def read_segment(path: Path) -> Segment:
     """Memory-map a base segment file; raises BadInput when it is not one or is truncated."""
     size = path.stat().st_size
@@ -378,9 +412,7 @@ def read_segment(path: Path) -> Segment:
         raise BadInput(f"{path}: not a PDQ index segment (bad magic)", code="bad_index_file")
     if version != VERSION or header_size != HEADER_SIZE or not 0 <= m <= MAX_SUBSTRINGS:
         raise BadInput(f"{path}: unsupported PDQ index version {version}", code="bad_index_file")
-    words_off, ids_off, post_off, occ_off, rank_off, bucket_off, occ_len, rank_len, bucket_len = (
-        fields[7:]
-    )
+    words_off, ids_off, post_off, occ_off, rank_off, bucket_off, occ_len, rank_len, bucket_len = fields[7:]
     end = _HEADER.size + m * _SUBSTRING.size
     (crc,) = struct.unpack_from("<I", raw, end)
     if crc != zlib.crc32(raw[:end]):
@@ -390,25 +422,29 @@ def read_segment(path: Path) -> Segment:
     table = np.zeros((m, kernel.LAYOUT_COLUMNS), np.int64)
     for i in range(m):
         table[i] = _SUBSTRING.unpack_from(raw, _HEADER.size + i * _SUBSTRING.size)
-    # a plain ndarray view (not the memmap subclass): numba and indexing take the fast path
-    mm = np.asarray(np.memmap(path, dtype=np.uint8, mode="r"))
+    with open(path, "rb") as f:
+        mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    _prefetch_in_background(
+        path,
+        [
+            (occ_off, 8 * occ_len),
+            (rank_off, 4 * rank_len),
+            (bucket_off, 4 * bucket_len),
+            (post_off, 4 * m * n),
+            (words_off, 32 * n),
+        ],
+    )
+    # a plain read-only ndarray over the mapping: numba and indexing take their fast paths
+    mm = np.frombuffer(mapping, dtype=np.uint8)
     words = mm[words_off : words_off + 32 * n].view("<u8").reshape(n, 4)
     ids = mm[ids_off : ids_off + 8 * n].view("<i8")
     post = mm[post_off : post_off + 4 * m * n].view("<u4").reshape(m, n)
     occ = mm[occ_off : occ_off + 8 * occ_len].view("<u8") if occ_len else np.zeros(1, np.uint64)
-    rank = (
-        mm[rank_off : rank_off + 4 * rank_len].view("<u4") if rank_len else np.zeros(1, np.uint32)
-    )
-    bucket = (
-        mm[bucket_off : bucket_off + 4 * bucket_len].view("<u4")
-        if bucket_len
-        else np.zeros(1, np.uint32)
-    )
+    rank = mm[rank_off : rank_off + 4 * rank_len].view("<u4") if rank_len else np.zeros(1, np.uint32)
+    bucket = mm[bucket_off : bucket_off + 4 * bucket_len].view("<u4") if bucket_len else np.zeros(1, np.uint32)
     layout = Layout(tuple(int(x) for x in table[:, kernel.LENGTH]))
     dead = np.zeros(n, np.uint8)
-    return Segment(
-        words, ids, dead, layout, table, occ, rank, bucket, post, n, applied_seq, generation
-    )
+    return Segment(words, ids, dead, layout, table, occ, rank, bucket, post, n, applied_seq, generation)
 
 
 def empty_segment() -> Segment:
