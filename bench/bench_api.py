@@ -47,8 +47,9 @@ def main() -> None:
     hashes = "\n".join(bytes(r).hex() for r in rng.integers(0, 256, (args.bank_size, 32), dtype=np.uint8))
     run([AMPARO, "banks", "import", "BENCH", "-", "--format", "lines", "--signal-type", "pdq"], env, stdin=hashes)
     port = 18765
-    server = subprocess.Popen([AMPARO, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [AMPARO, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60

@@ -33,8 +33,10 @@ DATA = ROOT.parent / "shared" / "data" / "pdq"
 def benign_photos() -> list[bytes]:
     """1024² JPEGs (q90): the shared photos resized, scikit-image's sample photos, drawn images."""
     imgs: list[Image.Image] = []
-    for p in sorted((DATA / "bridge-mods").glob("*.jpg"))[:4] + [DATA / "reg-test" / "pen-and-coaster.png",
-                                                                   DATA / "misc-images" / "c.png"]:
+    for p in sorted((DATA / "bridge-mods").glob("*.jpg"))[:4] + [
+        DATA / "reg-test" / "pen-and-coaster.png",
+        DATA / "misc-images" / "c.png",
+    ]:
         imgs.append(Image.open(p).convert("RGB"))
     try:
         from skimage import data as skd
@@ -46,7 +48,9 @@ def benign_photos() -> list[bytes]:
         pass
     rng = np.random.default_rng(3)
     for _ in range(4):
-        imgs.append(Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).resize((1024, 1024), Image.BICUBIC))
+        imgs.append(
+            Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).resize((1024, 1024), Image.BICUBIC)
+        )
     out = []
     for im in imgs:
         buf = io.BytesIO()
@@ -60,7 +64,9 @@ def pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def measure(svc: Service, blobs: list[bytes], repeat: int, worst: bool) -> tuple[list[float], list[float], dict[str, float]]:
+def measure(
+    svc: Service, blobs: list[bytes], repeat: int, worst: bool
+) -> tuple[list[float], list[float], dict[str, float]]:
     if worst:
         svc.policy.document.cascade.faces_age_if_nudity_gte = 0.0  # every stage runs
     lat: list[float] = []
@@ -97,8 +103,10 @@ def main() -> None:
         svc.close()
         total = sum(lat)
         name = "worst path (every stage forced)" if worst else "cascade (default policy)"
-        rows.append(f"| {name} | {len(lat)} | {statistics.median(lat):.1f} | {pct(lat, 0.99):.1f} | "
-                    f"{statistics.median(cpu):.1f} | {pct(cpu, 0.99):.1f} | {1000 * len(lat) / total:.1f} |")
+        rows.append(
+            f"| {name} | {len(lat)} | {statistics.median(lat):.1f} | {pct(lat, 0.99):.1f} | "
+            f"{statistics.median(cpu):.1f} | {pct(cpu, 0.99):.1f} | {1000 * len(lat) / total:.1f} |"
+        )
         shares[name] = {k: v / total for k, v in stages.items()}
         del wall
     # folder scan with every detector on, one worker process
@@ -110,11 +118,17 @@ def main() -> None:
     amparo = str(ROOT / ".venv" / "bin" / "amparo")
     subprocess.run([amparo, "migrate"], env=env, check=True, capture_output=True)
     t = time.perf_counter()
-    p = subprocess.run([amparo, "scan", str(folder), "--full", "--workers", "1", "-o", os.devnull, "--json"],
-                       env=env, capture_output=True, text=True)
+    p = subprocess.run(
+        [amparo, "scan", str(folder), "--full", "--workers", "1", "-o", os.devnull, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     scan_s = time.perf_counter() - t
     n = len(blobs) * 2
-    stage_names = sorted({k for v in shares.values() for k in v}, key=lambda k: -max(v.get(k, 0) for v in shares.values()))
+    stage_names = sorted(
+        {k for v in shares.values() for k in v}, key=lambda k: -max(v.get(k, 0) for v in shares.values())
+    )
     lines = [
         "# Image cascade",
         "",

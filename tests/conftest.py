@@ -75,9 +75,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def make_settings(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
     from amparo.settings import Settings
 
-    return Settings(environment="test", data_dir=tmp_path / "data", database_url=database_url, detectors="none",
-                    master_key="11" * 32, watermark_key="22" * 32, session_secret="s" * 32,
-                    index_refresh_seconds=0.2)
+    return Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        detectors="none",
+        master_key="11" * 32,
+        watermark_key="22" * 32,
+        session_secret="s" * 32,
+        index_refresh_seconds=0.2,
+    )
 
 
 @pytest.fixture

@@ -69,8 +69,13 @@ class Pipeline:
     # -- stages --------------------------------------------------------------------------------
     def decode(self, data: bytes) -> DecodedImage:
         s = self.settings
-        return decode_image(data, max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels,
-                            max_frames=s.max_animation_frames, max_side=s.analysis_max_side)
+        return decode_image(
+            data,
+            max_bytes=s.max_upload_bytes,
+            max_pixels=s.max_image_pixels,
+            max_frames=s.max_animation_frames,
+            max_side=s.analysis_max_side,
+        )
 
     def hash_image(self, decoded: DecodedImage, data: bytes) -> list[Signal]:
         out = []
@@ -94,8 +99,7 @@ class Pipeline:
                     c = dataclasses.replace(c, stage=stage)
             except Exception as e:  # a failing detector never silently allows: the policy sees the error
                 msg = f"{e.__class__.__name__}: {e}"
-                c = Classification(detector=name, stage=stage, error=msg,
-                                   elapsed_ms=(time.perf_counter() - t1) * 1000)
+                c = Classification(detector=name, stage=stage, error=msg, elapsed_ms=(time.perf_counter() - t1) * 1000)
                 a.errors.append(f"{name}: {msg}")
             a.classifications.append(c)
         a.stages.append(StageRun(stage, True, (time.perf_counter() - t0) * 1000))
@@ -130,8 +134,9 @@ class Pipeline:
         if force_faces or nudity >= cascade.faces_age_if_nudity_gte or self._stage_failed(a, "nudity"):
             self._run_stage("faces_age", a.decoded, data, a)
         else:
-            a.stages.append(StageRun("faces_age", False,
-                                     note=f"skipped: nudity {nudity:.3f} < {cascade.faces_age_if_nudity_gte}"))
+            a.stages.append(
+                StageRun("faces_age", False, note=f"skipped: nudity {nudity:.3f} < {cascade.faces_age_if_nudity_gte}")
+            )
         return a
 
     def prompt_detector(self) -> Any:
@@ -162,37 +167,53 @@ class Pipeline:
         force_faces = item.kind == ItemKind.EDIT_REQUEST and self.policy.document.cascade.faces_age_on_edit_requests
         return self.analyse_image(item.image, force_faces=force_faces, a=a)
 
-    def facts(self, item: Item, a: Analysis, attempts: dict[str, int] | None = None,
-              extra: dict[str, Any] | None = None) -> Facts:
+    def facts(
+        self, item: Item, a: Analysis, attempts: dict[str, int] | None = None, extra: dict[str, Any] | None = None
+    ) -> Facts:
         ctx_extra: dict[str, Any] = {k: (v == "true" if v in ("true", "false") else v) for k, v in item.context.extra}
         return Facts(
-            kind=item.kind, context=item.context, matches=a.lookup.matches, suppressed=a.lookup.suppressed,
-            classifications=tuple(a.classifications), stages_run=tuple(s.name for s in a.stages if s.ran),
-            attempts=attempts or {}, extra={**ctx_extra, **(extra or {})},
+            kind=item.kind,
+            context=item.context,
+            matches=a.lookup.matches,
+            suppressed=a.lookup.suppressed,
+            classifications=tuple(a.classifications),
+            stages_run=tuple(s.name for s in a.stages if s.ran),
+            attempts=attempts or {},
+            extra={**ctx_extra, **(extra or {})},
         )
 
     def check(self, item: Item, *, record: bool = True, extra_facts: dict[str, Any] | None = None) -> Verdict:
         a = self.analyse(item)
         return self.decide(item, a, record=record, extra_facts=extra_facts)
 
-    def decide(self, item: Item, a: Analysis, *, record: bool = True,
-               extra_facts: dict[str, Any] | None = None) -> Verdict:
+    def decide(
+        self, item: Item, a: Analysis, *, record: bool = True, extra_facts: dict[str, Any] | None = None
+    ) -> Verdict:
         t0 = time.perf_counter()
         attempts: dict[str, int] = {}
         if item.context.account and item.kind in (ItemKind.PROMPT, ItemKind.EDIT_REQUEST):
             with self.db.session() as s:
                 # +1: this attempt counts too, so the Nth attempt is the one that escalates.
-                n = events_repo.count_attempts(s, account=item.context.account, label="csam_request",
-                                               within=ATTEMPT_WINDOW)
+                n = events_repo.count_attempts(
+                    s, account=item.context.account, label="csam_request", within=ATTEMPT_WINDOW
+                )
                 attempts["csam_request"] = n + 1
         facts = self.facts(item, a, attempts, extra_facts)
         result = self.policy.evaluate(facts)
         a.stages.append(StageRun("policy", True, (time.perf_counter() - t0) * 1000))
         verdict = Verdict(
-            item_id=item.id, decision=result.decision, labels=result.labels, reasons=result.reasons,
-            actions=result.actions, signals=tuple(a.signals), matches=a.lookup.matches,
-            classifications=tuple(a.classifications), stages=tuple(a.stages), policy=self.policy.name,
-            profile=self.policy.profile_name, errors=tuple(a.errors),
+            item_id=item.id,
+            decision=result.decision,
+            labels=result.labels,
+            reasons=result.reasons,
+            actions=result.actions,
+            signals=tuple(a.signals),
+            matches=a.lookup.matches,
+            classifications=tuple(a.classifications),
+            stages=tuple(a.stages),
+            policy=self.policy.name,
+            profile=self.policy.profile_name,
+            errors=tuple(a.errors),
             extra={"suppressed_matches": [m.to_dict() for m in a.lookup.suppressed]} if a.lookup.suppressed else {},
         )
         if not record:

@@ -65,8 +65,13 @@ class Service:
             if review_actions is not None:
                 review_actions.register_review_actions(self.actions, self)
         self.pipeline = Pipeline(
-            settings=settings, db=self.db, signals=self.signals, detectors=self.detectors,
-            matcher=self.matcher, policy=self.policy, actions=self.actions,
+            settings=settings,
+            db=self.db,
+            signals=self.signals,
+            detectors=self.detectors,
+            matcher=self.matcher,
+            policy=self.policy,
+            actions=self.actions,
             prompt_detector=self._make_prompt_detector,
         )
 

@@ -48,8 +48,12 @@ def test_roles_are_enforced(live_api) -> None:
     assert post(f"{url}/v1/banks", json=body, headers=h(keys["submitter"])).status_code == 403
     assert post(f"{url}/v1/banks", json=body, headers=h(keys["admin"])).status_code == 201
     assert get(f"{url}/v1/banks", headers=h(keys["auditor"])).status_code == 200
-    assert post(f"{url}/v1/lookup", json={"signals": [{"type": "md5", "value": "a" * 32}]},
-                      headers=h(keys["auditor"])).status_code == 403
+    assert (
+        post(
+            f"{url}/v1/lookup", json={"signals": [{"type": "md5", "value": "a" * 32}]}, headers=h(keys["auditor"])
+        ).status_code
+        == 403
+    )
 
 
 def test_bank_lifecycle_upload_check_and_event(live_api, bridge) -> None:
@@ -61,8 +65,9 @@ def test_bank_lifecycle_upload_check_and_event(live_api, bridge) -> None:
     pdq = next(s["value"] for s in r.json()["signals"] if s["type"] == "pdq")
     r = post(f"{url}/v1/lookup", json={"signals": [{"type": "pdq", "value": pdq}]}, headers=h(keys["submitter"]))
     assert r.json()["matches"][0]["bank"] == "KNOWN"
-    r = post(f"{url}/v1/check", files={"file": ("x.jpg", bridge)}, data={"account": "user-7"},
-                   headers=h(keys["submitter"]))
+    r = post(
+        f"{url}/v1/check", files={"file": ("x.jpg", bridge)}, data={"account": "user-7"}, headers=h(keys["submitter"])
+    )
     v = r.json()
     assert r.status_code == 200 and v["decision"] == "block" and v["labels"] == ["csam_known"]
     assert v["rule"] == "hash.csam_known" and v["event_id"]
@@ -81,8 +86,11 @@ def test_import_raw_hashes_and_errors(live_api) -> None:
     url, keys = live_api
     admin = h(keys["admin"])
     post(f"{url}/v1/banks", json={"name": "B", "category": "other"}, headers=admin)
-    r = post(f"{url}/v1/banks/B/import?format=pytx", content=f"pdq {'ab' * 32}\nmd5 {'c' * 32}\n",
-                   headers={**admin, "content-type": "text/plain"})
+    r = post(
+        f"{url}/v1/banks/B/import?format=pytx",
+        content=f"pdq {'ab' * 32}\nmd5 {'c' * 32}\n",
+        headers={**admin, "content-type": "text/plain"},
+    )
     assert r.status_code == 200 and r.json()["imported"] == 2
     r = post(f"{url}/v1/banks/B/entries", json={"entries": [{"signal_type": "pdq", "value": BAD_PDQ}]}, headers=admin)
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_hash"

@@ -43,9 +43,8 @@ def pdq(value: str) -> Signal:
 
 def test_bank_crud_and_validation(service) -> None:
     make_bank(service, "KNOWN_CSAM", "csam", source="ncmec")
-    with service.db.session() as s:
-        with pytest.raises(Conflict):
-            banks_repo.create_bank(s, name="KNOWN_CSAM", category="csam")
+    with service.db.session() as s, pytest.raises(Conflict):
+        banks_repo.create_bank(s, name="KNOWN_CSAM", category="csam")
     with service.db.session() as s:
         with pytest.raises(BadInput):
             banks_repo.create_bank(s, name="bad name!", category="csam")

@@ -45,8 +45,13 @@ def test_keys_banks_and_scan(env, shared_data, tmp_path) -> None:
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     out = tmp_path / "scan.jsonl"
     # the real command, with its worker processes
-    p = subprocess.run([AMPARO, "scan", str(folder), "-o", str(out), "--workers", "2", "--json"], env=env,
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [AMPARO, "scan", str(folder), "-o", str(out), "--workers", "2", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 1, p.stderr  # a csam match
     rows = {Path(r["path"]).name: r for r in map(json.loads, out.read_text().splitlines())}
     assert set(rows) == {"copy.jpg", "other.png", "broken.jpg"}
@@ -58,8 +63,13 @@ def test_keys_banks_and_scan(env, shared_data, tmp_path) -> None:
 
     # disabled bank: nothing severe, exit 0; CSV output
     assert run("banks", "disable", "KNOWN").exit_code == 0
-    p = subprocess.run([AMPARO, "scan", str(folder), "--format", "csv", "--workers", "1"], env=env,
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [AMPARO, "scan", str(folder), "--format", "csv", "--workers", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     table = list(csv.DictReader(io.StringIO(p.stdout)))
     assert len(table) == 3 and {r["status"] for r in table} == {"hashed", "error"}

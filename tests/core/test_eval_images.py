@@ -47,7 +47,9 @@ def test_cli_eval_images_on_benign_set(shared_data, tmp_path, monkeypatch) -> No
 
     monkeypatch.setenv("AMPARO_DATA_DIR", str(tmp_path / "d"))
     monkeypatch.setenv("AMPARO_DETECTORS", "none")
-    rows = [{"path": str(p), "label": "benign"} for p in sorted((shared_data / "pdq" / "bridge-mods").glob("*.jpg"))[:4]]
+    rows = [
+        {"path": str(p), "label": "benign"} for p in sorted((shared_data / "pdq" / "bridge-mods").glob("*.jpg"))[:4]
+    ]
     f = tmp_path / "labels.jsonl"
     f.write_text("\n".join(json.dumps(r) for r in rows))
     r = CliRunner().invoke(app, ["eval", "images", "--labels", str(f), "--json"])

@@ -34,9 +34,13 @@ def test_hma_flow(client, shared_data) -> None:
     assert isinstance(got["TEST_BANK"][0]["distance"], str)
     posted = client.post("/m/lookup", files={"photo": ("b.jpg", near)}).json()
     assert posted["pdq"]["TEST_BANK"][0]["bank_content_id"] == added["id"]
-    raw_lookup = client.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": near_pdq, "include_distance": "true"}).json()
+    raw_lookup = client.get(
+        "/m/raw_lookup", params={"signal_type": "pdq", "signal": near_pdq, "include_distance": "true"}
+    ).json()
     assert raw_lookup["matches"][0]["bank_content_id"] == added["id"]
-    assert client.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": near_pdq}).json() == {"matches": [added["id"]]}
+    assert client.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": near_pdq}).json() == {
+        "matches": [added["id"]]
+    }
     content = client.get(f"/c/bank/TEST_BANK/content/{added['id']}").json()
     assert content["signals"]["pdq"] == hashed["pdq"]
     client.put("/c/bank/TEST_BANK", json={"enabled_ratio": 0.0})

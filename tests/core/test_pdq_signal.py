@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from amparo.content.images import decode_image
+from amparo.errors import BadInput
 from amparo.signals.hashes.cryptographic import MD5, SHA1, SHA256
 from amparo.signals.hashes.pdq import PdqHasher, normalise_pdq, pdq_of_array_full, pdq_of_bytes
-from amparo.errors import BadInput
 
 
 def hamming(a: str, b: str) -> int:

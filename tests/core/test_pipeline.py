@@ -69,7 +69,9 @@ def test_known_hash_decides_at_once_and_queues_report(service, bridge) -> None:
         b = banks_repo.create_bank(s, name="KNOWN", category="csam")
     ids = service.pipeline.hash_image(service.pipeline.decode(bridge), bridge)
     with service.db.session() as s:
-        banks_repo.add_entries(s, bank_id=b.id, entries=[NewEntry("pdq", next(x.value for x in ids if x.type == "pdq"))])
+        banks_repo.add_entries(
+            s, bank_id=b.id, entries=[NewEntry("pdq", next(x.value for x in ids if x.type == "pdq"))]
+        )
     service.matcher.refresh()
     v = service.pipeline.check(Item.from_image(bridge))
     assert v.labels[0] == "csam_known" and v.decision.value == "block"

@@ -43,19 +43,29 @@ def test_known_csam_match(engine) -> None:
 
 
 def test_nudity_with_minor_is_csam_suspected(engine) -> None:
-    r = engine.evaluate(Facts(ItemKind.IMAGE, classifications=(c("nudity", nudity=0.9), c("faces_age", faces=1, min_age=9, minor=0.95))))
+    r = engine.evaluate(
+        Facts(ItemKind.IMAGE, classifications=(c("nudity", nudity=0.9), c("faces_age", faces=1, min_age=9, minor=0.95)))
+    )
     assert r.decision == Decision.BLOCK and "csam_suspected" in r.labels
     ev = dict(r.reasons[0].evidence)
     assert ev["nudity.nudity"] == 0.9 and ev["nudity.nudity.gte"] == 0.5
 
 
 def test_nudity_with_adults_is_adult_explicit(engine) -> None:
-    r = engine.evaluate(Facts(ItemKind.IMAGE, classifications=(c("nudity", nudity=0.95), c("faces_age", faces=1, min_age=30, minor=0.02))))
+    r = engine.evaluate(
+        Facts(
+            ItemKind.IMAGE, classifications=(c("nudity", nudity=0.95), c("faces_age", faces=1, min_age=30, minor=0.02))
+        )
+    )
     assert r.decision == Decision.AGE_RESTRICT and r.labels == ("adult_explicit",)
 
 
 def test_minor_without_sexual_signal_never_violates(engine) -> None:
-    r = engine.evaluate(Facts(ItemKind.IMAGE, classifications=(c("nudity", nudity=0.05), c("faces_age", faces=2, min_age=6, minor=0.97))))
+    r = engine.evaluate(
+        Facts(
+            ItemKind.IMAGE, classifications=(c("nudity", nudity=0.05), c("faces_age", faces=2, min_age=6, minor=0.97))
+        )
+    )
     assert r.decision == Decision.ALLOW and r.labels == ("minor_present",)
 
 
@@ -65,8 +75,11 @@ def test_ai_generated_label(engine) -> None:
 
 
 def test_sexual_deepfake_from_real_photo(engine) -> None:
-    f = Facts(ItemKind.GENERATED_IMAGE, classifications=(c("nudity", nudity=0.8), c("faces_age", faces=1, min_age=35, minor=0.01)),
-              extra={"derived_from_real_photo": True})
+    f = Facts(
+        ItemKind.GENERATED_IMAGE,
+        classifications=(c("nudity", nudity=0.8), c("faces_age", faces=1, min_age=35, minor=0.01)),
+        extra={"derived_from_real_photo": True},
+    )
     r = engine.evaluate(f)
     assert r.decision == Decision.BLOCK and "sexual_deepfake" in r.labels
 
@@ -79,13 +92,25 @@ def test_detector_failure_fails_closed(engine) -> None:
 
 
 def test_requests(engine) -> None:
-    assert engine.evaluate(Facts(ItemKind.PROMPT, classifications=(prompt("csam_request"),))).decision == Decision.REFUSE
+    assert (
+        engine.evaluate(Facts(ItemKind.PROMPT, classifications=(prompt("csam_request"),))).decision == Decision.REFUSE
+    )
     assert engine.evaluate(Facts(ItemKind.PROMPT, classifications=(prompt("benign"),))).decision == Decision.ALLOW
     r = engine.evaluate(Facts(ItemKind.PROMPT, classifications=(prompt("csam_request"),), attempts={"csam_request": 3}))
     assert "open_case" in r.actions and any(x.rule == "request.csam_repeated" for x in r.reasons)
-    edit = engine.evaluate(Facts(ItemKind.EDIT_REQUEST, classifications=(prompt("nudify_request"), c("faces_age", faces=1, min_age=30, minor=0.01))))
+    edit = engine.evaluate(
+        Facts(
+            ItemKind.EDIT_REQUEST,
+            classifications=(prompt("nudify_request"), c("faces_age", faces=1, min_age=30, minor=0.01)),
+        )
+    )
     assert edit.decision == Decision.REFUSE and edit.labels == ("nudify_request",)
-    minor_edit = engine.evaluate(Facts(ItemKind.EDIT_REQUEST, classifications=(prompt("nudify_request"), c("faces_age", faces=1, min_age=11, minor=0.9))))
+    minor_edit = engine.evaluate(
+        Facts(
+            ItemKind.EDIT_REQUEST,
+            classifications=(prompt("nudify_request"), c("faces_age", faces=1, min_age=11, minor=0.9)),
+        )
+    )
     assert "csam_request" in minor_edit.labels and "open_case" in minor_edit.actions
 
 
@@ -97,14 +122,20 @@ def test_profiles_load() -> None:
     assert "dsa_sor" in eu.report_to
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("name: x\nrules:\n  - id: r1\n    when: {colour: red}\n    decision: block\n", "unknown condition 'colour'"),
-    ("name: x\nrules:\n  - id: r1\n    when: {ran: nudity}\n    decision: explode\n", "rules.0.decision"),
-    ("name: x\nrules:\n  - id: r1\n    when: {ran: nudity}\n    label: nonsense\n", "unknown label"),
-    ("name: x\nrules:\n  - id: r1\n    when: {score: {stage: nudity, key: nudity, gte: $nope}}\n", "unknown threshold"),
-    ("name: x\nrules: [\n", "not valid YAML"),
-    ("name: x\nrules:\n  - id: r1\n    when: {ran: a}\n  - id: r1\n    when: {ran: b}\n", "used twice"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("name: x\nrules:\n  - id: r1\n    when: {colour: red}\n    decision: block\n", "unknown condition 'colour'"),
+        ("name: x\nrules:\n  - id: r1\n    when: {ran: nudity}\n    decision: explode\n", "rules.0.decision"),
+        ("name: x\nrules:\n  - id: r1\n    when: {ran: nudity}\n    label: nonsense\n", "unknown label"),
+        (
+            "name: x\nrules:\n  - id: r1\n    when: {score: {stage: nudity, key: nudity, gte: $nope}}\n",
+            "unknown threshold",
+        ),
+        ("name: x\nrules: [\n", "not valid YAML"),
+        ("name: x\nrules:\n  - id: r1\n    when: {ran: a}\n  - id: r1\n    when: {ran: b}\n", "used twice"),
+    ],
+)
 def test_invalid_policies_give_clear_errors(tmp_path: Path, bad: str, message: str) -> None:
     p = tmp_path / "p.yaml"
     p.write_text(bad)

@@ -30,7 +30,10 @@ def make_report_action(report_to: list[str]) -> FunctionAction:
         ids = []
         for target in targets:
             row = LegalReportRow(
-                event_id=ctx.event_id, target=target, status="queued", labels=list(ctx.verdict.labels),
+                event_id=ctx.event_id,
+                target=target,
+                status="queued",
+                labels=list(ctx.verdict.labels),
                 payload={
                     "item_id": ctx.item.id,
                     "account": ctx.item.context.account,

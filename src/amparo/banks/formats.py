@@ -31,7 +31,12 @@ class ParsedFile:
 
 
 def parse_entries(
-    text: str, *, fmt: str, registry: SignalRegistry, signal_type: str | None = None, opinion: str = "positive",
+    text: str,
+    *,
+    fmt: str,
+    registry: SignalRegistry,
+    signal_type: str | None = None,
+    opinion: str = "positive",
 ) -> ParsedFile:
     if fmt not in FORMATS:
         raise BadInput(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}", code="bad_format")
@@ -113,8 +118,16 @@ def export_entries(rows: Iterable[BankEntryRow], *, fmt: str) -> Iterable[str]:
         for r in rows:
             buf.seek(0)
             buf.truncate()
-            w.writerow([r.signal_type, r.value, r.opinion, r.note or "", r.external_id or "",
-                        json.dumps(r.entry_metadata) if r.entry_metadata else ""])
+            w.writerow(
+                [
+                    r.signal_type,
+                    r.value,
+                    r.opinion,
+                    r.note or "",
+                    r.external_id or "",
+                    json.dumps(r.entry_metadata) if r.entry_metadata else "",
+                ]
+            )
             yield buf.getvalue()
     elif fmt in ("pytx", "lines"):
         for r in rows:

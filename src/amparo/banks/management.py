@@ -13,8 +13,15 @@ from amparo.store.banks_repo import NewEntry
 from amparo.store.database import Database
 
 
-def entries_from_image(pipeline: Pipeline, data: bytes, *, opinion: str = "positive", note: str | None = None,
-                       metadata: dict[str, Any] | None = None, quality_floor: int = 0) -> list[NewEntry]:
+def entries_from_image(
+    pipeline: Pipeline,
+    data: bytes,
+    *,
+    opinion: str = "positive",
+    note: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    quality_floor: int = 0,
+) -> list[NewEntry]:
     """Hash an image into one entry per signal type (PDQ under the quality floor is left out)."""
     decoded = pipeline.decode(data)
     out = []
@@ -25,8 +32,16 @@ def entries_from_image(pipeline: Pipeline, data: bytes, *, opinion: str = "posit
     return out
 
 
-def import_text(db: Database, pipeline: Pipeline, *, bank: str, text: str, fmt: str,
-                signal_type: str | None = None, opinion: str = "positive") -> dict[str, int]:
+def import_text(
+    db: Database,
+    pipeline: Pipeline,
+    *,
+    bank: str,
+    text: str,
+    fmt: str,
+    signal_type: str | None = None,
+    opinion: str = "positive",
+) -> dict[str, int]:
     parsed = parse_entries(text, fmt=fmt, registry=pipeline.signals, signal_type=signal_type, opinion=opinion)
     if not parsed.entries:
         raise BadInput("no entries in the file", code="empty_import")

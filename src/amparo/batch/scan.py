@@ -53,10 +53,16 @@ def hash_file(path: str, max_bytes: int = 50 * 1024 * 1024, max_pixels: int = 80
             return FileResult(path, error=f"too_large: {size} bytes > {max_bytes}")
         data = Path(path).read_bytes()
         pdq, quality = pdq_of_bytes(data, max_pixels=max_pixels)
-        return FileResult(path, signals={
-            "pdq": pdq, "pdq_quality": quality, "md5": hashlib.md5(data).hexdigest(),
-            "sha1": hashlib.sha1(data).hexdigest(), "sha256": hashlib.sha256(data).hexdigest(),
-        })
+        return FileResult(
+            path,
+            signals={
+                "pdq": pdq,
+                "pdq_quality": quality,
+                "md5": hashlib.md5(data).hexdigest(),
+                "sha1": hashlib.sha1(data).hexdigest(),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            },
+        )
     except Exception as e:  # unreadable files are reported and skipped; the scan goes on
         return FileResult(path, error=f"{e.__class__.__name__}: {e}")
 

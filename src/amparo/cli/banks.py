@@ -21,18 +21,30 @@ def register(app: typer.Typer) -> None:
         return open_service(load_detectors=False)
 
     @banks.command("create")
-    def create(name: str, category: str = typer.Option(..., help="csam | ncii | other"),
-               source: str = "local", threshold: int = typer.Option(31, help="PDQ match threshold"),
-               negative: bool = typer.Option(False, help="a safe bank: suppresses false positives"),
-               description: str = "", json_out: bool = typer.Option(False, "--json")) -> None:
+    def create(
+        name: str,
+        category: str = typer.Option(..., help="csam | ncii | other"),
+        source: str = "local",
+        threshold: int = typer.Option(31, help="PDQ match threshold"),
+        negative: bool = typer.Option(False, help="a safe bank: suppresses false positives"),
+        description: str = "",
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
         """Create a bank."""
         from amparo.store import banks_repo
 
         s0 = svc()
         try:
             with s0.db.session() as s:
-                b = banks_repo.create_bank(s, name=name, category=category, source=source, pdq_threshold=threshold,
-                                           negative=negative, description=description)
+                b = banks_repo.create_bank(
+                    s,
+                    name=name,
+                    category=category,
+                    source=source,
+                    pdq_threshold=threshold,
+                    negative=negative,
+                    description=description,
+                )
                 out = {"name": b.name, "category": b.category, "pdq_threshold": b.pdq_threshold, "negative": b.negative}
         except AmparoError as e:
             raise fail(e.message) from None
@@ -47,10 +59,21 @@ def register(app: typer.Typer) -> None:
         with s0.db.session() as s:
             for b in banks_repo.list_banks(s):
                 n = banks_repo.count_entries(s, bank_id=b.id)
-                d = {"name": b.name, "category": b.category, "source": b.source, "enabled": b.enabled,
-                     "negative": b.negative, "pdq_threshold": b.pdq_threshold, "entries": n}
-                emit(d, as_json=json_out, text=f"{b.name:24} {b.category:6} {'on ' if b.enabled else 'off'} "
-                     f"{'safe ' if b.negative else ''}t={b.pdq_threshold} entries={n}")
+                d = {
+                    "name": b.name,
+                    "category": b.category,
+                    "source": b.source,
+                    "enabled": b.enabled,
+                    "negative": b.negative,
+                    "pdq_threshold": b.pdq_threshold,
+                    "entries": n,
+                }
+                emit(
+                    d,
+                    as_json=json_out,
+                    text=f"{b.name:24} {b.category:6} {'on ' if b.enabled else 'off'} "
+                    f"{'safe ' if b.negative else ''}t={b.pdq_threshold} entries={n}",
+                )
 
     def _set_enabled(name: str, enabled: bool, json_out: bool) -> None:
         from amparo.store import banks_repo
@@ -61,7 +84,9 @@ def register(app: typer.Typer) -> None:
                 banks_repo.update_bank(s, name=name, enabled=enabled)
         except AmparoError as e:
             raise fail(e.message) from None
-        emit({"name": name, "enabled": enabled}, as_json=json_out, text=f"{name}: {'enabled' if enabled else 'disabled'}")
+        emit(
+            {"name": name, "enabled": enabled}, as_json=json_out, text=f"{name}: {'enabled' if enabled else 'disabled'}"
+        )
 
     @banks.command("enable")
     def enable(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
@@ -74,8 +99,11 @@ def register(app: typer.Typer) -> None:
         _set_enabled(name, False, json_out)
 
     @banks.command("delete")
-    def delete(name: str, yes: bool = typer.Option(False, "--yes", help="confirm"),
-               json_out: bool = typer.Option(False, "--json")) -> None:
+    def delete(
+        name: str,
+        yes: bool = typer.Option(False, "--yes", help="confirm"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
         """Delete a bank and its entries."""
         from amparo.store import banks_repo
 
@@ -90,9 +118,14 @@ def register(app: typer.Typer) -> None:
         emit({"deleted": name, "entries_removed": n}, as_json=json_out, text=f"deleted {name} ({n} entries)")
 
     @banks.command("add")
-    def add(name: str, inputs: list[str] = typer.Argument(..., help="image files, or raw hashes with --signal-type"),
-            signal_type: str = typer.Option(None, help="treat inputs as raw hashes of this type (pdq, md5, sha1, sha256)"),
-            opinion: str = "positive", note: str = None, json_out: bool = typer.Option(False, "--json")) -> None:  # type: ignore[assignment]
+    def add(
+        name: str,
+        inputs: list[str] = typer.Argument(..., help="image files, or raw hashes with --signal-type"),
+        signal_type: str = typer.Option(None, help="treat inputs as raw hashes of this type (pdq, md5, sha1, sha256)"),
+        opinion: str = "positive",
+        note: str = None,
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:  # type: ignore[assignment]
         """Add image files (hashed here) or raw hashes to a bank."""
         from amparo.banks.management import entries_from_image
         from amparo.cli.output import inputs as iter_inputs
@@ -107,34 +140,52 @@ def register(app: typer.Typer) -> None:
                     h = s0.signals.get(signal_type)
                     entries.append(NewEntry(h.name, h.normalise(inp), opinion, note))
                 else:
-                    entries.extend(entries_from_image(s0.pipeline, Path(inp).read_bytes(), opinion=opinion, note=note,
-                                                      quality_floor=s0.settings.pdq_quality_floor))
+                    entries.extend(
+                        entries_from_image(
+                            s0.pipeline,
+                            Path(inp).read_bytes(),
+                            opinion=opinion,
+                            note=note,
+                            quality_floor=s0.settings.pdq_quality_floor,
+                        )
+                    )
             with s0.db.session() as s:
                 b = banks_repo.get_bank(s, name=name)
                 ids = banks_repo.add_entries(s, bank_id=b.id, entries=entries)
         except (AmparoError, OSError) as e:
             raise fail(getattr(e, "message", str(e))) from None
-        emit({"bank": name, "added": len(ids), "ids": ids}, as_json=json_out, text=f"added {len(ids)} entries to {name}")
+        emit(
+            {"bank": name, "added": len(ids), "ids": ids}, as_json=json_out, text=f"added {len(ids)} entries to {name}"
+        )
 
     @banks.command("import")
-    def import_(name: str, file: str = typer.Argument(..., help="path or - for stdin"),
-                format: str = typer.Option("csv", help="csv | pytx | lines"), signal_type: str = None,  # type: ignore[assignment]
-                opinion: str = "positive", json_out: bool = typer.Option(False, "--json")) -> None:
+    def import_(
+        name: str,
+        file: str = typer.Argument(..., help="path or - for stdin"),
+        format: str = typer.Option("csv", help="csv | pytx | lines"),
+        signal_type: str = None,  # type: ignore[assignment]
+        opinion: str = "positive",
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
         """Import entries from a CSV or python-threatexchange signal file (all-or-nothing)."""
         from amparo.banks.management import import_text
 
         s0 = svc()
         try:
             text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-            out = import_text(s0.db, s0.pipeline, bank=name, text=text, fmt=format, signal_type=signal_type,
-                              opinion=opinion)
+            out = import_text(
+                s0.db, s0.pipeline, bank=name, text=text, fmt=format, signal_type=signal_type, opinion=opinion
+            )
         except (AmparoError, OSError, UnicodeDecodeError) as e:
             raise fail(getattr(e, "message", str(e))) from None
         emit({"bank": name, **out}, as_json=json_out, text=f"imported {out['imported']} entries into {name}")
 
     @banks.command("export")
-    def export(name: str, format: str = typer.Option("csv", help="csv | pytx | lines"),
-               out: str = typer.Option("-", help="file, or - for stdout")) -> None:
+    def export(
+        name: str,
+        format: str = typer.Option("csv", help="csv | pytx | lines"),
+        out: str = typer.Option("-", help="file, or - for stdout"),
+    ) -> None:
         """Export a bank's entries."""
         from amparo.banks.management import export_bank
 

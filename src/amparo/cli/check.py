@@ -19,10 +19,13 @@ def verdict_line(source: str, v: dict) -> str:  # type: ignore[type-arg]
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def check(files: list[str] = typer.Argument(..., help="image files, or - for paths on stdin"),
-              account: str = typer.Option(None), profile: str = typer.Option(None, help="jurisdiction profile"),
-              record: bool = typer.Option(True, help="record an event per image"),
-              json_out: bool = typer.Option(False, "--json")) -> None:
+    def check(
+        files: list[str] = typer.Argument(..., help="image files, or - for paths on stdin"),
+        account: str = typer.Option(None),
+        profile: str = typer.Option(None, help="jurisdiction profile"),
+        record: bool = typer.Option(True, help="record an event per image"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
         """Check images: hashes, bank matches, detectors, policy verdict. Exit 1 if any is blocked."""
         from amparo.cli.context import open_service
         from amparo.domain.items import Context, Item
@@ -32,8 +35,9 @@ def register(app: typer.Typer) -> None:
         for path in inputs(files):
             try:
                 data = Path(path).read_bytes()
-                v = svc.pipeline.check(Item.from_image(data, Context(account=account, surface="cli", source=path)),
-                                       record=record).to_dict()
+                v = svc.pipeline.check(
+                    Item.from_image(data, Context(account=account, surface="cli", source=path)), record=record
+                ).to_dict()
                 emit({"input": path, **v}, as_json=json_out, text=verdict_line(path, v))
                 if v["decision"] in VIOLATING:
                     worst = max(worst, 1)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from amparo.errors import AmparoError
 from amparo.cli.output import fail
+from amparo.errors import AmparoError
 from amparo.service import Service
 from amparo.settings import Settings
 

@@ -12,8 +12,12 @@ from amparo.errors import AmparoError
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def explain(file: str, prompt: str = typer.Option(None, help="explain an edit request: this prompt + the image"),
-                profile: str = typer.Option(None), json_out: bool = typer.Option(False, "--json")) -> None:
+    def explain(
+        file: str,
+        prompt: str = typer.Option(None, help="explain an edit request: this prompt + the image"),
+        profile: str = typer.Option(None),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
         """Show the cascade: content, hashes, matches, each detector's scores, the policy's reasons."""
         from amparo.cli.context import open_service
         from amparo.domain.items import Context, Item
@@ -35,19 +39,27 @@ def register(app: typer.Typer) -> None:
         if d is not None:
             lines.append(f"  content   {d.format} {d.width}x{d.height} mode={d.mode} frames={d.frame_count}")
         for st in v["stages"]:
-            lines.append(f"  stage     {st['stage']:11} {'ran' if st['ran'] else 'skipped'} "
-                         f"{st['elapsed_ms']:.1f} ms {st.get('note') or ''}")
+            lines.append(
+                f"  stage     {st['stage']:11} {'ran' if st['ran'] else 'skipped'} "
+                f"{st['elapsed_ms']:.1f} ms {st.get('note') or ''}"
+            )
         for s in v["signals"]:
-            lines.append(f"  signal    {s['type']:7} {s['value']}" + (f" quality={s['quality']}" if 'quality' in s else ""))
+            lines.append(
+                f"  signal    {s['type']:7} {s['value']}" + (f" quality={s['quality']}" if "quality" in s else "")
+            )
         for m in v["matches"]:
-            lines.append(f"  match     {m['bank']} ({m['category']}) entry {m['entry_id']} distance {m['distance']}"
-                         f" <= {m['threshold']} opinion {m['opinion']}")
+            lines.append(
+                f"  match     {m['bank']} ({m['category']}) entry {m['entry_id']} distance {m['distance']}"
+                f" <= {m['threshold']} opinion {m['opinion']}"
+            )
         for c in v["classifications"]:
             scores = " ".join(f"{k}={val:.3f}" for k, val in c["scores"].items())
             lines.append(f"  detector  {c['detector']:16} {scores} {('ERROR ' + c['error']) if c.get('error') else ''}")
         for r in v["reasons"]:
             ev = ", ".join(f"{k}={val}" for k, val in r["evidence"].items())
             lines.append(f"  rule      {r['rule']} → {r['decision']} {r['label'] or ''}  [{ev}]")
-        lines.append(f"  verdict   {v['decision']} labels={','.join(v['labels']) or '-'} rule={v['rule'] or '-'}"
-                     f" actions={','.join(v['actions']) or '-'}")
+        lines.append(
+            f"  verdict   {v['decision']} labels={','.join(v['labels']) or '-'} rule={v['rule'] or '-'}"
+            f" actions={','.join(v['actions']) or '-'}"
+        )
         print("\n".join(lines))

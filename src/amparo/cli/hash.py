@@ -12,8 +12,10 @@ from amparo.errors import AmparoError
 
 def register(app: typer.Typer) -> None:
     @app.command("hash")
-    def hash_(files: list[str] = typer.Argument(..., help="image files, or - for paths on stdin"),
-              json_out: bool = typer.Option(False, "--json")) -> None:
+    def hash_(
+        files: list[str] = typer.Argument(..., help="image files, or - for paths on stdin"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
         """Hash images: PDQ (with quality), MD5, SHA-1, SHA-256."""
         from amparo.content.images import decode_image
         from amparo.signals.registry import default_signal_registry
@@ -26,8 +28,13 @@ def register(app: typer.Typer) -> None:
                 decoded = decode_image(data)
                 sigs = [h.hash_image(decoded, data) for h in reg]
                 out = {"input": path, "signals": [s.to_dict() for s in sigs if s]}
-                text = path + "  " + "  ".join(f"{s.type}={s.value}" + (f" q={s.quality}" if s.quality is not None else "")
-                                               for s in sigs if s)
+                text = (
+                    path
+                    + "  "
+                    + "  ".join(
+                        f"{s.type}={s.value}" + (f" q={s.quality}" if s.quality is not None else "") for s in sigs if s
+                    )
+                )
                 emit(out, as_json=json_out, text=text)
             except AmparoError as e:
                 failed += 1

@@ -13,8 +13,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(keys, name="keys")
 
     @keys.command("create")
-    def create(name: str, role: str = typer.Option("submitter", help="admin | submitter | reviewer | auditor"),
-               json_out: bool = typer.Option(False, "--json")) -> None:
+    def create(
+        name: str,
+        role: str = typer.Option("submitter", help="admin | submitter | reviewer | auditor"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
         """Create a key; prints it once."""
         from amparo.cli.context import open_service
         from amparo.store import keys_repo
@@ -25,8 +28,11 @@ def register(app: typer.Typer) -> None:
                 row, key = keys_repo.create_key(s, name=name, role=role)
         except AmparoError as e:
             raise fail(e.message) from None
-        emit({"name": row.name, "role": row.role, "prefix": row.prefix, "key": key}, as_json=json_out,
-             text=f"{key}\n(role {row.role}; store it now: it is not shown again)")
+        emit(
+            {"name": row.name, "role": row.role, "prefix": row.prefix, "key": key},
+            as_json=json_out,
+            text=f"{key}\n(role {row.role}; store it now: it is not shown again)",
+        )
 
     @keys.command("list")
     def list_(json_out: bool = typer.Option(False, "--json")) -> None:
@@ -37,9 +43,16 @@ def register(app: typer.Typer) -> None:
         svc = open_service(load_detectors=False)
         with svc.db.session() as s:
             for r in keys_repo.list_keys(s):
-                d = {"name": r.name, "role": r.role, "prefix": r.prefix, "revoked": r.revoked_at is not None,
-                     "last_used_at": r.last_used_at}
-                emit(d, as_json=json_out, text=f"{r.prefix}  {r.role:10} {r.name}{'  (revoked)' if r.revoked_at else ''}")
+                d = {
+                    "name": r.name,
+                    "role": r.role,
+                    "prefix": r.prefix,
+                    "revoked": r.revoked_at is not None,
+                    "last_used_at": r.last_used_at,
+                }
+                emit(
+                    d, as_json=json_out, text=f"{r.prefix}  {r.role:10} {r.name}{'  (revoked)' if r.revoked_at else ''}"
+                )
 
     @keys.command("revoke")
     def revoke(prefix: str, json_out: bool = typer.Option(False, "--json")) -> None:

@@ -11,14 +11,30 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import typer  # noqa: E402
 
-app = typer.Typer(name="amparo", help="Amparo: child-safety layer for generative-AI and upload platforms.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    name="amparo",
+    help="Amparo: child-safety layer for generative-AI and upload platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 eval_app = typer.Typer(help="Measure detectors on a labelled set.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
 VERB_MODULES = (
-    "serve", "migrate", "keys", "banks", "hash", "check", "explain", "scan", "check_prompt", "provenance",
-    "audit", "users", "trace", "proxy",
+    "serve",
+    "migrate",
+    "keys",
+    "banks",
+    "hash",
+    "check",
+    "explain",
+    "scan",
+    "check_prompt",
+    "provenance",
+    "audit",
+    "users",
+    "trace",
+    "proxy",
 )
 EVAL_MODULES = ("eval_prompts", "eval_images")
 

@@ -18,5 +18,8 @@ def register(app: typer.Typer) -> None:
         s.ensure_dirs()
         db = Database(s.resolved_database_url)
         db.migrate()
-        emit({"migrated": True, "database": db.engine.url.render_as_string(hide_password=True)},
-             as_json=json_out, text="database is at the newest revision")
+        emit(
+            {"migrated": True, "database": db.engine.url.render_as_string(hide_password=True)},
+            as_json=json_out,
+            text="database is at the newest revision",
+        )

@@ -41,16 +41,24 @@ def register(app: typer.Typer) -> None:
         svc = open_service(load_detectors=False)
         files = [str(p) for p in walk(inputs(paths), all_files=all_files)]
         n_workers = workers or (os.cpu_count() or 1)
-        stream = sys.stdout if out == "-" else open(out, "w", newline="", encoding="utf-8")
+        stream = sys.stdout if out == "-" else open(out, "w", newline="", encoding="utf-8")  # noqa: SIM115
         writer = csv.writer(stream) if format == "csv" else None
         if writer:
-            writer.writerow(["path", "status", "pdq", "pdq_quality", "md5", "sha256", "matches", "decision", "labels", "error"])
+            writer.writerow(
+                ["path", "status", "pdq", "pdq_quality", "md5", "sha256", "matches", "decision", "labels", "error"]
+            )
         counts = {"files": len(files), "hashed": 0, "matched": 0, "severe": 0, "errors": 0}
         t0 = time.monotonic()
-        show = progress and sys.stderr.isatty() or progress == "force"
-        bar = Progress(TextColumn("scan"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                       TextColumn("{task.fields[rate]:.1f} files/s"), TimeRemainingColumn(), transient=True,
-                       console=None, disable=not progress)
+        bar = Progress(
+            TextColumn("scan"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[rate]:.1f} files/s"),
+            TimeRemainingColumn(),
+            transient=True,
+            console=None,
+            disable=not progress,
+        )
         with bar:
             task = bar.add_task("scan", total=len(files), rate=0.0)
             for i, r in enumerate(scan_files(files, workers=n_workers, full=full), start=1):
@@ -63,13 +71,23 @@ def register(app: typer.Typer) -> None:
                 elif r.verdict is not None:
                     counts["hashed"] += 1
                     matches = r.verdict["matches"]
-                    rec.update(status="checked", decision=r.verdict["decision"], labels=r.verdict["labels"],
-                               rule=r.verdict["rule"], signals=r.verdict["signals"], matches=matches)
+                    rec.update(
+                        status="checked",
+                        decision=r.verdict["decision"],
+                        labels=r.verdict["labels"],
+                        rule=r.verdict["rule"],
+                        signals=r.verdict["signals"],
+                        matches=matches,
+                    )
                 else:
                     counts["hashed"] += 1
                     sig = r.signals or {}
-                    sigs = [Signal("pdq", sig["pdq"], sig["pdq_quality"]), Signal("md5", sig["md5"]),
-                            Signal("sha1", sig["sha1"]), Signal("sha256", sig["sha256"])]
+                    sigs = [
+                        Signal("pdq", sig["pdq"], sig["pdq_quality"]),
+                        Signal("md5", sig["md5"]),
+                        Signal("sha1", sig["sha1"]),
+                        Signal("sha256", sig["sha256"]),
+                    ]
                     matches = [m.to_dict() for m in svc.matcher.lookup(sigs).matches]
                     rec.update(status="hashed", signals=sig, matches=matches)
                 if matches:
@@ -80,10 +98,20 @@ def register(app: typer.Typer) -> None:
                     s = rec.get("signals") or {}
                     if isinstance(s, list):
                         s = {x["type"]: x["value"] for x in s}
-                    writer.writerow([rec["path"], rec["status"], s.get("pdq", ""), s.get("pdq_quality", ""),
-                                     s.get("md5", ""), s.get("sha256", ""),
-                                     ";".join(f"{m['bank']}:{m['entry_id']}:{m['distance']}" for m in matches),
-                                     rec.get("decision", ""), ",".join(rec.get("labels", [])), rec.get("error", "")])
+                    writer.writerow(
+                        [
+                            rec["path"],
+                            rec["status"],
+                            s.get("pdq", ""),
+                            s.get("pdq_quality", ""),
+                            s.get("md5", ""),
+                            s.get("sha256", ""),
+                            ";".join(f"{m['bank']}:{m['entry_id']}:{m['distance']}" for m in matches),
+                            rec.get("decision", ""),
+                            ",".join(rec.get("labels", [])),
+                            rec.get("error", ""),
+                        ]
+                    )
                 else:
                     stream.write(json.dumps(rec, default=str) + "\n")
                 elapsed = time.monotonic() - t0
@@ -91,9 +119,16 @@ def register(app: typer.Typer) -> None:
         if stream is not sys.stdout:
             stream.close()
         elapsed = time.monotonic() - t0
-        summary = {**counts, "seconds": round(elapsed, 3), "files_per_second": round(len(files) / elapsed, 2) if elapsed else None,
-                   "workers": n_workers}
-        sys.stderr.write(json.dumps(summary) + "\n" if json_out else
-                         f"scanned {counts['files']} files in {elapsed:.1f}s: {counts['matched']} matched "
-                         f"({counts['severe']} csam/ncii), {counts['errors']} unreadable\n")
+        summary = {
+            **counts,
+            "seconds": round(elapsed, 3),
+            "files_per_second": round(len(files) / elapsed, 2) if elapsed else None,
+            "workers": n_workers,
+        }
+        sys.stderr.write(
+            json.dumps(summary) + "\n"
+            if json_out
+            else f"scanned {counts['files']} files in {elapsed:.1f}s: {counts['matched']} matched "
+            f"({counts['severe']} csam/ncii), {counts['errors']} unreadable\n"
+        )
         raise typer.Exit(1 if counts["severe"] else 0)

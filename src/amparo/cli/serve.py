@@ -29,8 +29,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"Amparo on http://{host}:{port} (docs /docs); data in {service.settings.data_dir}", err=True)
         if workers > 1:
             service.close()
-            uvicorn.run("amparo.api.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
-                        log_level="info")
+            uvicorn.run(
+                "amparo.api.factory:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info"
+            )
             return
         from amparo.api.factory import build_app
 

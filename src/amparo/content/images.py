@@ -72,8 +72,12 @@ def _metadata(img: Image.Image) -> dict[str, str]:
         # UserComment (where generators such as AUTOMATIC1111 write their parameters into JPEGs)
         # lives in the Exif sub-IFD (0x8769), the others in IFD0.
         sub = exif.get_ifd(0x8769)
-        for tag, name, ifd in ((0x0131, "exif:Software", exif), (0x010E, "exif:ImageDescription", exif),
-                               (0x013B, "exif:Artist", exif), (0x9286, "exif:UserComment", sub)):
+        for tag, name, ifd in (
+            (0x0131, "exif:Software", exif),
+            (0x010E, "exif:ImageDescription", exif),
+            (0x013B, "exif:Artist", exif),
+            (0x9286, "exif:UserComment", sub),
+        ):
             val = ifd.get(tag)
             if val is not None:
                 meta[name] = _exif_text(val)

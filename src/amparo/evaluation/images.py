@@ -23,8 +23,15 @@ from amparo.pipeline import Pipeline
 
 # Most severe first: an image's primary label is the first of these among its verdict's labels.
 SEVERITY_ORDER = (
-    "csam_known", "csam_suspected", "ncii_known", "sexual_deepfake", "adult_explicit", "hash_match",
-    "detector_failure", "ai_generated", "minor_present",
+    "csam_known",
+    "csam_suspected",
+    "ncii_known",
+    "sexual_deepfake",
+    "adult_explicit",
+    "hash_match",
+    "detector_failure",
+    "ai_generated",
+    "minor_present",
 )
 IMAGE_LABELS = (*SEVERITY_ORDER, "benign")
 # Which detector decision each label implies (for the per-detector truth when not given).
@@ -33,8 +40,11 @@ _IMPLIES = {
     "minor": {"csam_suspected", "minor_present"},
     "ai_generated": {"ai_generated"},
 }
-DETECTOR_STAGE = {"nudity": ("nudity", "nudity", "nudity"), "minor": ("faces_age", "minor", "minor"),
-                  "ai_generated": ("provenance", "ai_generated", "ai_generated")}
+DETECTOR_STAGE = {
+    "nudity": ("nudity", "nudity", "nudity"),
+    "minor": ("faces_age", "minor", "minor"),
+    "ai_generated": ("provenance", "ai_generated", "ai_generated"),
+}
 
 
 @dataclass(frozen=True)
@@ -106,5 +116,10 @@ def run_eval(pipeline: Pipeline, items: list[LabelledImage]) -> dict[str, Any]:
             det_pred[det].append(det if vals and max(vals) >= th.get(thr, 0.5) else "no")
     report = evaluate(truth, predicted, IMAGE_LABELS)
     detectors = {d: evaluate(det_truth[d], det_pred[d], (d, "no")).to_dict() for d in DETECTOR_STAGE if det_truth[d]}
-    return {"images": len(items), "evaluated": len(truth), "errors": errors, "labels": report.to_dict(),
-            "detectors": detectors}
+    return {
+        "images": len(items),
+        "evaluated": len(truth),
+        "errors": errors,
+        "labels": report.to_dict(),
+        "detectors": detectors,
+    }

@@ -61,8 +61,9 @@ class Matcher:
                         # A database rebuilt under an old index (e.g. restored): start over.
                         latest = banks_repo.latest_index_seq(s, signal_type="pdq")
                         if latest < self.pdq.applied_seq:
-                            log.warning("index is ahead of the database (seq %s > %s): rebuilding",
-                                        self.pdq.applied_seq, latest)
+                            log.warning(
+                                "index is ahead of the database (seq %s > %s): rebuilding", self.pdq.applied_seq, latest
+                            )
                             self._reset_index()
                             continue
                 if not rows:
@@ -164,8 +165,13 @@ class Matcher:
             if distance > threshold:
                 continue
             m = Match(
-                bank=info.bank_name, bank_category=info.category, entry_id=info.entry_id,
-                signal_type=info.signal_type, distance=distance, opinion=info.opinion, threshold=threshold,
+                bank=info.bank_name,
+                bank_category=info.category,
+                entry_id=info.entry_id,
+                signal_type=info.signal_type,
+                distance=distance,
+                opinion=info.opinion,
+                threshold=threshold,
                 negative_bank=info.negative_bank,
             )
             (negatives if (info.negative_bank or info.opinion == "negative") else positives).append(m)
@@ -173,10 +179,12 @@ class Matcher:
         if negatives:
             # A safe match on a signal type cancels positive matches of that type that are no closer.
             suppressed = [
-                m for m in positives
+                m
+                for m in positives
                 if any(n.signal_type == m.signal_type and n.distance <= m.distance for n in negatives)
             ]
             kept = [m for m in positives if m not in suppressed]
-            return LookupResult(tuple(sorted(kept, key=key)), tuple(sorted(suppressed, key=key)),
-                                tuple(sorted(negatives, key=key)))
+            return LookupResult(
+                tuple(sorted(kept, key=key)), tuple(sorted(suppressed, key=key)), tuple(sorted(negatives, key=key))
+            )
         return LookupResult(tuple(sorted(positives, key=key)), (), ())

@@ -23,11 +23,28 @@ from amparo.policy.facts import Facts
 
 Evidence = list[tuple[str, Any]]
 _COMPARATORS: dict[str, Callable[[float, float], bool]] = {
-    "gte": lambda a, b: a >= b, "gt": lambda a, b: a > b, "lte": lambda a, b: a <= b, "lt": lambda a, b: a < b,
+    "gte": lambda a, b: a >= b,
+    "gt": lambda a, b: a > b,
+    "lte": lambda a, b: a <= b,
+    "lt": lambda a, b: a < b,
 }
-CONDITION_KEYS = frozenset({
-    "all", "any", "not", "kind", "context", "match", "score", "missing_score", "ran", "failed", "attempts", "fact", "label",
-})
+CONDITION_KEYS = frozenset(
+    {
+        "all",
+        "any",
+        "not",
+        "kind",
+        "context",
+        "match",
+        "score",
+        "missing_score",
+        "ran",
+        "failed",
+        "attempts",
+        "fact",
+        "label",
+    }
+)
 
 
 class ConditionError(ValueError):
@@ -119,8 +136,11 @@ def _evaluate_one(key: str, val: Any, facts: Facts, th: Mapping[str, float]) -> 
         opinion = val.get("opinion", "positive")
         stype = val.get("signal_type")
         hits = [
-            m for m in facts.matches
-            if not m.negative_bank and m.bank_category in cats and (opinion == "any" or m.opinion == opinion)
+            m
+            for m in facts.matches
+            if not m.negative_bank
+            and m.bank_category in cats
+            and (opinion == "any" or m.opinion == opinion)
             and (stype is None or m.signal_type == stype)
         ]
         if not hits:
@@ -137,8 +157,10 @@ def _evaluate_one(key: str, val: Any, facts: Facts, th: Mapping[str, float]) -> 
             if op in val:
                 limit = _value(val[op], th)
                 if fn(float(got), limit):
-                    return True, [(f"{val['stage']}.{val['key']}", round(float(got), 4)),
-                                  (f"{val['stage']}.{val['key']}.{op}", limit)]
+                    return True, [
+                        (f"{val['stage']}.{val['key']}", round(float(got), 4)),
+                        (f"{val['stage']}.{val['key']}.{op}", limit),
+                    ]
                 return False, []
         return False, []
     if key == "missing_score":

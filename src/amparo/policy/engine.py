@@ -70,7 +70,9 @@ class PolicyEngine:
             rules = [r for r in rules if r.label != "detector_failure"]
         unknown = set(overrides) - {r.id for r in rules}
         if unknown:
-            raise ConfigurationError(f"profile {profile.name if profile else ''} overrides unknown rules: {sorted(unknown)}")
+            raise ConfigurationError(
+                f"profile {profile.name if profile else ''} overrides unknown rules: {sorted(unknown)}"
+            )
         seen: set[str] = set()
         for r in rules:
             if r.id in seen:
@@ -106,7 +108,9 @@ class PolicyEngine:
         if name:
             ppath = PROFILES_DIR / f"{name}.yaml"
             if not ppath.exists():
-                raise ConfigurationError(f"unknown policy profile {name!r}; available: {', '.join(available_profiles())}")
+                raise ConfigurationError(
+                    f"unknown policy profile {name!r}; available: {', '.join(available_profiles())}"
+                )
             try:
                 prof = Profile.model_validate(_load_yaml(ppath))
             except ValidationError as e:

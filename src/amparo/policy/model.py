@@ -9,8 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from amparo.domain.verdicts import Decision
 
 KNOWN_LABELS = (
-    "csam_known", "csam_suspected", "csam_request", "ncii_known", "nudify_request", "sexual_deepfake",
-    "adult_explicit", "ai_generated", "minor_present", "sexual_adult_request", "hash_match",
+    "csam_known",
+    "csam_suspected",
+    "csam_request",
+    "ncii_known",
+    "nudify_request",
+    "sexual_deepfake",
+    "adult_explicit",
+    "ai_generated",
+    "minor_present",
+    "sexual_adult_request",
+    "hash_match",
     "detector_failure",
 )
 

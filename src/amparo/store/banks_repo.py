@@ -66,8 +66,13 @@ def create_bank(
     if session.scalar(select(BankRow.id).where(BankRow.name == name)) is not None:
         raise Conflict(f"bank {name!r} already exists")
     row = BankRow(
-        name=name, category=category, source=source, description=description,
-        pdq_threshold=int(pdq_threshold), negative=negative, enabled=enabled,
+        name=name,
+        category=category,
+        source=source,
+        description=description,
+        pdq_threshold=int(pdq_threshold),
+        negative=negative,
+        enabled=enabled,
     )
     session.add(row)
     session.flush()
@@ -127,9 +132,7 @@ def update_bank(
 
 def delete_bank(session: Session, *, name: str) -> int:
     row = get_bank(session, name=name)
-    ids = list(session.execute(
-        select(BankEntryRow.id, BankEntryRow.signal_type).where(BankEntryRow.bank_id == row.id)
-    ))
+    ids = list(session.execute(select(BankEntryRow.id, BankEntryRow.signal_type).where(BankEntryRow.bank_id == row.id)))
     _record_removals(session, [(i, t) for i, t in ids])
     session.execute(delete(BankEntryRow).where(BankEntryRow.bank_id == row.id))
     session.delete(row)
@@ -138,7 +141,9 @@ def delete_bank(session: Session, *, name: str) -> int:
 
 
 def count_entries(session: Session, *, bank_id: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(BankEntryRow).where(BankEntryRow.bank_id == bank_id)) or 0)
+    return int(
+        session.scalar(select(func.count()).select_from(BankEntryRow).where(BankEntryRow.bank_id == bank_id)) or 0
+    )
 
 
 def add_entries(session: Session, *, bank_id: int, entries: Sequence[NewEntry]) -> list[int]:
@@ -153,10 +158,12 @@ def add_entries(session: Session, *, bank_id: int, entries: Sequence[NewEntry]) 
         by_type.setdefault(e.signal_type, []).append(e.value)
     for stype, values in by_type.items():
         for chunk_start in range(0, len(values), 500):
-            chunk = values[chunk_start:chunk_start + 500]
-            for row in session.scalars(select(BankEntryRow).where(
-                BankEntryRow.bank_id == bank_id, BankEntryRow.signal_type == stype, BankEntryRow.value.in_(chunk)
-            )):
+            chunk = values[chunk_start : chunk_start + 500]
+            for row in session.scalars(
+                select(BankEntryRow).where(
+                    BankEntryRow.bank_id == bank_id, BankEntryRow.signal_type == stype, BankEntryRow.value.in_(chunk)
+                )
+            ):
                 existing[(row.signal_type, row.value)] = row
     new_rows: list[BankEntryRow] = []
     order: list[BankEntryRow] = []
@@ -170,18 +177,26 @@ def add_entries(session: Session, *, bank_id: int, entries: Sequence[NewEntry]) 
                 row.entry_metadata = {**(row.entry_metadata or {}), **e.metadata}
         else:
             row = BankEntryRow(
-                bank_id=bank_id, signal_type=e.signal_type, value=e.value, opinion=e.opinion,
-                note=e.note, external_id=e.external_id, entry_metadata=e.metadata or {},
+                bank_id=bank_id,
+                signal_type=e.signal_type,
+                value=e.value,
+                opinion=e.opinion,
+                note=e.note,
+                external_id=e.external_id,
+                entry_metadata=e.metadata or {},
             )
             new_rows.append(row)
             existing[(e.signal_type, e.value)] = row
         order.append(row)
     session.add_all(new_rows)
     session.flush()
-    session.add_all([
-        IndexChangeRow(signal_type=r.signal_type, entry_id=r.id, op="add", value=r.value)
-        for r in new_rows if r.signal_type in HAMMING_TYPES
-    ])
+    session.add_all(
+        [
+            IndexChangeRow(signal_type=r.signal_type, entry_id=r.id, op="add", value=r.value)
+            for r in new_rows
+            if r.signal_type in HAMMING_TYPES
+        ]
+    )
     session.flush()
     ids = [r.id for r in order]
     return ids
@@ -198,9 +213,9 @@ def add_entry(
     metadata: dict[str, Any] | None = None,
     external_id: str | None = None,
 ) -> int:
-    return add_entries(session, bank_id=bank_id, entries=[
-        NewEntry(signal_type, value, opinion, note, external_id, metadata)
-    ])[0]
+    return add_entries(
+        session, bank_id=bank_id, entries=[NewEntry(signal_type, value, opinion, note, external_id, metadata)]
+    )[0]
 
 
 def get_entry(session: Session, *, entry_id: int) -> BankEntryRow:
@@ -211,7 +226,11 @@ def get_entry(session: Session, *, entry_id: int) -> BankEntryRow:
 
 
 def update_entry(
-    session: Session, *, entry_id: int, opinion: str | None = None, enabled: bool | None = None,
+    session: Session,
+    *,
+    entry_id: int,
+    opinion: str | None = None,
+    enabled: bool | None = None,
     note: str | None = None,
 ) -> BankEntryRow:
     row = get_entry(session, entry_id=entry_id)
@@ -238,13 +257,18 @@ def remove_entries(session: Session, *, entry_ids: Iterable[int]) -> int:
 
 
 def _record_removals(session: Session, rows: list[tuple[int, str]]) -> None:
-    session.add_all([
-        IndexChangeRow(signal_type=t, entry_id=i, op="remove", value=None) for i, t in rows if t in HAMMING_TYPES
-    ])
+    session.add_all(
+        [IndexChangeRow(signal_type=t, entry_id=i, op="remove", value=None) for i, t in rows if t in HAMMING_TYPES]
+    )
 
 
 def list_entries(
-    session: Session, *, bank_id: int, after_id: int = 0, limit: int = 1000, signal_type: str | None = None,
+    session: Session,
+    *,
+    bank_id: int,
+    after_id: int = 0,
+    limit: int = 1000,
+    signal_type: str | None = None,
 ) -> list[BankEntryRow]:
     q = select(BankEntryRow).where(BankEntryRow.bank_id == bank_id, BankEntryRow.id > after_id)
     if signal_type:
@@ -269,8 +293,16 @@ class EntryInfo:
 
 def _info_query():  # type: ignore[no-untyped-def]
     return select(
-        BankEntryRow.id, BankRow.id, BankRow.name, BankRow.category, BankRow.negative, BankRow.enabled,
-        BankRow.pdq_threshold, BankEntryRow.opinion, BankEntryRow.enabled, BankEntryRow.signal_type,
+        BankEntryRow.id,
+        BankRow.id,
+        BankRow.name,
+        BankRow.category,
+        BankRow.negative,
+        BankRow.enabled,
+        BankRow.pdq_threshold,
+        BankEntryRow.opinion,
+        BankEntryRow.enabled,
+        BankEntryRow.signal_type,
         BankEntryRow.value,
     ).join(BankRow, BankRow.id == BankEntryRow.bank_id)
 
@@ -283,22 +315,29 @@ def entries_info(session: Session, *, entry_ids: Iterable[int]) -> list[EntryInf
 
 
 def lookup_exact(session: Session, *, signal_type: str, value: str) -> list[EntryInfo]:
-    return [EntryInfo(*r) for r in session.execute(
-        _info_query().where(BankEntryRow.signal_type == signal_type, BankEntryRow.value == value)
-    )]
+    return [
+        EntryInfo(*r)
+        for r in session.execute(
+            _info_query().where(BankEntryRow.signal_type == signal_type, BankEntryRow.value == value)
+        )
+    ]
 
 
 def index_changes_after(session: Session, *, signal_type: str, seq: int, limit: int = 200_000) -> list[IndexChangeRow]:
-    return list(session.scalars(
-        select(IndexChangeRow).where(IndexChangeRow.signal_type == signal_type, IndexChangeRow.seq > seq)
-        .order_by(IndexChangeRow.seq).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(IndexChangeRow)
+            .where(IndexChangeRow.signal_type == signal_type, IndexChangeRow.seq > seq)
+            .order_by(IndexChangeRow.seq)
+            .limit(limit)
+        )
+    )
 
 
 def latest_index_seq(session: Session, *, signal_type: str) -> int:
-    return int(session.scalar(
-        select(func.max(IndexChangeRow.seq)).where(IndexChangeRow.signal_type == signal_type)
-    ) or 0)
+    return int(
+        session.scalar(select(func.max(IndexChangeRow.seq)).where(IndexChangeRow.signal_type == signal_type)) or 0
+    )
 
 
 def disable_bank_entries(session: Session, *, bank_id: int) -> None:

@@ -17,9 +17,18 @@ def record_event(session: Session, *, item: Item, verdict: Verdict, automated: b
     pdq = next((s.value for s in verdict.signals if s.type == "pdq"), None)
     sha = next((s.value for s in verdict.signals if s.type == "sha256"), None)
     row = EventRow(
-        item_id=item.id, kind=item.kind.value, account=item.context.account, surface=item.context.surface,
-        jurisdiction=verdict.profile, decision=verdict.decision.value, labels=list(verdict.labels),
-        rule=verdict.rule, automated=automated, sha256=sha, pdq=pdq, verdict=verdict.to_dict(),
+        item_id=item.id,
+        kind=item.kind.value,
+        account=item.context.account,
+        surface=item.context.surface,
+        jurisdiction=verdict.profile,
+        decision=verdict.decision.value,
+        labels=list(verdict.labels),
+        rule=verdict.rule,
+        automated=automated,
+        sha256=sha,
+        pdq=pdq,
+        verdict=verdict.to_dict(),
     )
     session.add(row)
     session.flush()
@@ -45,16 +54,28 @@ def record_attempt(session: Session, *, account: str, label: str, item_id: str) 
 
 def count_attempts(session: Session, *, account: str, label: str, within: timedelta) -> int:
     since: datetime = utcnow() - within
-    return int(session.scalar(
-        select(func.count()).select_from(AccountAttemptRow).where(
-            AccountAttemptRow.account == account, AccountAttemptRow.label == label,
-            AccountAttemptRow.created_at >= since,
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(AccountAttemptRow)
+            .where(
+                AccountAttemptRow.account == account,
+                AccountAttemptRow.label == label,
+                AccountAttemptRow.created_at >= since,
+            )
         )
-    ) or 0)
+        or 0
+    )
 
 
 def event_summary(row: EventRow) -> dict[str, Any]:
     return {
-        "id": row.id, "created_at": row.created_at.isoformat(), "item_id": row.item_id, "kind": row.kind,
-        "account": row.account, "decision": row.decision, "labels": row.labels, "rule": row.rule,
+        "id": row.id,
+        "created_at": row.created_at.isoformat(),
+        "item_id": row.item_id,
+        "kind": row.kind,
+        "account": row.account,
+        "decision": row.decision,
+        "labels": row.labels,
+        "rule": row.rule,
     }

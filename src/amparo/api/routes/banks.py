@@ -21,14 +21,30 @@ router = APIRouter(prefix="/v1/banks", tags=["banks"])
 
 
 def bank_out(b: BankRow, entries: int | None = None) -> BankOut:
-    return BankOut(name=b.name, category=b.category, source=b.source, description=b.description,
-                   enabled=b.enabled, negative=b.negative, pdq_threshold=b.pdq_threshold, entries=entries)
+    return BankOut(
+        name=b.name,
+        category=b.category,
+        source=b.source,
+        description=b.description,
+        enabled=b.enabled,
+        negative=b.negative,
+        pdq_threshold=b.pdq_threshold,
+        entries=entries,
+    )
 
 
 def entry_out(e: BankEntryRow) -> dict[str, Any]:
-    return {"id": e.id, "signal_type": e.signal_type, "value": e.value, "opinion": e.opinion,
-            "enabled": e.enabled, "note": e.note, "external_id": e.external_id, "metadata": e.entry_metadata,
-            "created_at": e.created_at.isoformat() if e.created_at else None}
+    return {
+        "id": e.id,
+        "signal_type": e.signal_type,
+        "value": e.value,
+        "opinion": e.opinion,
+        "enabled": e.enabled,
+        "note": e.note,
+        "external_id": e.external_id,
+        "metadata": e.entry_metadata,
+        "created_at": e.created_at.isoformat() if e.created_at else None,
+    }
 
 
 @router.get("", response_model=list[BankOut])
@@ -51,8 +67,9 @@ def get_bank(request: Request, name: str, _: ApiPrincipal = Depends(require("ban
 
 
 @router.patch("/{name}", response_model=BankOut)
-def update_bank(request: Request, name: str, body: BankPatch,
-                _: ApiPrincipal = Depends(require("banks.write"))) -> BankOut:
+def update_bank(
+    request: Request, name: str, body: BankPatch, _: ApiPrincipal = Depends(require("banks.write"))
+) -> BankOut:
     fields = body.model_dump(exclude_none=True)
     if "name" in fields:
         fields["new_name"] = fields.pop("name")
@@ -69,8 +86,9 @@ def delete_bank(request: Request, name: str, _: ApiPrincipal = Depends(require("
 
 
 @router.get("/{name}/entries")
-def list_entries(request: Request, name: str, after_id: int = 0, limit: int = 100,
-                 _: ApiPrincipal = Depends(require("banks.read"))) -> dict[str, Any]:
+def list_entries(
+    request: Request, name: str, after_id: int = 0, limit: int = 100, _: ApiPrincipal = Depends(require("banks.read"))
+) -> dict[str, Any]:
     limit = max(1, min(limit, 1000))
     with request.app.state.service.db.session() as s:
         b = banks_repo.get_bank(s, name=name)
@@ -79,8 +97,9 @@ def list_entries(request: Request, name: str, after_id: int = 0, limit: int = 10
 
 
 @router.post("/{name}/entries", status_code=201, summary="Add raw hashes")
-def add_entries(request: Request, name: str, body: EntriesIn,
-                _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def add_entries(
+    request: Request, name: str, body: EntriesIn, _: ApiPrincipal = Depends(require("banks.write"))
+) -> dict[str, Any]:
     svc = request.app.state.service
     entries = []
     for i, e in enumerate(body.entries):
@@ -98,13 +117,19 @@ def add_entries(request: Request, name: str, body: EntriesIn,
 
 
 @router.post("/{name}/entries/upload", status_code=201, summary="Hash an uploaded image into the bank")
-def add_from_upload(request: Request, name: str, file: UploadFile = File(...),
-                    opinion: Literal["positive", "negative", "disputed"] = Form("positive"),
-                    note: str | None = Form(None), _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def add_from_upload(
+    request: Request,
+    name: str,
+    file: UploadFile = File(...),
+    opinion: Literal["positive", "negative", "disputed"] = Form("positive"),
+    note: str | None = Form(None),
+    _: ApiPrincipal = Depends(require("banks.write")),
+) -> dict[str, Any]:
     svc = request.app.state.service
     data = read_upload(file, svc.settings.max_upload_bytes)
-    entries = entries_from_image(svc.pipeline, data, opinion=opinion, note=note,
-                                 quality_floor=svc.settings.pdq_quality_floor)
+    entries = entries_from_image(
+        svc.pipeline, data, opinion=opinion, note=note, quality_floor=svc.settings.pdq_quality_floor
+    )
     with svc.db.session() as s:
         b = banks_repo.get_bank(s, name=name)
         ids = banks_repo.add_entries(s, bank_id=b.id, entries=entries)
@@ -113,8 +138,9 @@ def add_from_upload(request: Request, name: str, file: UploadFile = File(...),
 
 
 @router.patch("/{name}/entries/{entry_id}")
-def update_entry(request: Request, name: str, entry_id: int, body: EntryPatch,
-                 _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def update_entry(
+    request: Request, name: str, entry_id: int, body: EntryPatch, _: ApiPrincipal = Depends(require("banks.write"))
+) -> dict[str, Any]:
     with request.app.state.service.db.session() as s:
         b = banks_repo.get_bank(s, name=name)
         e = banks_repo.get_entry(s, entry_id=entry_id)
@@ -124,8 +150,9 @@ def update_entry(request: Request, name: str, entry_id: int, body: EntryPatch,
 
 
 @router.delete("/{name}/entries/{entry_id}")
-def delete_entry(request: Request, name: str, entry_id: int,
-                 _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def delete_entry(
+    request: Request, name: str, entry_id: int, _: ApiPrincipal = Depends(require("banks.write"))
+) -> dict[str, Any]:
     svc = request.app.state.service
     with svc.db.session() as s:
         b = banks_repo.get_bank(s, name=name)
@@ -138,20 +165,28 @@ def delete_entry(request: Request, name: str, entry_id: int,
 
 
 @router.post("/{name}/import", summary="Import a CSV or python-threatexchange signal file")
-def import_file(request: Request, name: str, text: str = Body(..., media_type="text/plain"),
-                format: Literal["csv", "pytx", "lines"] = "csv", signal_type: str | None = None,
-                opinion: Literal["positive", "negative", "disputed"] = "positive",
-                _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def import_file(
+    request: Request,
+    name: str,
+    text: str = Body(..., media_type="text/plain"),
+    format: Literal["csv", "pytx", "lines"] = "csv",
+    signal_type: str | None = None,
+    opinion: Literal["positive", "negative", "disputed"] = "positive",
+    _: ApiPrincipal = Depends(require("banks.write")),
+) -> dict[str, Any]:
     svc = request.app.state.service
-    out = import_text(svc.db, svc.pipeline, bank=name, text=text, fmt=format, signal_type=signal_type,
-                      opinion=opinion)
+    out = import_text(svc.db, svc.pipeline, bank=name, text=text, fmt=format, signal_type=signal_type, opinion=opinion)
     svc.matcher.refresh()
     return out
 
 
 @router.get("/{name}/export", summary="Export a bank as CSV or a python-threatexchange signal file")
-def export_file(request: Request, name: str, format: Literal["csv", "pytx", "lines"] = "csv",
-                _: ApiPrincipal = Depends(require("banks.read"))) -> StreamingResponse:
+def export_file(
+    request: Request,
+    name: str,
+    format: Literal["csv", "pytx", "lines"] = "csv",
+    _: ApiPrincipal = Depends(require("banks.read")),
+) -> StreamingResponse:
     svc = request.app.state.service
     with svc.db.session() as s:
         banks_repo.get_bank(s, name=name)  # 404 before streaming starts

@@ -21,8 +21,9 @@ def _context(account: str | None, surface: str | None, jurisdiction: str | None,
 
 
 @router.post("/hash", summary="Hash an uploaded image (PDQ, MD5, SHA-1, SHA-256)")
-def hash_upload(request: Request, file: UploadFile = File(...),
-                _: ApiPrincipal = Depends(require("hash"))) -> dict[str, Any]:
+def hash_upload(
+    request: Request, file: UploadFile = File(...), _: ApiPrincipal = Depends(require("hash"))
+) -> dict[str, Any]:
     svc = request.app.state.service
     data = read_upload(file, svc.settings.max_upload_bytes)
     decoded = svc.pipeline.decode(data)

@@ -15,8 +15,9 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 
 
 @router.get("")
-def list_events(request: Request, after_id: int = 0, limit: int = 100,
-                _: ApiPrincipal = Depends(require("events.read"))) -> dict[str, Any]:
+def list_events(
+    request: Request, after_id: int = 0, limit: int = 100, _: ApiPrincipal = Depends(require("events.read"))
+) -> dict[str, Any]:
     with request.app.state.service.db.session() as s:
         rows = events_repo.list_events(s, after_id=after_id, limit=max(1, min(limit, 1000)))
         return {"events": [events_repo.event_summary(r) for r in rows]}

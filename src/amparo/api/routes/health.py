@@ -29,7 +29,10 @@ def ready(request: Request) -> JSONResponse:
     body = {
         "status": "ready" if not problems else "not_ready",
         "problems": problems,
-        "index": {"pdq_entries": len(service.matcher.pdq), "applied_seq": service.matcher.pdq.applied_seq,
-                  "seconds_since_refresh": round(stale, 1)},
+        "index": {
+            "pdq_entries": len(service.matcher.pdq),
+            "applied_seq": service.matcher.pdq.applied_seq,
+            "seconds_since_refresh": round(stale, 1),
+        },
     }
     return JSONResponse(body, status_code=200 if not problems else 503)

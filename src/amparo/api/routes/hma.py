@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from amparo.api.auth import require
@@ -48,8 +48,9 @@ def _hashes(svc: Any, data: bytes) -> dict[str, str]:
 
 @router.get("/h/hash")
 def hash_url(url: str | None = None, _: ApiPrincipal = Depends(require("hash"))) -> dict[str, str]:
-    raise BadInput("fetching media by URL is not offered; POST the file as multipart field 'photo'",
-                   code="url_fetch_disabled")
+    raise BadInput(
+        "fetching media by URL is not offered; POST the file as multipart field 'photo'", code="url_fetch_disabled"
+    )
 
 
 @router.post("/h/hash")
@@ -63,8 +64,9 @@ async def hash_upload(request: Request, _: ApiPrincipal = Depends(require("hash"
 
 def _lookup(svc: Any, signal_type: str, signal: str, banks: str | None) -> dict[str, list[dict[str, Any]]]:
     hasher = svc.signals.get(signal_type)
-    res = svc.matcher.lookup([Signal(hasher.name, hasher.normalise(signal))],
-                             banks=[b for b in banks.split(",") if b] if banks else None)
+    res = svc.matcher.lookup(
+        [Signal(hasher.name, hasher.normalise(signal))], banks=[b for b in banks.split(",") if b] if banks else None
+    )
     out: dict[str, list[dict[str, Any]]] = {}
     for m in res.matches:
         out.setdefault(m.bank, []).append({"bank_content_id": m.entry_id, "distance": str(m.distance)})
@@ -72,14 +74,25 @@ def _lookup(svc: Any, signal_type: str, signal: str, banks: str | None) -> dict[
 
 
 @router.get("/m/lookup")
-def lookup_get(request: Request, signal: str, signal_type: str = "pdq", banks: str | None = None,
-               seed: str | None = None, _: ApiPrincipal = Depends(require("lookup"))) -> dict[str, Any]:
+def lookup_get(
+    request: Request,
+    signal: str,
+    signal_type: str = "pdq",
+    banks: str | None = None,
+    seed: str | None = None,
+    _: ApiPrincipal = Depends(require("lookup")),
+) -> dict[str, Any]:
     return _lookup(request.app.state.service, signal_type, signal, banks)
 
 
 @router.post("/m/lookup")
-async def lookup_upload(request: Request, banks: str | None = None, bypass_coinflip: bool = False,
-                        seed: str | None = None, _: ApiPrincipal = Depends(require("lookup"))) -> dict[str, Any]:
+async def lookup_upload(
+    request: Request,
+    banks: str | None = None,
+    bypass_coinflip: bool = False,
+    seed: str | None = None,
+    _: ApiPrincipal = Depends(require("lookup")),
+) -> dict[str, Any]:
     data = await _photo_from_form(request)
     svc = request.app.state.service
     import anyio.to_thread
@@ -91,8 +104,14 @@ async def lookup_upload(request: Request, banks: str | None = None, bypass_coinf
 
 
 @router.get("/m/raw_lookup")
-def raw_lookup(request: Request, signal: str, signal_type: str = "pdq", banks: str | None = None,
-               include_distance: bool = False, _: ApiPrincipal = Depends(require("lookup"))) -> dict[str, Any]:
+def raw_lookup(
+    request: Request,
+    signal: str,
+    signal_type: str = "pdq",
+    banks: str | None = None,
+    include_distance: bool = False,
+    _: ApiPrincipal = Depends(require("lookup")),
+) -> dict[str, Any]:
     svc = request.app.state.service
     hasher = svc.signals.get(signal_type)
     value = hasher.normalise(signal)
@@ -105,8 +124,9 @@ def raw_lookup(request: Request, signal: str, signal_type: str = "pdq", banks: s
     if banks:
         wanted = {b for b in banks.split(",") if b}
         with svc.db.session() as s:
-            keep = {i.entry_id for i in banks_repo.entries_info(s, entry_ids=[h[0] for h in hits])
-                    if i.bank_name in wanted}
+            keep = {
+                i.entry_id for i in banks_repo.entries_info(s, entry_ids=[h[0] for h in hits]) if i.bank_name in wanted
+            }
         hits = [h for h in hits if h[0] in keep]
     if include_distance:
         return {"matches": [{"bank_content_id": i, "distance": d} for i, d in hits]}
@@ -124,16 +144,18 @@ def banks(request: Request, _: ApiPrincipal = Depends(require("banks.read"))) ->
 
 
 @router.post("/c/banks", status_code=201)
-def create_bank(request: Request, body: dict[str, Any] = Body(...),
-                _: ApiPrincipal = Depends(require("banks.write"))) -> Any:
+def create_bank(
+    request: Request, body: dict[str, Any] = Body(...), _: ApiPrincipal = Depends(require("banks.write"))
+) -> Any:
     name = body.get("name")
     if not isinstance(name, str):
         raise BadInput("field 'name' is required", code="bad_bank_name")
     enabled = bool(body.get("enabled", True)) and float(body.get("enabled_ratio", 1.0)) > 0
     try:
         with request.app.state.service.db.session() as s:
-            b = banks_repo.create_bank(s, name=name, category=body.get("category", "other"),
-                                       source="hma-api", enabled=enabled)
+            b = banks_repo.create_bank(
+                s, name=name, category=body.get("category", "other"), source="hma-api", enabled=enabled
+            )
             return _bank_json(b)
     except Conflict as e:
         return JSONResponse({"message": e.message}, status_code=403)  # HMA answers 403 for an existing bank
@@ -146,8 +168,9 @@ def get_bank(request: Request, name: str, _: ApiPrincipal = Depends(require("ban
 
 
 @router.put("/c/bank/{name}")
-def update_bank(request: Request, name: str, body: dict[str, Any] = Body(...),
-                _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def update_bank(
+    request: Request, name: str, body: dict[str, Any] = Body(...), _: ApiPrincipal = Depends(require("banks.write"))
+) -> dict[str, Any]:
     enabled = None
     if "enabled" in body:
         enabled = bool(body["enabled"])
@@ -183,9 +206,16 @@ async def add_content(request: Request, name: str, _: ApiPrincipal = Depends(req
     import anyio.to_thread
 
     def work() -> dict[str, Any]:
-        entries = [e for e in entries_from_image(svc.pipeline, data, note=note if isinstance(note, str) else None,
-                                                 quality_floor=svc.settings.pdq_quality_floor)
-                   if e.signal_type in HMA_PHOTO_TYPES]
+        entries = [
+            e
+            for e in entries_from_image(
+                svc.pipeline,
+                data,
+                note=note if isinstance(note, str) else None,
+                quality_floor=svc.settings.pdq_quality_floor,
+            )
+            if e.signal_type in HMA_PHOTO_TYPES
+        ]
         if not entries:
             raise BadInput("the image's PDQ quality is under the floor; nothing to add", code="low_quality")
         return _add(svc, name, entries)
@@ -194,8 +224,9 @@ async def add_content(request: Request, name: str, _: ApiPrincipal = Depends(req
 
 
 @router.post("/c/bank/{name}/signal")
-def add_signal(request: Request, name: str, body: dict[str, Any] = Body(...),
-               _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def add_signal(
+    request: Request, name: str, body: dict[str, Any] = Body(...), _: ApiPrincipal = Depends(require("banks.write"))
+) -> dict[str, Any]:
     svc = request.app.state.service
     note = body.get("note")
     entries = []
@@ -205,27 +236,37 @@ def add_signal(request: Request, name: str, body: dict[str, Any] = Body(...),
         if not isinstance(value, str):
             raise BadInput(f"signal {stype!r} must be a string", code="bad_hash")
         hasher = svc.signals.get(stype)
-        entries.append(NewEntry(hasher.name, hasher.normalise(value), "positive", note if isinstance(note, str) else None))
+        entries.append(
+            NewEntry(hasher.name, hasher.normalise(value), "positive", note if isinstance(note, str) else None)
+        )
     if not entries:
-        raise BadInput("no signal given, e.g. {\"pdq\": \"<64 hex>\"}", code="missing_signal")
+        raise BadInput('no signal given, e.g. {"pdq": "<64 hex>"}', code="missing_signal")
     return _add(svc, name, entries)
 
 
 @router.get("/c/bank/{name}/content/{content_id}")
-def get_content(request: Request, name: str, content_id: int,
-                _: ApiPrincipal = Depends(require("banks.read"))) -> dict[str, Any]:
+def get_content(
+    request: Request, name: str, content_id: int, _: ApiPrincipal = Depends(require("banks.read"))
+) -> dict[str, Any]:
     with request.app.state.service.db.session() as s:
         b = banks_repo.get_bank(s, name=name)
         e = banks_repo.get_entry(s, entry_id=content_id)
         if e.bank_id != b.id:
             raise NotFound(f"no content {content_id} in bank {name!r}")
-        return {"id": e.id, "bank": b.name, "disable_until_ts": 1 if e.enabled else 0, "note": e.note,
-                "signals": {e.signal_type: e.value}, "original_media_uri": None}
+        return {
+            "id": e.id,
+            "bank": b.name,
+            "disable_until_ts": 1 if e.enabled else 0,
+            "note": e.note,
+            "signals": {e.signal_type: e.value},
+            "original_media_uri": None,
+        }
 
 
 @router.delete("/c/bank/{name}/content/{content_id}")
-def delete_content(request: Request, name: str, content_id: int,
-                   _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def delete_content(
+    request: Request, name: str, content_id: int, _: ApiPrincipal = Depends(require("banks.write"))
+) -> dict[str, Any]:
     svc = request.app.state.service
     with svc.db.session() as s:
         b = banks_repo.get_bank(s, name=name)

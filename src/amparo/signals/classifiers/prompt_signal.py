@@ -29,6 +29,9 @@ class PromptGateDetector:
 def to_classification(analysis: Any, elapsed_ms: float = 0.0) -> Classification:
     d = analysis.to_dict()
     return Classification(
-        detector=NAME, stage=STAGE, scores=dict(analysis.scores),
-        details={k: v for k, v in d.items() if k != "scores"}, elapsed_ms=elapsed_ms,
+        detector=NAME,
+        stage=STAGE,
+        scores=dict(analysis.scores),
+        details={k: v for k, v in d.items() if k != "scores"},
+        elapsed_ms=elapsed_ms,
     )
