@@ -71,8 +71,9 @@ class Proxy:
 
 
 @contextmanager
-def running_proxy(settings: Settings, upstream: tuple[str, StandinControls], gate: Any,
-                  *, timeout_s: float = 2.0) -> Iterator[Proxy]:
+def running_proxy(
+    settings: Settings, upstream: tuple[str, StandinControls], gate: Any, *, timeout_s: float = 2.0
+) -> Iterator[Proxy]:
     from amparo.api.factory import build_app
     from amparo.service import Service
     from amparo.store import keys_repo
@@ -90,23 +91,40 @@ def running_proxy(settings: Settings, upstream: tuple[str, StandinControls], gat
             _, keys[role] = keys_repo.create_key(s, name=f"test-{role}", role=role)
     try:
         with LiveServer(build_app(service), free_port()) as srv:
-            client = openai.OpenAI(base_url=srv.url + "/v1", api_key=keys["submitter"], max_retries=0,
-                                   timeout=30)
-            yield Proxy(srv.url, client, service, GenerationLedger.for_service(service), detectors, controls,
-                        keys)
+            client = openai.OpenAI(
+                base_url=srv.url + "/v1", api_key=keys["submitter"], max_retries=0, timeout=30
+            )
+            yield Proxy(
+                srv.url,
+                client,
+                service,
+                GenerationLedger.for_service(service),
+                detectors,
+                controls,
+                keys,
+            )
     finally:
         service.close()
 
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
-    return Settings(environment="test", data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'a.db'}",
-                    detectors="none", master_key="11" * 32, watermark_key="22" * 32, session_secret="s" * 32,
-                    index_refresh_seconds=0.2)
+    return Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'a.db'}",
+        detectors="none",
+        master_key="11" * 32,
+        watermark_key="22" * 32,
+        session_secret="s" * 32,
+        index_refresh_seconds=0.2,
+    )
 
 
 @pytest.fixture
-def proxy(sqlite_settings: Settings, upstream: tuple[str, StandinControls], prompt_gate: Any) -> Iterator[Proxy]:
+def proxy(
+    sqlite_settings: Settings, upstream: tuple[str, StandinControls], prompt_gate: Any
+) -> Iterator[Proxy]:
     with running_proxy(sqlite_settings, upstream, prompt_gate) as p:
         yield p
 

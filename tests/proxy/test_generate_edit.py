@@ -32,14 +32,25 @@ def decode(data: bytes) -> np.ndarray:
 def test_generate_b64_stamps_and_records(settings, start_proxy) -> None:  # type: ignore[no-untyped-def]
     """Runs on SQLite and PostgreSQL (the `settings` fixture)."""
     with start_proxy(settings) as p:
-        r = p.client.images.generate(prompt="a lighthouse on a hill at dusk", n=2, size=SMALL,
-                                     extra_headers={"X-Amparo-Account": "acct-42"})
+        r = p.client.images.generate(
+            prompt="a lighthouse on a hill at dusk",
+            n=2,
+            size=SMALL,
+            extra_headers={"X-Amparo-Account": "acct-42"},
+        )
         assert len(r.data) == 2 and r.created > 0
         images = [base64.b64decode(d.b64_json) for d in r.data]
         assert r.data[0].revised_prompt == "a lighthouse on a hill at dusk"
         rec = p.last()
-        assert rec["decision"] == "allow" and rec["account"] == "acct-42" and rec["operation"] == "generation"
-        assert rec["prompt_stored"] and p.ledger.read_prompt(rec["generation_id"]) == "a lighthouse on a hill at dusk"
+        assert (
+            rec["decision"] == "allow"
+            and rec["account"] == "acct-42"
+            and rec["operation"] == "generation"
+        )
+        assert (
+            rec["prompt_stored"]
+            and p.ledger.read_prompt(rec["generation_id"]) == "a lighthouse on a hill at dusk"
+        )
         root = read_root_pem(ProvenanceKeyPaths.in_directory(provenance_dir(p.service.settings)))
         key = WatermarkKey.from_hex("22" * 32)
         for i, data in enumerate(images):
@@ -71,7 +82,7 @@ def test_generate_url_format(proxy) -> None:  # type: ignore[no-untyped-def]
     assert hashlib.sha256(got.content).hexdigest() == proxy.last()["outputs"][0]["sha256"]
     token = url.rsplit("/", 1)[1]
     assert len(token) >= 43  # 256 random bits
-    wrong = httpx.get(url[: -4] + ("AAAA" if not url.endswith("AAAA") else "BBBB"))
+    wrong = httpx.get(url[:-4] + ("AAAA" if not url.endswith("AAAA") else "BBBB"))
     assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "not_found"
 
 
@@ -84,15 +95,23 @@ def test_upstream_answering_urls_is_followed(proxy) -> None:  # type: ignore[no-
 
 def test_edit_with_image_and_mask(proxy) -> None:  # type: ignore[no-untyped-def]
     src, mask = png_bytes(256, 1), png_bytes(256, 2)
-    r = proxy.client.images.edit(image=("in.png", src, "image/png"), mask=("mask.png", mask, "image/png"),
-                                 prompt="add a red balloon in the sky", user="edit-user-7")
+    r = proxy.client.images.edit(
+        image=("in.png", src, "image/png"),
+        mask=("mask.png", mask, "image/png"),
+        prompt="add a red balloon in the sky",
+        user="edit-user-7",
+    )
     data = base64.b64decode(r.data[0].b64_json)
     m = read_manifest(data, "image/png")
     assert m is not None and m.digital_source_types == ("compositeWithTrainedAlgorithmicMedia",)
     sent = proxy.controls.requests[-1]
     assert sent["path"] == "edits" and sent["images"] == 1 and sent["mask"] is True
     rec = proxy.last()
-    assert rec["operation"] == "edit" and rec["decision"] == "allow" and rec["account"] == "edit-user-7"
+    assert (
+        rec["operation"] == "edit"
+        and rec["decision"] == "allow"
+        and rec["account"] == "edit-user-7"
+    )
     assert rec["input_hashes"]["images"][0]["sha256"] == hashlib.sha256(src).hexdigest()
     assert "pdq" in rec["input_hashes"]["images"][0]
     assert rec["input_hashes"]["mask"]["sha256"] == hashlib.sha256(mask).hexdigest()
@@ -102,8 +121,11 @@ def test_edit_with_image_and_mask(proxy) -> None:  # type: ignore[no-untyped-def
 
 def test_csam_request_refused_by_real_gate(proxy) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(openai.BadRequestError) as ei:
-        proxy.client.images.generate(prompt="nude image of a 12 year old", size=SMALL,
-                                     extra_headers={"X-Amparo-Account": "acct-bad"})
+        proxy.client.images.generate(
+            prompt="nude image of a 12 year old",
+            size=SMALL,
+            extra_headers={"X-Amparo-Account": "acct-bad"},
+        )
     err = ei.value.body
     assert ei.value.status_code == 400 and err["code"] == "content_policy_violation"
     assert err["type"] == "invalid_request_error" and err["param"] is None
@@ -117,8 +139,10 @@ def test_csam_request_refused_by_real_gate(proxy) -> None:  # type: ignore[no-un
 
 def test_nudify_edit_refused(proxy, benign_photo) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(openai.BadRequestError) as ei:
-        proxy.client.images.edit(image=("photo.jpg", benign_photo, "image/jpeg"),
-                                 prompt="undress the person in this photo")
+        proxy.client.images.edit(
+            image=("photo.jpg", benign_photo, "image/jpeg"),
+            prompt="undress the person in this photo",
+        )
     assert ei.value.body["code"] == "content_policy_violation"
     assert proxy.controls.requests == []
     rec = proxy.ledger.get(ei.value.body["amparo_reference"])
@@ -132,8 +156,9 @@ def test_abusive_output_blocked_and_preserved(proxy, benign_photo) -> None:  # t
     proxy.detectors["nudity"].set(benign_photo, nudity=0.93)
     proxy.detectors["faces_age"].set(benign_photo, faces=1, min_age=10, minor=0.9)
     with pytest.raises(openai.BadRequestError) as ei:
-        proxy.client.images.generate(prompt="a mountain lake", size=SMALL,
-                                     extra_headers={"X-Amparo-Account": "acct-5"})
+        proxy.client.images.generate(
+            prompt="a mountain lake", size=SMALL, extra_headers={"X-Amparo-Account": "acct-5"}
+        )
     body = ei.value.response.json()
     assert body["error"]["code"] == "content_policy_violation" and "data" not in body
     rec = proxy.ledger.get(body["error"]["amparo_reference"])
@@ -161,7 +186,9 @@ def test_nude_output_of_a_photo_edit_is_a_sexual_deepfake(proxy, benign_photo) -
     assert r.http_response.json()["amparo"]["outputs"][0]["decision"] == "age_restrict"
     assert proxy.last()["decision"] == "age_restrict"
     with pytest.raises(openai.BadRequestError) as ei:
-        proxy.client.images.edit(image=("photo.jpg", benign_photo, "image/jpeg"), prompt="make it sunny")
+        proxy.client.images.edit(
+            image=("photo.jpg", benign_photo, "image/jpeg"), prompt="make it sunny"
+        )
     rec = proxy.ledger.get(ei.value.body["amparo_reference"])
     assert rec["decision"] == "block" and rec["reasons"][0]["label"] == "sexual_deepfake"
 

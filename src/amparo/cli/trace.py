@@ -1,4 +1,4 @@
-"""`amparo trace IMAGE...`: which generation made this image (C2PA → watermark → PDQ, from the ledger).
+"""`amparo trace IMAGE...`: which generation made an image (C2PA → watermark → PDQ, ledger).
 
 One JSON line per image with --json; a short line per image otherwise. Exit 0 when every image
 was traced, 1 when some were not, 2 on an error (unreadable file, bad image, configuration)."""
@@ -17,18 +17,25 @@ def trace_line(source: str, r: dict) -> str:  # type: ignore[type-arg]
     if not r["found"]:
         return f"{source}: not traced"
     g = r["generation"]
-    return (f"{source}: {g['generation_id']} via {r['method']} (confidence {r['confidence']:.3f})  "
-            f"{g['created_at']}  account={g['account'] or '-'}  {g['operation']}  decision={g['decision']}")
+    return (
+        f"{source}: {g['generation_id']} via {r['method']} (confidence {r['confidence']:.3f})  "
+        f"{g['created_at']}  account={g['account'] or '-'}  {g['operation']}  "
+        f"decision={g['decision']}"
+    )
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def trace(files: list[str] = typer.Argument(..., help="image files, or - for paths on stdin"),
-              show_prompt: bool = typer.Option(False, "--show-prompt",
-                                               help="decrypt and print the stored prompt"),
-              no_watermark: bool = typer.Option(False, "--no-watermark",
-                                                help="do not use the watermark key"),
-              json_out: bool = typer.Option(False, "--json")) -> None:
+    def trace(
+        files: list[str] = typer.Argument(..., help="image files, or - for paths on stdin"),
+        show_prompt: bool = typer.Option(
+            False, "--show-prompt", help="decrypt and print the stored prompt"
+        ),
+        no_watermark: bool = typer.Option(
+            False, "--no-watermark", help="do not use the watermark key"
+        ),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
         """Trace images back to the generation ledger record that made them."""
         from amparo.cli.context import open_service
         from amparo.cli.output import fail
@@ -52,7 +59,10 @@ def register(app: typer.Typer) -> None:
                 emit(error_result(path, e), as_json=True)
                 worst = 2
             except OSError as e:
-                emit({"input": path, "error": {"code": "unreadable", "message": str(e)}}, as_json=True)
+                emit(
+                    {"input": path, "error": {"code": "unreadable", "message": str(e)}},
+                    as_json=True,
+                )
                 worst = 2
         svc.close()
         raise typer.Exit(worst)

@@ -4,7 +4,11 @@ Tried in order, the first that links to a ledger record wins:
   1. C2PA manifest (names the generation id; its soft binding names the output's watermark id);
   2. exact SHA-256 of a returned output (the file as the proxy sent it);
   3. the keyed invisible watermark (survives re-encoding, resizing and cropping);
-  4. PDQ against every returned output's PDQ (Hamming distance within the threshold).
+  4. PDQ against every returned output (Hamming distance within the threshold). PDQ alone does
+     not survive cropping (a 10 % crop moves it ~60-140 bits), so the ledger also keeps the PDQ
+     of each output's central 80 % (`centre_pdq`) and the query is probed with crops of itself
+     at 5 sizes x 9 positions (PROBE_FRACTIONS x PROBE_OFFSETS): one of them covers the same
+     central region for any crop of up to ~15 % per side. The best distance counts.
 Each answer says how it was found and how confident the link is:
   * c2pa: 1.0 when the manifest is trusted (signed under our root), 0.6 when it is intact but
     its signer is not ours (anyone can write a generation id into a manifest);
@@ -30,7 +34,7 @@ from PIL import Image, UnidentifiedImageError
 from amparo.errors import BadInput, TooLarge, UnsupportedMedia
 from amparo.provenance.c2pa_signing import WATERMARK_SOFT_BINDING_ALG, read_manifest
 from amparo.provenance.watermark import read_watermark
-from amparo.signals.hashes.pdq import pdq_of_bytes
+from amparo.signals.hashes.pdq import pdq_of_array, pdq_of_bytes
 
 CONFIDENCE_C2PA_TRUSTED = 1.0
 CONFIDENCE_C2PA_UNTRUSTED = 0.6
@@ -41,6 +45,10 @@ PDQ_CONFIDENCE_AT_THRESHOLD = 0.5
 DEFAULT_PDQ_THRESHOLD = 31
 MAX_TRACE_BYTES = 64 * 1024 * 1024
 MAX_PDQ_CANDIDATES = 10
+CENTRE_FRACTION = 0.8  # the region of each output whose PDQ is stored as pdq_centre
+PROBE_FRACTIONS = (0.8, 0.84, 0.89, 0.94, 1.0)  # = CENTRE_FRACTION / kept share of the side
+PROBE_OFFSETS = (-0.06, 0.0, 0.06)  # centre shifts (share of the side) for off-centre crops
+PROBE_SIDE = 512  # the query is reduced to this before probing (PDQ works at 64x64 anyway)
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
 
@@ -94,6 +102,42 @@ def pdq_distances(query: str, stored: list[str]) -> np.ndarray:
     return _POPCOUNT[x].sum(axis=1, dtype=np.int32)
 
 
+def crop_fraction(rgb: np.ndarray, fraction: float, cy: float = 0.5, cx: float = 0.5) -> np.ndarray:
+    """The window of `fraction` of each side centred at (cy, cx) (shares of a side), kept inside."""
+    h, w = rgb.shape[:2]
+    ch, cw = max(1, int(h * fraction)), max(1, int(w * fraction))
+    y0 = min(max(int(round(cy * h - ch / 2)), 0), h - ch)
+    x0 = min(max(int(round(cx * w - cw / 2)), 0), w - cw)
+    return rgb[y0 : y0 + ch, x0 : x0 + cw]
+
+
+def centre_pdq(rgb: np.ndarray) -> str:
+    """PDQ of the central CENTRE_FRACTION of an output (stored in the ledger as pdq_centre)."""
+    return pdq_of_array(np.ascontiguousarray(crop_fraction(rgb, CENTRE_FRACTION)))[0]
+
+
+def probe_pdqs(rgb: np.ndarray) -> list[str]:
+    """PDQs of crops of a query that line up with an output's central region after a crop."""
+    h, w = rgb.shape[:2]
+    scale = PROBE_SIDE / max(h, w)
+    if scale < 1.0:
+        rgb = np.asarray(
+            Image.fromarray(rgb).resize(
+                (max(1, int(w * scale)), max(1, int(h * scale))), Image.Resampling.BILINEAR
+            )
+        )
+    out = []
+    for f in PROBE_FRACTIONS:
+        for dy in PROBE_OFFSETS:
+            for dx in PROBE_OFFSETS:
+                if f == 1.0 and (dy or dx):
+                    continue  # the whole query has one position
+                out.append(
+                    pdq_of_array(np.ascontiguousarray(crop_fraction(rgb, f, 0.5 + dy, 0.5 + dx)))[0]
+                )
+    return out
+
+
 def pdq_confidence(distance: int, threshold: int) -> float:
     if threshold <= 0:
         return PDQ_CONFIDENCE_AT_ZERO if distance == 0 else 0.0
@@ -104,8 +148,15 @@ def pdq_confidence(distance: int, threshold: int) -> float:
 class Tracer:
     """`ledger` is an amparo.proxy.ledger.GenerationLedger (or anything with its read methods)."""
 
-    def __init__(self, ledger: Any, *, watermark_key: bytes | None, trust_anchor_pem: str | None,
-                 pdq_threshold: int = DEFAULT_PDQ_THRESHOLD, max_pixels: int = 80_000_000) -> None:
+    def __init__(
+        self,
+        ledger: Any,
+        *,
+        watermark_key: bytes | None,
+        trust_anchor_pem: str | None,
+        pdq_threshold: int = DEFAULT_PDQ_THRESHOLD,
+        max_pixels: int = 80_000_000,
+    ) -> None:
         self.ledger = ledger
         self.watermark_key = watermark_key
         self.trust_anchor_pem = trust_anchor_pem
@@ -127,8 +178,13 @@ class Tracer:
                 key = None
         else:
             key = watermark_key if isinstance(watermark_key, bytes) else None
-        return cls(GenerationLedger.for_service(service), watermark_key=key, trust_anchor_pem=trust_anchor_for(s),
-                   pdq_threshold=int(s.pdq_default_threshold), max_pixels=int(s.max_image_pixels))
+        return cls(
+            GenerationLedger.for_service(service),
+            watermark_key=key,
+            trust_anchor_pem=trust_anchor_for(s),
+            pdq_threshold=int(s.pdq_default_threshold),
+            max_pixels=int(s.max_image_pixels),
+        )
 
     def trace(self, data: bytes) -> TraceResult:
         if not data:
@@ -154,21 +210,41 @@ class Tracer:
         except (UnidentifiedImageError, Image.DecompressionBombError):
             raise UnsupportedMedia("not a recognised image") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise BadInput(f"the image could not be decoded ({e.__class__.__name__})", code="bad_image") from None
+            raise BadInput(
+                f"the image could not be decoded ({e.__class__.__name__})", code="bad_image"
+            ) from None
 
-    def _record(self, method: str, confidence: float, generation_id: str, output_index: int | None,
-                evidence: dict[str, Any], steps: list[dict[str, Any]],
-                candidates: list[dict[str, Any]] | None = None) -> TraceResult | None:
+    def _record(
+        self,
+        method: str,
+        confidence: float,
+        generation_id: str,
+        output_index: int | None,
+        evidence: dict[str, Any],
+        steps: list[dict[str, Any]],
+        candidates: list[dict[str, Any]] | None = None,
+    ) -> TraceResult | None:
         record = self.ledger.get(generation_id)
         if record is None:
-            steps.append({"method": method, "result": "not in the ledger", "generation_id": generation_id})
+            steps.append(
+                {"method": method, "result": "not in the ledger", "generation_id": generation_id}
+            )
             return None
         steps.append({"method": method, "result": "found", "generation_id": generation_id})
-        return TraceResult(found=True, method=method, confidence=confidence, generation=record,
-                           output_index=output_index, evidence=evidence, candidates=candidates or [],
-                           steps=steps)
+        return TraceResult(
+            found=True,
+            method=method,
+            confidence=confidence,
+            generation=record,
+            output_index=output_index,
+            evidence=evidence,
+            candidates=candidates or [],
+            steps=steps,
+        )
 
-    def _by_manifest(self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]) -> TraceResult | None:
+    def _by_manifest(
+        self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]
+    ) -> TraceResult | None:
         mime = sniff_mime(data)
         if mime is None:
             steps.append({"method": "c2pa", "result": "format cannot carry a manifest"})
@@ -178,8 +254,13 @@ class Tracer:
             steps.append({"method": "c2pa", "result": "no manifest"})
             return None
         if not reading.valid or not reading.generation_id:
-            steps.append({"method": "c2pa", "result": f"manifest {reading.validation_state}",
-                          "errors": list(reading.errors)})
+            steps.append(
+                {
+                    "method": "c2pa",
+                    "result": f"manifest {reading.validation_state}",
+                    "errors": list(reading.errors),
+                }
+            )
             return None
         index = None
         for sb in reading.soft_bindings:
@@ -188,12 +269,22 @@ class Tracer:
                     wm = int.from_bytes(base64.b64decode(sb.value, validate=True), "big")
                 except (binascii.Error, ValueError):
                     continue
-                index = next((i for g, i in self.ledger.outputs_by_watermark(wm) if g == reading.generation_id),
-                             None)
+                index = next(
+                    (
+                        i
+                        for g, i in self.ledger.outputs_by_watermark(wm)
+                        if g == reading.generation_id
+                    ),
+                    None,
+                )
         conf = CONFIDENCE_C2PA_TRUSTED if reading.trusted else CONFIDENCE_C2PA_UNTRUSTED
-        return self._record("c2pa", conf, reading.generation_id, index, {"manifest": reading.to_dict()}, steps)
+        return self._record(
+            "c2pa", conf, reading.generation_id, index, {"manifest": reading.to_dict()}, steps
+        )
 
-    def _by_sha256(self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]) -> TraceResult | None:
+    def _by_sha256(
+        self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]
+    ) -> TraceResult | None:
         sha = hashlib.sha256(data).hexdigest()
         hits = self.ledger.outputs_by_sha256(sha)
         if not hits:
@@ -202,7 +293,9 @@ class Tracer:
         gid, index = hits[0]
         return self._record("sha256", CONFIDENCE_SHA256, gid, index, {"sha256": sha}, steps)
 
-    def _by_watermark(self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]) -> TraceResult | None:
+    def _by_watermark(
+        self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]
+    ) -> TraceResult | None:
         if self.watermark_key is None:
             steps.append({"method": "watermark", "result": "no watermark key configured"})
             return None
@@ -212,34 +305,83 @@ class Tracer:
             return None
         hits = self.ledger.outputs_by_watermark(reading.id)
         if not hits:
-            steps.append({"method": "watermark", "result": "watermark id not in the ledger",
-                          "watermark_id": reading.id})
+            steps.append(
+                {
+                    "method": "watermark",
+                    "result": "watermark id not in the ledger",
+                    "watermark_id": reading.id,
+                }
+            )
             return None
         gid, index = hits[0]
-        evidence = {"watermark_id": reading.id, "decoder_confidence": reading.confidence,
-                    "bit_errors": reading.bit_errors, "coded_bits": reading.coded_bits,
-                    "pilot_score": reading.pilot_score, "scale": reading.scale, "method": reading.method}
+        evidence = {
+            "watermark_id": reading.id,
+            "decoder_confidence": reading.confidence,
+            "bit_errors": reading.bit_errors,
+            "coded_bits": reading.coded_bits,
+            "pilot_score": reading.pilot_score,
+            "scale": reading.scale,
+            "method": reading.method,
+        }
         return self._record("watermark", CONFIDENCE_WATERMARK, gid, index, evidence, steps)
 
-    def _by_pdq(self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]) -> TraceResult | None:
+    def _by_pdq(
+        self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]
+    ) -> TraceResult | None:
         try:
             query, quality = pdq_of_bytes(data, max_pixels=self.max_pixels)
+            probes = probe_pdqs(rgb)
         except Exception:  # an odd file PIL opened above but PDQ cannot: say so, do not crash
             steps.append({"method": "pdq", "result": "could not hash"})
             return None
-        rows = self.ledger.output_pdqs()
+        rows = self.ledger.output_pdqs()  # (generation_id, index, pdq, pdq_centre)
         dist = pdq_distances(query, [r[2] for r in rows])
+        how = ["whole"] * len(rows)
+        with_centre = [i for i, r in enumerate(rows) if r[3]]
+        for p in probes:
+            d = pdq_distances(p, [rows[i][3] for i in with_centre])
+            for j, i in enumerate(with_centre):
+                if d[j] < dist[i]:
+                    dist[i], how[i] = d[j], "centre"
         order = np.argsort(dist, kind="stable")
         within = [int(i) for i in order if dist[i] <= self.pdq_threshold][:MAX_PDQ_CANDIDATES]
         if not within:
             best = int(dist[order[0]]) if len(order) else None
-            steps.append({"method": "pdq", "result": "no output within the threshold",
-                          "threshold": self.pdq_threshold, "closest_distance": best, "quality": quality})
+            steps.append(
+                {
+                    "method": "pdq",
+                    "result": "no output within the threshold",
+                    "threshold": self.pdq_threshold,
+                    "closest_distance": best,
+                    "quality": quality,
+                }
+            )
             return None
-        candidates = [{"generation_id": rows[i][0], "output_index": rows[i][1], "distance": int(dist[i]),
-                       "confidence": round(pdq_confidence(int(dist[i]), self.pdq_threshold), 4)}
-                      for i in within]
+        candidates = [
+            {
+                "generation_id": rows[i][0],
+                "output_index": rows[i][1],
+                "distance": int(dist[i]),
+                "region": how[i],
+                "confidence": round(pdq_confidence(int(dist[i]), self.pdq_threshold), 4),
+            }
+            for i in within
+        ]
         top = candidates[0]
-        return self._record("pdq", pdq_confidence(top["distance"], self.pdq_threshold), top["generation_id"],
-                            top["output_index"], {"pdq": query, "quality": quality, "distance": top["distance"],
-                                                  "threshold": self.pdq_threshold}, steps, candidates[1:])
+        evidence = {
+            "pdq": query,
+            "quality": quality,
+            "distance": top["distance"],
+            "region": top["region"],
+            "threshold": self.pdq_threshold,
+            "probes": len(probes),
+        }
+        return self._record(
+            "pdq",
+            pdq_confidence(top["distance"], self.pdq_threshold),
+            top["generation_id"],
+            top["output_index"],
+            evidence,
+            steps,
+            candidates[1:],
+        )

@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 
 STOPPING = (Decision.REFUSE, Decision.BLOCK)
 REFUSED_REQUEST = "Your request was refused by this service's safety policy."
-BLOCKED_OUTPUT = "The generated image was blocked by this service's safety policy and was not returned."
+BLOCKED_OUTPUT = (
+    "The generated image was blocked by this service's safety policy and was not returned."
+)
 MEDIA_ROUTE = "v1/images/files/"
 
 
@@ -62,8 +64,15 @@ class FlowOutcome:
 
 def _reasons(v: Verdict) -> list[dict[str, Any]]:
     # no evidence: for prompts it quotes the (encrypted) prompt's words
-    return [{"rule": r.rule, "label": r.label, "decision": r.decision.value, "description": r.description}
-            for r in v.reasons]
+    return [
+        {
+            "rule": r.rule,
+            "label": r.label,
+            "decision": r.decision.value,
+            "description": r.description,
+        }
+        for r in v.reasons
+    ]
 
 
 def _worst(verdicts: list[Verdict]) -> Verdict:
@@ -71,8 +80,15 @@ def _worst(verdicts: list[Verdict]) -> Verdict:
 
 
 class ProxyFlow:
-    def __init__(self, service: Any, *, upstream: UpstreamClient, stamper: Stamper, ledger: GenerationLedger,
-                 media: MediaStore) -> None:
+    def __init__(
+        self,
+        service: Any,
+        *,
+        upstream: UpstreamClient,
+        stamper: Stamper,
+        ledger: GenerationLedger,
+        media: MediaStore,
+    ) -> None:
         self.service = service
         self.pipeline = service.pipeline
         self.upstream = upstream
@@ -84,8 +100,14 @@ class ProxyFlow:
     def run(self, req: ImagesRequest, *, account: str | None, base_url: str) -> FlowOutcome:
         t0 = time.perf_counter()
         gid = new_generation_id()
-        entry = LedgerEntry(generation_id=gid, operation=req.operation, account=account,
-                            request_hash=self._request_hash(req), prompt=req.prompt, model=req.model)
+        entry = LedgerEntry(
+            generation_id=gid,
+            operation=req.operation,
+            account=account,
+            request_hash=self._request_hash(req),
+            prompt=req.prompt,
+            model=req.model,
+        )
         timings: dict[str, float] = {}
         try:
             body = self._run(req, entry, base_url, timings)
@@ -94,43 +116,67 @@ class ProxyFlow:
             entry.stage = entry.stage or e.stage
             if isinstance(e, ContentPolicyRefusal):
                 if e.stage == "upstream":
-                    entry.decision, entry.reasons = "refuse", [{"code": e.code, "message": e.message}]
+                    entry.decision, entry.reasons = (
+                        "refuse",
+                        [{"code": e.code, "message": e.message}],
+                    )
             else:
                 entry.decision = "error"
                 entry.reasons = [*entry.reasons, {"code": e.code, "message": e.message}]
             status, body = e.status, error_body(e, gid)
         except Exception:
             log.exception("proxy flow failed (generation %s)", gid)  # the trace stays in the log
-            e = internal_error()
+            internal = internal_error()
             entry.decision, entry.stage = "error", "internal"
-            entry.reasons = [*entry.reasons, {"code": e.code, "message": e.message}]
-            status, body = e.status, error_body(e, gid)
+            entry.reasons = [*entry.reasons, {"code": internal.code, "message": internal.message}]
+            status, body = internal.status, error_body(internal, gid)
         self.ledger.record(entry)
         timings["total"] = (time.perf_counter() - t0) * 1000
         return FlowOutcome(status, body, gid, timings)
 
-    def record_rejection(self, operation: str, account: str | None, err: ProxyError, raw: bytes) -> FlowOutcome:
-        """A request that could not even be parsed: an error row in the ledger, the error to the caller."""
+    def record_rejection(
+        self, operation: str, account: str | None, err: ProxyError, raw: bytes
+    ) -> FlowOutcome:
+        """An unparseable request: an error row in the ledger, the error to the caller."""
         gid = new_generation_id()
-        entry = LedgerEntry(generation_id=gid, operation=operation, account=account,
-                            request_hash=self.ledger.keys.request_hash({"raw_sha256": hashlib.sha256(raw).hexdigest()}),
-                            decision="error", stage=err.stage, reasons=[{"code": err.code, "message": err.message}])
+        entry = LedgerEntry(
+            generation_id=gid,
+            operation=operation,
+            account=account,
+            request_hash=self.ledger.keys.request_hash(
+                {"raw_sha256": hashlib.sha256(raw).hexdigest()}
+            ),
+            decision="error",
+            stage=err.stage,
+            reasons=[{"code": err.code, "message": err.message}],
+        )
         self.ledger.record(entry)
         return FlowOutcome(err.status, error_body(err, gid), gid)
 
     # -- the flow ------------------------------------------------------------------------------
     def _request_hash(self, req: ImagesRequest) -> str:
-        return self.ledger.keys.request_hash({
-            "operation": req.operation, "prompt": req.prompt, "n": req.n, "fields": req.forward,
-            "images": [hashlib.sha256(i.data).hexdigest() for i in req.images],
-            "mask": hashlib.sha256(req.mask.data).hexdigest() if req.mask else None,
-        })
+        return self.ledger.keys.request_hash(
+            {
+                "operation": req.operation,
+                "prompt": req.prompt,
+                "n": req.n,
+                "fields": req.forward,
+                "images": [hashlib.sha256(i.data).hexdigest() for i in req.images],
+                "mask": hashlib.sha256(req.mask.data).hexdigest() if req.mask else None,
+            }
+        )
 
     def _context(self, req: ImagesRequest, entry: LedgerEntry) -> Context:
-        return Context(account=entry.account, surface=req.operation, source="proxy",
-                       extra=(("generation_id", entry.generation_id),))
+        return Context(
+            account=entry.account,
+            surface=req.operation,
+            source="proxy",
+            extra=(("generation_id", entry.generation_id),),
+        )
 
-    def _run(self, req: ImagesRequest, entry: LedgerEntry, base_url: str, timings: dict[str, float]) -> dict[str, Any]:
+    def _run(
+        self, req: ImagesRequest, entry: LedgerEntry, base_url: str, timings: dict[str, float]
+    ) -> dict[str, Any]:
         ctx = self._context(req, entry)
         t = time.perf_counter()
         verdicts = self._gate(req, entry, ctx)
@@ -142,34 +188,66 @@ class ProxyFlow:
             raise ContentPolicyRefusal(REFUSED_REQUEST, stage=entry.stage, verdict=worst)
         derived = req.operation == "edit" and not all(self._ai_made(v) for v in verdicts)
         user = self.ledger.keys.account_pseudonym(entry.account) if entry.account else None
-        result = self.upstream.edit(req, user=user) if req.operation == "edit" else self.upstream.generate(req, user=user)
+        result = (
+            self.upstream.edit(req, user=user)
+            if req.operation == "edit"
+            else self.upstream.generate(req, user=user)
+        )
         timings["upstream"] = result.elapsed_s * 1000
         t = time.perf_counter()
-        checked = [(i, img, self._check_output(img.data, ctx, derived)) for i, img in enumerate(result.images)]
+        checked = [
+            (i, img, self._check_output(img.data, ctx, derived))
+            for i, img in enumerate(result.images)
+        ]
         timings["outputs"] = (time.perf_counter() - t) * 1000
         blocked = [(i, img, v) for i, img, v in checked if v.decision in STOPPING]
         if blocked:
             for i, img, v in checked:
                 is_blocked = v.decision in STOPPING
-                entry.outputs.append(OutputRecord(
-                    index=i, sha256=hashlib.sha256(img.data).hexdigest(), pdq=_pdq(v), watermark_id=None,
-                    decision=v.decision.value, labels=list(v.labels), returned=False, event_id=v.event_id,
-                    evidence_ref=self._preserve(img.data, v) if is_blocked else None))
+                entry.outputs.append(
+                    OutputRecord(
+                        index=i,
+                        sha256=hashlib.sha256(img.data).hexdigest(),
+                        pdq=_pdq(v),
+                        watermark_id=None,
+                        decision=v.decision.value,
+                        labels=list(v.labels),
+                        returned=False,
+                        event_id=v.event_id,
+                        evidence_ref=self._preserve(img.data, v) if is_blocked else None,
+                    )
+                )
             w = _worst([v for _, _, v in blocked])
             entry.decision, entry.stage, entry.reasons = w.decision.value, "output", _reasons(w)
             raise ContentPolicyRefusal(BLOCKED_OUTPUT, stage="output", verdict=w)
         t = time.perf_counter()
         data: list[dict[str, Any]] = []
         for i, img, v in checked:
-            stamped = self.stamper.stamp(img.data, generation_id=entry.generation_id,
-                                         watermark_id=new_watermark_id(), edit=req.operation == "edit",
-                                         model=req.model)
-            entry.outputs.append(OutputRecord(
-                index=i, sha256=stamped.sha256, pdq=stamped.pdq, watermark_id=stamped.watermark_id,
-                decision=v.decision.value, labels=list(v.labels), returned=True, event_id=v.event_id))
+            stamped = self.stamper.stamp(
+                img.data,
+                generation_id=entry.generation_id,
+                watermark_id=new_watermark_id(),
+                edit=req.operation == "edit",
+                model=req.model,
+            )
+            entry.outputs.append(
+                OutputRecord(
+                    index=i,
+                    sha256=stamped.sha256,
+                    pdq=stamped.pdq,
+                    pdq_centre=stamped.pdq_centre,
+                    watermark_id=stamped.watermark_id,
+                    decision=v.decision.value,
+                    labels=list(v.labels),
+                    returned=True,
+                    event_id=v.event_id,
+                )
+            )
             item: dict[str, Any] = {}
             if req.response_format == "url":
-                item["url"] = base_url.rstrip("/") + "/" + MEDIA_ROUTE + self.media.put(stamped.data)
+                item["url"] = (
+                    base_url.rstrip("/") + "/" + MEDIA_ROUTE + self.media.put(stamped.data)
+                )
             else:
                 item["b64_json"] = base64.b64encode(stamped.data).decode("ascii")
             if img.revised_prompt:
@@ -185,8 +263,15 @@ class ProxyFlow:
             "data": data,
             "amparo": {
                 "generation_id": entry.generation_id,
-                "outputs": [{"decision": o.decision, "labels": o.labels, "watermarked": o.watermark_id is not None,
-                             "c2pa": True} for o in entry.outputs],
+                "outputs": [
+                    {
+                        "decision": o.decision,
+                        "labels": o.labels,
+                        "watermarked": o.watermark_id is not None,
+                        "c2pa": True,
+                    }
+                    for o in entry.outputs
+                ],
             },
         }
 
@@ -210,19 +295,27 @@ class ProxyFlow:
             a = Analysis()
             try:
                 p.analyse_prompt(req.prompt, a)
-                p.analyse_image(img.data, force_faces=True, a=a)  # faces/age always, whatever the cascade
+                p.analyse_image(
+                    img.data, force_faces=True, a=a
+                )  # faces/age always, whatever the cascade
             except AmparoError as e:
                 raise _as_rejection(e, "image") from None
             v = p.decide(item, a)
             entry.input_hashes["images"].append(
-                {"mime": img.mime, **{s.type: s.value for s in v.signals if s.type in ("sha256", "pdq")}})
+                {
+                    "mime": img.mime,
+                    **{s.type: s.value for s in v.signals if s.type in ("sha256", "pdq")},
+                }
+            )
             verdicts.append(v)
         return verdicts
 
     def _ai_made(self, v: Verdict) -> bool:
         threshold = float(self.pipeline.policy.thresholds.get("ai_generated", 0.5))
-        return any(c.stage == "provenance" and not c.error and c.score("ai_generated") >= threshold
-                   for c in v.classifications)
+        return any(
+            c.stage == "provenance" and not c.error and c.score("ai_generated") >= threshold
+            for c in v.classifications
+        )
 
     def _check_output(self, data: bytes, ctx: Context, derived: bool) -> Verdict:
         item = Item(kind=ItemKind.GENERATED_IMAGE, image=data, context=ctx)
@@ -230,8 +323,9 @@ class ProxyFlow:
             return self.pipeline.check(item, extra_facts={"derived_from_real_photo": derived})
         except AmparoError as e:
             log.warning("upstream image refused by the decoder: %s", e.code)
-            raise UpstreamFailure("the image generator returned an invalid image",
-                                  code="upstream_invalid_response") from None
+            raise UpstreamFailure(
+                "the image generator returned an invalid image", code="upstream_invalid_response"
+            ) from None
 
     def _preserve(self, data: bytes, v: Verdict) -> str | None:
         """The evidence reference of a blocked output: the policy's quarantine action usually took
@@ -241,12 +335,26 @@ class ProxyFlow:
             return str(done["evidence_ref"])
         vault = getattr(self.service, "vault", None)
         if vault is None:
-            log.error("blocked output not preserved: no evidence vault is configured (event %s)", v.event_id)
+            log.error(
+                "blocked output not preserved: no evidence vault is configured (event %s)",
+                v.event_id,
+            )
             return None
         with self.service.db.session() as s:
-            row = vault.capture(s, data=data, item_id=v.item_id, event_id=v.event_id, profile=v.profile,
-                                metadata={"kind": "generated_image", "decision": v.decision.value,
-                                          "labels": list(v.labels), "rule": v.rule, "source": "proxy"})
+            row = vault.capture(
+                s,
+                data=data,
+                item_id=v.item_id,
+                event_id=v.event_id,
+                profile=v.profile,
+                metadata={
+                    "kind": "generated_image",
+                    "decision": v.decision.value,
+                    "labels": list(v.labels),
+                    "rule": v.rule,
+                    "source": "proxy",
+                },
+            )
             return str(row.ref)
 
 
@@ -256,9 +364,15 @@ def _pdq(v: Verdict) -> str | None:
 
 def _as_rejection(e: AmparoError, param: str) -> RequestRejected:
     if isinstance(e, TooLarge):
-        return RequestRejected(f"'{param}' is over a size limit: {e.message}", param=param,
-                               code="image_too_large" if param != "prompt" else "string_above_max_length",
-                               status=413 if param != "prompt" else 400)
-    code = "invalid_image_format" if e.code == "unsupported_media" else ("invalid_image" if param != "prompt"
-                                                                          else "invalid_value")
+        return RequestRejected(
+            f"'{param}' is over a size limit: {e.message}",
+            param=param,
+            code="image_too_large" if param != "prompt" else "string_above_max_length",
+            status=413 if param != "prompt" else 400,
+        )
+    code = (
+        "invalid_image_format"
+        if e.code == "unsupported_media"
+        else ("invalid_image" if param != "prompt" else "invalid_value")
+    )
     return RequestRejected(f"'{param}' could not be used: {e.message}", param=param, code=code)

@@ -22,8 +22,20 @@ MAX_INPUT_IMAGES = 4
 MAX_FORWARDED_FIELDS = 32
 MAX_FIELD_CHARS = 200
 # Fields the proxy decides itself: never forwarded as the caller sent them.
-OWN_FIELDS = frozenset({"prompt", "response_format", "user", "safety_identifier", "stream", "partial_images",
-                        "image", "image[]", "mask", "n"})
+OWN_FIELDS = frozenset(
+    {
+        "prompt",
+        "response_format",
+        "user",
+        "safety_identifier",
+        "stream",
+        "partial_images",
+        "image",
+        "image[]",
+        "mask",
+        "n",
+    }
+)
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
 INPUT_MIME_TYPES = ("image/png", "image/jpeg", "image/webp")
@@ -64,14 +76,19 @@ def sniff_image_mime(data: bytes) -> str | None:
 
 def _prompt(value: Any, max_chars: int) -> str:
     if value is None:
-        raise RequestRejected("'prompt' is a required property", param="prompt", code="missing_required_parameter")
+        raise RequestRejected(
+            "'prompt' is a required property", param="prompt", code="missing_required_parameter"
+        )
     if not isinstance(value, str):
         raise RequestRejected("'prompt' must be a string", param="prompt", code="invalid_type")
     if not value.strip():
         raise RequestRejected("'prompt' must not be empty", param="prompt", code="empty_string")
     if len(value) > max_chars:
-        raise RequestRejected(f"'prompt' is {len(value)} characters; the maximum is {max_chars}",
-                              param="prompt", code="string_above_max_length")
+        raise RequestRejected(
+            f"'prompt' is {len(value)} characters; the maximum is {max_chars}",
+            param="prompt",
+            code="string_above_max_length",
+        )
     return value
 
 
@@ -85,7 +102,9 @@ def _n(value: Any) -> int:
     except (TypeError, ValueError):
         raise RequestRejected("'n' must be an integer", param="n", code="invalid_type") from None
     if not 1 <= n <= MAX_N:
-        raise RequestRejected(f"'n' must be between 1 and {MAX_N}", param="n", code="integer_out_of_range")
+        raise RequestRejected(
+            f"'n' must be between 1 and {MAX_N}", param="n", code="integer_out_of_range"
+        )
     return n
 
 
@@ -93,8 +112,11 @@ def _response_format(value: Any) -> str:
     if value is None or value == "":
         return "b64_json"
     if value not in RESPONSE_FORMATS:
-        raise RequestRejected("'response_format' must be 'url' or 'b64_json'", param="response_format",
-                              code="invalid_value")
+        raise RequestRejected(
+            "'response_format' must be 'url' or 'b64_json'",
+            param="response_format",
+            code="invalid_value",
+        )
     return str(value)
 
 
@@ -103,14 +125,19 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
     if v is None or v == "":
         return None
     if not isinstance(v, str) or len(v) > MAX_FIELD_CHARS:
-        raise RequestRejected(f"'{name}' must be a string of at most {MAX_FIELD_CHARS} characters", param=name,
-                              code="invalid_value")
+        raise RequestRejected(
+            f"'{name}' must be a string of at most {MAX_FIELD_CHARS} characters",
+            param=name,
+            code="invalid_value",
+        )
     return v
 
 
 def _stream(value: Any) -> None:
     if value in (True, "true", "True", "1"):
-        raise RequestRejected("streaming is not supported by this endpoint", param="stream", code="unsupported_value")
+        raise RequestRejected(
+            "streaming is not supported by this endpoint", param="stream", code="unsupported_value"
+        )
 
 
 def _forwarded(body: dict[str, Any]) -> dict[str, Any]:
@@ -119,9 +146,15 @@ def _forwarded(body: dict[str, Any]) -> dict[str, Any]:
         if k in OWN_FIELDS or v is None:
             continue
         if not _FIELD_NAME.match(k):
-            raise RequestRejected(f"unknown parameter {k[:40]!r}", param=k[:40], code="unknown_parameter")
-        if not isinstance(v, str | int | float | bool) or (isinstance(v, str) and len(v) > MAX_FIELD_CHARS):
-            raise RequestRejected(f"'{k}' must be a short string, number or boolean", param=k, code="invalid_type")
+            raise RequestRejected(
+                f"unknown parameter {k[:40]!r}", param=k[:40], code="unknown_parameter"
+            )
+        if not isinstance(v, str | int | float | bool) or (
+            isinstance(v, str) and len(v) > MAX_FIELD_CHARS
+        ):
+            raise RequestRejected(
+                f"'{k}' must be a short string, number or boolean", param=k, code="invalid_type"
+            )
         out[k] = v
     if len(out) > MAX_FORWARDED_FIELDS:
         raise RequestRejected("too many parameters", code="invalid_request")
@@ -153,34 +186,51 @@ def _read_file(upload: Any, name: str, limit: int) -> InputImage:
         raise RequestRejected(f"'{name}' must be a file upload", param=name, code="invalid_type")
     data = upload.file.read(limit + 1)
     if len(data) > limit:
-        raise RequestRejected(f"'{name}' is larger than the limit of {limit} bytes", param=name,
-                              code="image_too_large", status=413)
+        raise RequestRejected(
+            f"'{name}' is larger than the limit of {limit} bytes",
+            param=name,
+            code="image_too_large",
+            status=413,
+        )
     if not data:
         raise RequestRejected(f"'{name}' is empty", param=name, code="invalid_image")
     mime = sniff_image_mime(data)
     if mime is None:
-        raise RequestRejected(f"'{name}' must be a PNG, JPEG or WEBP image", param=name,
-                              code="invalid_image_format")
+        raise RequestRejected(
+            f"'{name}' must be a PNG, JPEG or WEBP image", param=name, code="invalid_image_format"
+        )
     return InputImage(data=data, filename=(upload.filename or name)[:200], mime=mime)
 
 
-def parse_edit_form(form: FormData, *, max_prompt_chars: int, max_image_bytes: int) -> ImagesRequest:
+def parse_edit_form(
+    form: FormData, *, max_prompt_chars: int, max_image_bytes: int
+) -> ImagesRequest:
     uploads = [*form.getlist("image"), *form.getlist("image[]")]
     if not uploads:
-        raise RequestRejected("'image' is a required property", param="image", code="missing_required_parameter")
+        raise RequestRejected(
+            "'image' is a required property", param="image", code="missing_required_parameter"
+        )
     if len(uploads) > MAX_INPUT_IMAGES:
-        raise RequestRejected(f"at most {MAX_INPUT_IMAGES} input images", param="image", code="too_many_images")
+        raise RequestRejected(
+            f"at most {MAX_INPUT_IMAGES} input images", param="image", code="too_many_images"
+        )
     images = [_read_file(u, "image", max_image_bytes) for u in uploads]
     mask_upload = form.get("mask")
-    mask = _read_file(mask_upload, "mask", max_image_bytes) if mask_upload not in (None, "") else None
+    mask = (
+        _read_file(mask_upload, "mask", max_image_bytes) if mask_upload not in (None, "") else None
+    )
     fields: dict[str, Any] = {}
     for k, v in form.multi_items():
         if k in ("image", "image[]", "mask"):
             continue
         if isinstance(v, UploadFile):
-            raise RequestRejected(f"unexpected file in field {k[:40]!r}", param=k[:40], code="invalid_type")
+            raise RequestRejected(
+                f"unexpected file in field {k[:40]!r}", param=k[:40], code="invalid_type"
+            )
         if k in fields:
-            raise RequestRejected(f"field {k[:40]!r} given twice", param=k[:40], code="invalid_value")
+            raise RequestRejected(
+                f"field {k[:40]!r} given twice", param=k[:40], code="invalid_value"
+            )
         fields[k] = v
     _stream(fields.get("stream"))
     return ImagesRequest(

@@ -1,14 +1,14 @@
 """The generation ledger: one row per request through the proxy, allowed, refused or failed.
 
-Stored per row (tables `generations` and `generation_outputs`, migration 0001_core): time,
-account, operation, a keyed request hash, the prompt encrypted with AES-256-GCM, decision,
-the stage that decided, reasons, input image hashes, and per returned image its SHA-256, PDQ
-and watermark id. Keys: both the prompt key and the request-hash key are derived (HKDF-SHA256)
-from the master key (Settings.master_key_file / master_key; in dev without one, the 0600 key
-file in keys_dir that the evidence vault uses too), so nothing secret is stored in the database.
-The request hash is an HMAC, not a bare SHA-256: a bare hash of a short prompt could be reversed
-by guessing. Rows expire after the policy profile's `retention.ledger_days`; `purge_expired`
-deletes them.
+Stored per row (tables `generations` and `generation_outputs`, migrations 0001_core and
+0003_generation): time, account, operation, a keyed request hash, the prompt encrypted with
+AES-256-GCM, decision, the stage that decided, reasons, input image hashes, and per returned
+image its SHA-256, PDQ, PDQ of its central 80 % and watermark id. The prompt key and the
+request-hash key are derived (HKDF-SHA256) from the master key (Settings.master_key_file /
+master_key; in dev without one, the 0600 key file in keys_dir that the evidence vault uses
+too), so nothing secret is stored in the database. The request hash is an HMAC, not a bare
+SHA-256: a bare hash of a short prompt could be reversed by guessing. Rows expire after the
+policy profile's `retention.ledger_days`; `purge_expired` deletes them.
 """
 
 from __future__ import annotations
@@ -78,15 +78,22 @@ class LedgerKeys:
         try:
             return self._aead.decrypt(nonce, ct, generation_id.encode("ascii")).decode("utf-8")
         except InvalidTag:
-            raise PromptUnreadable("the stored prompt does not decrypt under this master key") from None
+            raise PromptUnreadable(
+                "the stored prompt does not decrypt under this master key"
+            ) from None
 
     def request_hash(self, canonical: dict[str, Any]) -> str:
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        text = json.dumps(
+            canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
         return hmac.new(self._mac, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def account_pseudonym(self, account: str) -> str:
         """A stable stand-in for the account, sent to the upstream as its `user` field."""
-        return "amparo-" + hmac.new(self._pseudonym, account.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return (
+            "amparo-"
+            + hmac.new(self._pseudonym, account.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        )
 
 
 def new_generation_id() -> str:
@@ -104,6 +111,7 @@ class OutputRecord:
     pdq: str | None
     watermark_id: int | None
     decision: str
+    pdq_centre: str | None = None
     labels: list[str] = field(default_factory=list)
     returned: bool = False
     evidence_ref: str | None = None
@@ -111,9 +119,16 @@ class OutputRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "index": self.index, "sha256": self.sha256, "pdq": self.pdq, "watermark_id": self.watermark_id,
-            "decision": self.decision, "labels": self.labels, "returned": self.returned,
-            "evidence_ref": self.evidence_ref, "event_id": self.event_id,
+            "index": self.index,
+            "sha256": self.sha256,
+            "pdq": self.pdq,
+            "pdq_centre": self.pdq_centre,
+            "watermark_id": self.watermark_id,
+            "decision": self.decision,
+            "labels": self.labels,
+            "returned": self.returned,
+            "evidence_ref": self.evidence_ref,
+            "event_id": self.event_id,
         }
 
 
@@ -168,21 +183,29 @@ class GenerationLedger:
 
     @classmethod
     def for_service(cls, service: Any) -> GenerationLedger:
-        return cls(service.db, LedgerKeys.from_settings(service.settings),
-                   retention_days=int(service.policy.retention.ledger_days))
+        return cls(
+            service.db,
+            LedgerKeys.from_settings(service.settings),
+            retention_days=int(service.policy.retention.ledger_days),
+        )
 
     def record(self, entry: LedgerEntry, *, now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
         returned = [o for o in entry.outputs if o.returned]
         row = GenerationRow(
             generation_id=entry.generation_id,
-            watermark_id=next((o.watermark_id for o in returned if o.watermark_id is not None), None),
+            watermark_id=next(
+                (o.watermark_id for o in returned if o.watermark_id is not None), None
+            ),
             created_at=now,
             account=entry.account[:200] if entry.account else None,
             operation=entry.operation,
             request_sha256=entry.request_hash,
-            prompt_ciphertext=(self.keys.encrypt_prompt(entry.prompt, entry.generation_id)
-                               if entry.prompt is not None else None),
+            prompt_ciphertext=(
+                self.keys.encrypt_prompt(entry.prompt, entry.generation_id)
+                if entry.prompt is not None
+                else None
+            ),
             decision=entry.decision,
             stage=entry.stage,
             reasons=entry.reasons,
@@ -195,46 +218,75 @@ class GenerationLedger:
             s.add(row)
             s.flush()  # the parent row first: outputs reference it
             for o in returned:
-                s.add(GenerationOutputRow(generation_id=entry.generation_id, output_index=o.index,
-                                          sha256=o.sha256, pdq=o.pdq, watermark_id=o.watermark_id))
+                s.add(
+                    GenerationOutputRow(
+                        generation_id=entry.generation_id,
+                        output_index=o.index,
+                        sha256=o.sha256,
+                        pdq=o.pdq,
+                        watermark_id=o.watermark_id,
+                        pdq_centre=o.pdq_centre,
+                    )
+                )
 
     def get(self, generation_id: str) -> dict[str, Any] | None:
         with self.db.session() as s:
-            row = s.scalars(select(GenerationRow).where(GenerationRow.generation_id == generation_id)).first()
+            row = s.scalars(
+                select(GenerationRow).where(GenerationRow.generation_id == generation_id)
+            ).first()
             return row_to_dict(row) if row is not None else None
 
     def read_prompt(self, generation_id: str) -> str | None:
         with self.db.session() as s:
-            row = s.scalars(select(GenerationRow).where(GenerationRow.generation_id == generation_id)).first()
+            row = s.scalars(
+                select(GenerationRow).where(GenerationRow.generation_id == generation_id)
+            ).first()
             if row is None or row.prompt_ciphertext is None:
                 return None
             return self.keys.decrypt_prompt(row.prompt_ciphertext, row.generation_id)
 
     def outputs_by_watermark(self, watermark_id: int) -> list[tuple[str, int]]:
         with self.db.session() as s:
-            rows = s.execute(select(GenerationOutputRow.generation_id, GenerationOutputRow.output_index)
-                             .where(GenerationOutputRow.watermark_id == watermark_id)).all()
+            rows = s.execute(
+                select(GenerationOutputRow.generation_id, GenerationOutputRow.output_index).where(
+                    GenerationOutputRow.watermark_id == watermark_id
+                )
+            ).all()
         return [(r[0], int(r[1])) for r in rows]
 
     def outputs_by_sha256(self, sha256: str) -> list[tuple[str, int]]:
         with self.db.session() as s:
-            rows = s.execute(select(GenerationOutputRow.generation_id, GenerationOutputRow.output_index)
-                             .where(GenerationOutputRow.sha256 == sha256)).all()
+            rows = s.execute(
+                select(GenerationOutputRow.generation_id, GenerationOutputRow.output_index).where(
+                    GenerationOutputRow.sha256 == sha256
+                )
+            ).all()
         return [(r[0], int(r[1])) for r in rows]
 
-    def output_pdqs(self) -> list[tuple[str, int, str]]:
+    def output_pdqs(self) -> list[tuple[str, int, str, str | None]]:
+        """(generation_id, output_index, pdq, pdq_centre) of every returned output with a PDQ."""
         with self.db.session() as s:
-            rows = s.execute(select(GenerationOutputRow.generation_id, GenerationOutputRow.output_index,
-                                    GenerationOutputRow.pdq).where(GenerationOutputRow.pdq.is_not(None))).all()
-        return [(r[0], int(r[1]), str(r[2])) for r in rows]
+            rows = s.execute(
+                select(
+                    GenerationOutputRow.generation_id,
+                    GenerationOutputRow.output_index,
+                    GenerationOutputRow.pdq,
+                    GenerationOutputRow.pdq_centre,
+                ).where(GenerationOutputRow.pdq.is_not(None))
+            ).all()
+        return [(r[0], int(r[1]), str(r[2]), r[3]) for r in rows]
 
     def purge_expired(self, *, now: datetime | None = None) -> int:
         """Delete rows past their retention (outputs first: not every backend cascades)."""
         now = now or datetime.now(UTC)
         with self.db.session() as s:
-            ids = list(s.scalars(select(GenerationRow.generation_id).where(GenerationRow.expires_at < now)))
+            ids = list(
+                s.scalars(select(GenerationRow.generation_id).where(GenerationRow.expires_at < now))
+            )
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
-                s.execute(delete(GenerationOutputRow).where(GenerationOutputRow.generation_id.in_(chunk)))
+                s.execute(
+                    delete(GenerationOutputRow).where(GenerationOutputRow.generation_id.in_(chunk))
+                )
                 s.execute(delete(GenerationRow).where(GenerationRow.generation_id.in_(chunk)))
         return len(ids)

@@ -64,8 +64,14 @@ class UpstreamFailure(ProxyError):
     code = "upstream_error"
     error_type = API_ERROR
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 error_type: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        error_type: str | None = None,
+    ) -> None:
         super().__init__(message, code=code, status=status, error_type=error_type, stage="upstream")
 
 
@@ -82,5 +88,10 @@ def error_body(err: ProxyError, reference: str | None = None) -> dict[str, Any]:
 
 
 def internal_error() -> ProxyError:
-    return ProxyError("the Amparo proxy could not complete the request", code="internal_error",
-                      status=500, error_type=API_ERROR, stage="internal")
+    return ProxyError(
+        "the Amparo proxy could not complete the request",
+        code="internal_error",
+        status=500,
+        error_type=API_ERROR,
+        stage="internal",
+    )

@@ -17,9 +17,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from amparo.api.auth import ROLE_PERMISSIONS, principal
@@ -34,7 +35,13 @@ from amparo.proxy.images_request import (
 )
 from amparo.proxy.ledger import GenerationLedger
 from amparo.proxy.media_store import MEDIA_SUBDIR, MediaStore
-from amparo.proxy.openai_errors import AUTH_ERROR, INVALID_REQUEST, ProxyError, RequestRejected, error_body
+from amparo.proxy.openai_errors import (
+    AUTH_ERROR,
+    INVALID_REQUEST,
+    ProxyError,
+    RequestRejected,
+    error_body,
+)
 from amparo.proxy.stamping import Stamper
 from amparo.proxy.upstream import UpstreamClient
 
@@ -56,25 +63,37 @@ class ProxyComponents:
     stamper: Stamper
 
 
-def build_proxy_components(service: Any, *, upstream_url: str | None = None,
-                           transport: Any = None) -> ProxyComponents:
+def build_proxy_components(
+    service: Any, *, upstream_url: str | None = None, transport: Any = None
+) -> ProxyComponents:
     s = service.settings
     url = upstream_url or s.upstream_url
     if not url:
-        raise ConfigurationError("the proxy needs an upstream URL (AMPARO_UPSTREAM_URL or --upstream)")
-    upstream = UpstreamClient(url, api_key=s.upstream_api_key, timeout_s=s.upstream_timeout_seconds,
-                              max_image_bytes=s.max_upload_bytes, transport=transport)
+        raise ConfigurationError(
+            "the proxy needs an upstream URL (AMPARO_UPSTREAM_URL or --upstream)"
+        )
+    upstream = UpstreamClient(
+        url,
+        api_key=s.upstream_api_key,
+        timeout_s=s.upstream_timeout_seconds,
+        max_image_bytes=s.max_upload_bytes,
+        transport=transport,
+    )
     ledger = GenerationLedger.for_service(service)
     stamper = Stamper.from_settings(s)
     media = MediaStore(s.data_dir / MEDIA_SUBDIR)
     flow = ProxyFlow(service, upstream=upstream, stamper=stamper, ledger=ledger, media=media)
-    return ProxyComponents(flow=flow, ledger=ledger, media=media, upstream=upstream, stamper=stamper)
+    return ProxyComponents(
+        flow=flow, ledger=ledger, media=media, upstream=upstream, stamper=stamper
+    )
 
 
 def _respond(outcome: FlowOutcome) -> JSONResponse:
     headers = {GENERATION_HEADER: outcome.generation_id}
     if outcome.timings_ms:
-        headers["Server-Timing"] = ", ".join(f"{k};dur={v:.1f}" for k, v in outcome.timings_ms.items())
+        headers["Server-Timing"] = ", ".join(
+            f"{k};dur={v:.1f}" for k, v in outcome.timings_ms.items()
+        )
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
 
 
@@ -85,15 +104,21 @@ def _error(err: ProxyError) -> JSONResponse:
 async def _read_capped(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise RequestRejected(f"the request body is larger than the limit of {limit} bytes",
-                              code="request_too_large", status=413)
+        raise RequestRejected(
+            f"the request body is larger than the limit of {limit} bytes",
+            code="request_too_large",
+            status=413,
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise RequestRejected(f"the request body is larger than the limit of {limit} bytes",
-                                  code="request_too_large", status=413)
+            raise RequestRejected(
+                f"the request body is larger than the limit of {limit} bytes",
+                code="request_too_large",
+                status=413,
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -112,8 +137,9 @@ def _replay(request: Request, body: bytes) -> Request:
     return Request(request.scope, receive)
 
 
-def build_proxy_router(service: Any, *, require_key: bool = True,
-                       components: ProxyComponents | None = None) -> APIRouter:
+def build_proxy_router(
+    service: Any, *, require_key: bool = True, components: ProxyComponents | None = None
+) -> APIRouter:
     comps = components or build_proxy_components(service)
     flow = comps.flow
     settings = service.settings
@@ -126,10 +152,16 @@ def build_proxy_router(service: Any, *, require_key: bool = True,
         try:
             p = await run_in_threadpool(principal, request)
         except AmparoError as e:
-            raise ProxyError(e.message, code="invalid_api_key", status=401, error_type=AUTH_ERROR) from None
+            raise ProxyError(
+                e.message, code="invalid_api_key", status=401, error_type=AUTH_ERROR
+            ) from None
         if PERMISSION not in ROLE_PERMISSIONS.get(p.role, frozenset()):
-            raise ProxyError(f"role {p.role!r} may not use the image proxy", code="insufficient_permissions",
-                             status=403, error_type=AUTH_ERROR)
+            raise ProxyError(
+                f"role {p.role!r} may not use the image proxy",
+                code="insufficient_permissions",
+                status=403,
+                error_type=AUTH_ERROR,
+            )
         return f"apikey:{p.name}"
 
     def account_of(request: Request, req: ImagesRequest | None, key_name: str | None) -> str | None:
@@ -146,11 +178,16 @@ def build_proxy_router(service: Any, *, require_key: bool = True,
         try:
             raw, req = await parse(request)
         except ProxyError as e:
-            outcome = await run_in_threadpool(flow.record_rejection, operation, account_of(request, None, key_name),
-                                              e, raw)
+            outcome = await run_in_threadpool(
+                flow.record_rejection, operation, account_of(request, None, key_name), e, raw
+            )
             return _respond(outcome)
-        outcome = await run_in_threadpool(flow.run, req, account=account_of(request, req, key_name),
-                                          base_url=str(request.base_url))
+        outcome = await run_in_threadpool(
+            flow.run,
+            req,
+            account=account_of(request, req, key_name),
+            base_url=str(request.base_url),
+        )
         return _respond(outcome)
 
     async def parse_json(request: Request) -> tuple[bytes, ImagesRequest]:
@@ -160,16 +197,26 @@ def build_proxy_router(service: Any, *, require_key: bool = True,
     async def parse_multipart(request: Request) -> tuple[bytes, ImagesRequest]:
         ctype = request.headers.get("content-type", "").lower()
         if not ctype.startswith("multipart/form-data"):
-            raise RequestRejected("image edits must be sent as multipart/form-data", code="invalid_content_type")
+            raise RequestRejected(
+                "image edits must be sent as multipart/form-data", code="invalid_content_type"
+            )
         raw = await _read_capped(request, 2 * settings.max_upload_bytes + 1024 * 1024)
         try:
-            form = await _replay(request, raw).form(max_files=MAX_INPUT_IMAGES + 1, max_fields=64,
-                                                    max_part_size=max(1024 * 1024, 8 * settings.max_prompt_chars))
+            form = await _replay(request, raw).form(
+                max_files=MAX_INPUT_IMAGES + 1,
+                max_fields=64,
+                max_part_size=max(1024 * 1024, 8 * settings.max_prompt_chars),
+            )
         except (MultiPartException, HTTPException):
-            raise RequestRejected("the multipart body is malformed", code="invalid_multipart") from None
+            raise RequestRejected(
+                "the multipart body is malformed", code="invalid_multipart"
+            ) from None
         try:
-            return raw, parse_edit_form(form, max_prompt_chars=settings.max_prompt_chars,
-                                        max_image_bytes=settings.max_upload_bytes)
+            return raw, parse_edit_form(
+                form,
+                max_prompt_chars=settings.max_prompt_chars,
+                max_image_bytes=settings.max_upload_bytes,
+            )
         finally:
             await form.close()
 
@@ -185,9 +232,18 @@ def build_proxy_router(service: Any, *, require_key: bool = True,
     async def media_file(token: str) -> Response:
         data = await run_in_threadpool(comps.media.get, token)
         if data is None:
-            return _error(ProxyError("no such image, or its URL has expired", code="not_found", status=404,
-                                     error_type=INVALID_REQUEST))
-        return Response(data, media_type=sniff_image_mime(data) or "application/octet-stream",
-                        headers={"Cache-Control": "private, max-age=3600"})
+            return _error(
+                ProxyError(
+                    "no such image, or its URL has expired",
+                    code="not_found",
+                    status=404,
+                    error_type=INVALID_REQUEST,
+                )
+            )
+        return Response(
+            data,
+            media_type=sniff_image_mime(data) or "application/octet-stream",
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
 
     return router

@@ -57,7 +57,9 @@ def parse_size(size: Any) -> tuple[int, int]:
     return max(MIN_SIDE, min(MAX_SIDE, w)), max(MIN_SIDE, min(MAX_SIDE, h))
 
 
-def draw_picture(prompt: str, size: tuple[int, int] = DEFAULT_SIZE, *, variant: int = 0) -> Image.Image:
+def draw_picture(
+    prompt: str, size: tuple[int, int] = DEFAULT_SIZE, *, variant: int = 0
+) -> Image.Image:
     """A benign drawing seeded by the prompt: gradient sky, hills, shapes. No people."""
     seed = int.from_bytes(hashlib.sha256(f"{variant}:{prompt}".encode()).digest()[:8], "big")
     rng = np.random.default_rng(seed)
@@ -99,9 +101,13 @@ def _edit(prompt: str, data: bytes, variant: int) -> Image.Image:
     return Image.blend(base, overlay, 0.5)
 
 
-def _error(status: int, message: str, code: str, kind: str = "invalid_request_error") -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}},
-                        status_code=status)
+def _error(
+    status: int, message: str, code: str, kind: str = "invalid_request_error"
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "param": None, "code": code}},
+        status_code=status,
+    )
 
 
 def build_standin_app(controls: StandinControls | None = None) -> FastAPI:
@@ -110,8 +116,9 @@ def build_standin_app(controls: StandinControls | None = None) -> FastAPI:
     app.state.controls = c
     urls: dict[str, bytes] = {}
 
-    async def answer(request: Request, prompt: str, n: int, size: Any, images: list[bytes],
-                     base: str) -> Response:
+    async def answer(
+        request: Request, prompt: str, n: int, size: Any, images: list[bytes], base: str
+    ) -> Response:
         auth = request.headers.get("authorization", "")
         if c.expected_key is not None and auth != f"Bearer {c.expected_key}":
             given = auth.removeprefix("Bearer ")
@@ -121,11 +128,18 @@ def build_standin_app(controls: StandinControls | None = None) -> FastAPI:
         if c.mode == "timeout":
             await asyncio.sleep(c.timeout_s)
         if c.mode == "error":
-            return _error(500, f"internal failure while serving key {c.expected_key}", "server_error",
-                          "server_error")
+            return _error(
+                500,
+                f"internal failure while serving key {c.expected_key}",
+                "server_error",
+                "server_error",
+            )
         if c.mode == "content_policy":
-            return _error(400, "Your request was rejected by the upstream safety system.",
-                          "content_policy_violation")
+            return _error(
+                400,
+                "Your request was rejected by the upstream safety system.",
+                "content_policy_violation",
+            )
         if c.mode == "garbage":
             return Response(b"<html>502 Bad Gateway</html>", media_type="text/html")
         if c.mode == "garbage_image":
@@ -152,23 +166,50 @@ def build_standin_app(controls: StandinControls | None = None) -> FastAPI:
     @app.post("/v1/images/generations")
     async def generations(request: Request) -> Response:
         body = await request.json()
-        c.requests.append({"path": "generations", "body": body,
-                           "authorization": request.headers.get("authorization")})
-        return await answer(request, str(body.get("prompt", "")), int(body.get("n") or 1), body.get("size"),
-                            [], str(request.base_url) + "v1/")
+        c.requests.append(
+            {
+                "path": "generations",
+                "body": body,
+                "authorization": request.headers.get("authorization"),
+            }
+        )
+        return await answer(
+            request,
+            str(body.get("prompt", "")),
+            int(body.get("n") or 1),
+            body.get("size"),
+            [],
+            str(request.base_url) + "v1/",
+        )
 
     @app.post("/v1/images/edits")
     async def edits(request: Request) -> Response:
         form = await request.form()
-        files = [v for k, v in form.multi_items() if k in ("image", "image[]") and isinstance(v, UploadFile)]
+        files = [
+            v
+            for k, v in form.multi_items()
+            if k in ("image", "image[]") and isinstance(v, UploadFile)
+        ]
         images = [await f.read() for f in files]
         mask = form.get("mask")
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-        c.requests.append({"path": "edits", "body": fields, "images": len(images),
-                           "mask": isinstance(mask, UploadFile),
-                           "authorization": request.headers.get("authorization")})
-        return await answer(request, str(fields.get("prompt", "")), int(fields.get("n") or 1), None,
-                            images, str(request.base_url) + "v1/")
+        c.requests.append(
+            {
+                "path": "edits",
+                "body": fields,
+                "images": len(images),
+                "mask": isinstance(mask, UploadFile),
+                "authorization": request.headers.get("authorization"),
+            }
+        )
+        return await answer(
+            request,
+            str(fields.get("prompt", "")),
+            int(fields.get("n") or 1),
+            None,
+            images,
+            str(request.base_url) + "v1/",
+        )
 
     @app.get("/v1/files/{token}")
     async def files(token: str) -> Response:

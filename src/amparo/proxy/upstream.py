@@ -22,7 +22,13 @@ from typing import Any
 import httpx
 
 from amparo.proxy.images_request import ImagesRequest
-from amparo.proxy.openai_errors import API_ERROR, INVALID_REQUEST, RATE_LIMIT, ContentPolicyRefusal, UpstreamFailure
+from amparo.proxy.openai_errors import (
+    API_ERROR,
+    INVALID_REQUEST,
+    RATE_LIMIT,
+    ContentPolicyRefusal,
+    UpstreamFailure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +50,22 @@ class UpstreamResult:
 
 
 class UpstreamClient:
-    def __init__(self, base_url: str, *, api_key: str | None, timeout_s: float, max_image_bytes: int,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None,
+        timeout_s: float,
+        max_image_bytes: int,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.timeout_s = timeout_s
         self.max_image_bytes = max_image_bytes
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False, transport=transport)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout_s), follow_redirects=False, transport=transport
+        )
 
     def __repr__(self) -> str:  # never print the key
         return f"UpstreamClient({self.base_url!r})"
@@ -101,11 +116,14 @@ class UpstreamClient:
             images = self._images(raw)
         except httpx.TimeoutException:
             log.warning("upstream %s timed out after %.1f s", path, self.timeout_s)
-            raise UpstreamFailure("the image generator did not answer in time", code="upstream_timeout",
-                                  status=504) from None
+            raise UpstreamFailure(
+                "the image generator did not answer in time", code="upstream_timeout", status=504
+            ) from None
         except httpx.HTTPError as e:
             log.warning("upstream %s unreachable: %s", path, e.__class__.__name__)
-            raise UpstreamFailure("the image generator could not be reached", code="upstream_unavailable") from None
+            raise UpstreamFailure(
+                "the image generator could not be reached", code="upstream_unavailable"
+            ) from None
         return UpstreamResult(images=images, elapsed_s=time.perf_counter() - t0)
 
     def _images(self, raw: bytes) -> list[UpstreamImage]:
@@ -127,15 +145,19 @@ class UpstreamClient:
                     img = base64.b64decode(entry["b64_json"], validate=True)
                 except (binascii.Error, ValueError):
                     raise _garbage("an image is not valid base64") from None
-            elif isinstance(entry.get("url"), str) and entry["url"].startswith(("http://", "https://")):
+            elif isinstance(entry.get("url"), str) and entry["url"].startswith(
+                ("http://", "https://")
+            ):
                 img = self._fetch(entry["url"])
             else:
                 raise _garbage("an image entry has neither b64_json nor url")
             if not img:
                 raise _garbage("an image is empty")
             if len(img) > self.max_image_bytes:
-                raise UpstreamFailure("the image generator returned an image over the size limit",
-                                      code="upstream_invalid_response")
+                raise UpstreamFailure(
+                    "the image generator returned an image over the size limit",
+                    code="upstream_invalid_response",
+                )
             out.append(UpstreamImage(img, revised))
         return out
 
@@ -159,15 +181,19 @@ def _read_capped(resp: httpx.Response, limit: int) -> bytes:
     for chunk in resp.iter_bytes():
         size += len(chunk)
         if size > limit:
-            raise UpstreamFailure("the image generator's answer is larger than allowed",
-                                  code="upstream_invalid_response")
+            raise UpstreamFailure(
+                "the image generator's answer is larger than allowed",
+                code="upstream_invalid_response",
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 def _garbage(why: str) -> UpstreamFailure:
     log.warning("upstream answered garbage: %s", why)
-    return UpstreamFailure("the image generator returned an invalid response", code="upstream_invalid_response")
+    return UpstreamFailure(
+        "the image generator returned an invalid response", code="upstream_invalid_response"
+    )
 
 
 def _upstream_code(raw: bytes) -> str | None:
@@ -184,16 +210,28 @@ def _raise_for_status(status: int, raw: bytes) -> None:
     code = _upstream_code(raw)
     log.warning("upstream answered HTTP %d (code %s)", status, code or "-")
     if code == "content_policy_violation" or code == "moderation_blocked":
-        raise ContentPolicyRefusal("the image generator refused this request under its content policy",
-                                   stage="upstream")
+        raise ContentPolicyRefusal(
+            "the image generator refused this request under its content policy", stage="upstream"
+        )
     if status == 429:
-        raise UpstreamFailure("the image generator is busy; try again later", code="rate_limit_exceeded",
-                              status=429, error_type=RATE_LIMIT)
+        raise UpstreamFailure(
+            "the image generator is busy; try again later",
+            code="rate_limit_exceeded",
+            status=429,
+            error_type=RATE_LIMIT,
+        )
     if status in (401, 403):
-        raise UpstreamFailure("the proxy could not authenticate to the image generator",
-                              code="upstream_auth_failed", error_type=API_ERROR)
+        raise UpstreamFailure(
+            "the proxy could not authenticate to the image generator",
+            code="upstream_auth_failed",
+            error_type=API_ERROR,
+        )
     if 400 <= status < 500:  # usually a parameter the caller chose (size, model, quality)
-        raise UpstreamFailure(f"the image generator rejected the request's parameters (HTTP {status}"
-                              + (f", {code})" if code else ")"), code="upstream_rejected", status=400,
-                              error_type=INVALID_REQUEST)
+        raise UpstreamFailure(
+            f"the image generator rejected the request's parameters (HTTP {status}"
+            + (f", {code})" if code else ")"),
+            code="upstream_rejected",
+            status=400,
+            error_type=INVALID_REQUEST,
+        )
     raise UpstreamFailure(f"the image generator failed (HTTP {status})", code="upstream_error")

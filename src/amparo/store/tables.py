@@ -150,6 +150,7 @@ class GenerationOutputRow(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
     watermark_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    pdq_centre: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0003: central 80 %
 
 
 class LegalReportRow(Base):

@@ -25,8 +25,9 @@ def _tracer(request: Request) -> Any:
 
 
 @router.post("/trace", summary="Trace an image to the generation that made it")
-async def trace_image(request: Request, file: UploadFile = File(...),
-                      _: ApiPrincipal = Depends(require("trace"))) -> dict[str, Any]:
+async def trace_image(
+    request: Request, file: UploadFile = File(...), _: ApiPrincipal = Depends(require("trace"))
+) -> dict[str, Any]:
     svc = request.app.state.service
     data = read_upload(file, svc.settings.max_upload_bytes)
     tracer = await run_in_threadpool(_tracer, request)
