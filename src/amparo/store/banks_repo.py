@@ -168,8 +168,9 @@ def add_entries(session: Session, *, bank_id: int, entries: Sequence[NewEntry]) 
     new_rows: list[BankEntryRow] = []
     order: list[BankEntryRow] = []
     for e in entries:
-        row = existing.get((e.signal_type, e.value))
-        if row is not None:
+        found = existing.get((e.signal_type, e.value))
+        if found is not None:
+            row = found
             row.opinion = e.opinion
             if e.note is not None:
                 row.note = e.note
