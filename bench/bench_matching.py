@@ -204,7 +204,7 @@ def child_hma_query(work: Path, n: int, q: int) -> dict[str, float]:
     rss0 = rss_mib()
     t0 = time.perf_counter()
     with open(work / "hma.pickle", "rb") as f:
-        index = PDQIndex.deserialize(f)
+        index: PDQIndex[int] = PDQIndex.deserialize(f)
     first = index.query(queries[0])
     cold_s = time.perf_counter() - t0
     assert first is not None

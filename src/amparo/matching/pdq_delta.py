@@ -103,8 +103,7 @@ def read_log(path: Path) -> Log | None:
     commits = np.flatnonzero(rec["kind"] == KIND_COMMIT)
     batches: list[Batch] = []
     begin = 0
-    for c in commits:
-        c = int(c)
+    for c in commits.tolist():
         (count,) = struct.unpack("<Q", rec["hash"][c, :8].tobytes())
         if count != c - begin or zlib.crc32(rec[begin:c].tobytes()) != int(rec["aux"][c]):
             break

@@ -300,7 +300,7 @@ def _pad(f: BinaryIO) -> int:
 
 def _write(f: BinaryIO, arr: np.ndarray) -> None:
     if arr.size:  # an empty index is valid; memoryview cannot cast a zero-length view
-        f.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
+        f.write(np.ascontiguousarray(arr).data.cast("B"))
 
 
 def write_segment(path: Path, words: np.ndarray, ids: np.ndarray, *, applied_seq: int, generation: int) -> None:
