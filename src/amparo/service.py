@@ -61,9 +61,11 @@ class Service:
         if review is not None:
             comps = review.build_review_components(settings, self.db)
             self.vault, self.audit, self.cases = comps.vault, comps.audit, comps.cases
+            self.cases.report_to = self.policy.report_to
             review_actions = _optional("amparo.actions.review_actions")
             if review_actions is not None:
                 review_actions.register_review_actions(self.actions, self)
+            self._audit_policy_change()
         self.pipeline = Pipeline(
             settings=settings,
             db=self.db,
@@ -74,6 +76,31 @@ class Service:
             actions=self.actions,
             prompt_detector=self._make_prompt_detector,
         )
+
+    def _audit_policy_change(self) -> None:
+        """Record in the audit trail when the policy in force differs from the last one recorded
+        (a new file, an edited rule, another profile): which policy decided is evidence too."""
+        from amparo.audit import names
+        from amparo.store import audit_repo
+
+        fingerprint = self.policy.fingerprint
+        with self.db.session() as s:
+            last = audit_repo.list_records(s, limit=1, action=names.POLICY_CHANGE)
+            if last and last[0].details.get("fingerprint") == fingerprint:
+                return
+            self.audit.record(
+                s,
+                action=names.POLICY_CHANGE,
+                subject_type="policy",
+                subject_id=self.policy.name,
+                details={
+                    "fingerprint": fingerprint,
+                    "source": self.policy.source,
+                    "profile": self.policy.profile_name,
+                    "rules": [r.id for r in self.policy.rules],
+                    "previous": last[0].details.get("fingerprint") if last else None,
+                },
+            )
 
     def _make_prompt_detector(self) -> Any:
         from amparo.signals.classifiers.prompt_signal import PromptGateDetector

@@ -16,8 +16,10 @@ from amparo.store.keys_repo import ApiPrincipal
 
 # What each role may do. admin may do everything.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"hash", "lookup", "check", "banks.read", "banks.write", "events.read", "trace", "keys"}),
-    "submitter": frozenset({"hash", "lookup", "check"}),
+    "admin": frozenset(
+        {"hash", "lookup", "check", "banks.read", "banks.write", "events.read", "trace", "keys", "appeals"}
+    ),
+    "submitter": frozenset({"hash", "lookup", "check", "appeals"}),
     "reviewer": frozenset({"hash", "lookup", "check", "banks.read", "events.read", "trace"}),
     "auditor": frozenset({"banks.read", "events.read"}),
 }

@@ -20,6 +20,10 @@ def build_app(service: Service) -> FastAPI:
     if service.settings.upstream_url:
         proxy = importlib.import_module("amparo.proxy.routes")
         routers.append(proxy.build_proxy_router(service))
+    if service.cases is not None:
+        from amparo.api.routes import appeals
+
+        routers.append(appeals.router)
     trace = _maybe("amparo.api.routes.trace")
     if trace is not None:
         routers.append(trace.router)

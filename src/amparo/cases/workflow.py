@@ -22,6 +22,7 @@ from amparo.cases.roles import Actor
 from amparo.errors import BadInput, ConfigurationError, Conflict, Forbidden, NotFound
 from amparo.evidence.vault import Vault
 from amparo.store import evidence_repo, review_repo
+from amparo.store.tables import LegalReportRow
 from amparo.store.tables_review import AppealRow, CaseDecisionRow, CaseItemRow, CaseRow
 
 CONFIRM = "confirm"
@@ -84,6 +85,8 @@ class CaseService:
     def __init__(self, *, audit: AuditTrail, vault: Vault | None) -> None:
         self.audit = audit
         self.vault = vault
+        # Targets of a confirmed report (the jurisdiction profile's `report_to`; set by the Service).
+        self.report_to: list[str] = []
 
     # -- open and assign ---------------------------------------------------------------
 
@@ -319,7 +322,25 @@ class CaseService:
                 actor_role=actor.role,
                 details={"label": decision.label, "evidence": refs},
             )
-            done.append({"action": REPORT, "state": "queued", "evidence": refs})
+            report_ids = []
+            for target in self.report_to or ["ncmec"]:
+                report = LegalReportRow(
+                    event_id=next((i.event_id for i in items if i.event_id), None),
+                    target=target,
+                    status="queued",
+                    labels=[decision.label] if decision.label else [],
+                    payload={
+                        "case_id": case.id,
+                        "account": case.account,
+                        "evidence": refs,
+                        "reviewed_by": actor.name,
+                        "source": "review_decision",
+                    },
+                )
+                session.add(report)
+                session.flush()
+                report_ids.append(report.id)
+            done.append({"action": REPORT, "state": "queued", "evidence": refs, "report_ids": report_ids})
         if ACCOUNT_ACTION in decision.actions:
             self.audit.record(
                 session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,15 @@ class PolicyEngine:
             except ValidationError as e:
                 raise ConfigurationError(_format_validation(ppath, e)) from None
         return cls(doc, prof, source=str(path))
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the effective policy (document + profile), stable across processes."""
+        body = {
+            "document": self.document.model_dump(mode="json"),
+            "profile": self.profile.model_dump(mode="json") if self.profile else None,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     @property
     def name(self) -> str:
