@@ -19,7 +19,9 @@ def test_case_report_and_appeal(service, live_api, shared_data) -> None:
     dets["nudity"].set(photo, nudity=0.91)
     dets["faces_age"].set(photo, faces=1, min_age=8, minor=0.93)
     sub = {"Authorization": f"Bearer {keys['submitter']}"}
-    v = httpx.post(f"{url}/v1/check", files={"file": ("x.jpg", photo)}, data={"account": "u-1"}, headers=sub, timeout=60)
+    v = httpx.post(
+        f"{url}/v1/check", files={"file": ("x.jpg", photo)}, data={"account": "u-1"}, headers=sub, timeout=60
+    )
     v = v.json()
     assert v["labels"] == ["csam_suspected"] and "open_case" in v["action_results"]
 
@@ -29,15 +31,21 @@ def test_case_report_and_appeal(service, live_api, shared_data) -> None:
         actor = Actor(name=user.name, role=user.role, user_id=user.id)
         case = review_repo.list_queue(s, include_escalated=True, limit=5)[0]
         service.cases.decide(
-            s, case_id=case.id, expected_version=case.version, actor=actor,
+            s,
+            case_id=case.id,
+            expected_version=case.version,
+            actor=actor,
             decision=DecisionInput("confirm", "csam_suspected", actions=("report",)),
         )
         reports = s.query(LegalReportRow).filter(LegalReportRow.payload["case_id"].as_integer() == case.id).all()
         assert [r.target for r in reports] == ["ncmec"] and reports[0].status == "queued"
 
     # the affected user appeals through the platform, by the event id they were told
-    r = httpx.post(f"{url}/v1/appeals", json={"event_id": v["event_id"], "statement": "this is my own landscape photo"},
-                   headers=sub)
+    r = httpx.post(
+        f"{url}/v1/appeals",
+        json={"event_id": v["event_id"], "statement": "this is my own landscape photo"},
+        headers=sub,
+    )
     assert r.status_code == 201, r.text
     appeal = r.json()
     assert appeal["state"] == "open" and appeal["case_id"] == case.id
@@ -46,6 +54,9 @@ def test_case_report_and_appeal(service, live_api, shared_data) -> None:
     assert again.status_code == 409
     bad = httpx.post(f"{url}/v1/appeals", json={"statement": "no target"}, headers=sub)
     assert bad.status_code == 400
-    aud = httpx.post(f"{url}/v1/appeals", json={"case_id": case.id, "statement": "x"},
-                     headers={"Authorization": f"Bearer {keys['auditor']}"})
+    aud = httpx.post(
+        f"{url}/v1/appeals",
+        json={"case_id": case.id, "statement": "x"},
+        headers={"Authorization": f"Bearer {keys['auditor']}"},
+    )
     assert aud.status_code == 403
