@@ -195,6 +195,24 @@ def test_bulk_add_goes_straight_to_a_new_base(tmp_path: Path, monkeypatch: pytes
         assert len(index) == len(model)
 
 
+def test_first_sync_in_batches_compacts_geometrically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdq_index_module, "BULK_MIN", 1000)
+    model, queries = planted_data(12_000, seed=16)
+    items = list(model.items())
+    with PDQIndex.open(tmp_path / "ix") as index:
+        for seq, start in enumerate(range(0, len(items), 500), start=1):
+            index.apply(added=items[start : start + 500], seq=seq)
+            assert index.stats()["delta_entries"] <= max(1000, index.stats()["base_entries"] // 2)
+        generations = index.stats()["generation"]
+        assert 3 <= generations <= 8
+        assert len(index) == len(model)
+        for q in queries:
+            assert index.search(q) == brute_force(model, q, 31)
+    with PDQIndex.open(tmp_path / "ix") as index:  # compactions persisted, the tail was not saved
+        assert index.stats()["generation"] == generations
+        assert len(index) == index.stats()["base_entries"] <= len(model)
+
+
 def test_truncated_log_tail_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "ix"
     model, queries = planted_data(5000, seed=12)

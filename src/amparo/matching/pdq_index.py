@@ -363,6 +363,7 @@ class PDQIndex:
             self._record(rm, ids, words)
             if seq is not None:
                 self._seq = int(seq)
+        self._compact_if_delta_dominates()
 
     def add_many(self, ids: np.ndarray, hashes: np.ndarray) -> None:
         """Add or replace entries: ids int64 (n,), hashes uint8 (n, 32); of duplicate ids the last
@@ -376,6 +377,18 @@ class PDQIndex:
         with self._lock:
             self._add(ids_a, words)
             self._record(np.zeros(0, np.int64), ids_a, words)
+        self._compact_if_delta_dominates()
+
+    def _compact_if_delta_dominates(self) -> None:
+        """Writer only: once the delta outgrows half the base (e.g. a first sync from the database
+        in batches), merge it into a new base now, so that re-indexing the delta after each batch
+        stays proportional to the base and the base grows geometrically."""
+        if self._readonly or self._closed:
+            return
+        if len(self._dpos) + self._base_dead > max(BULK_MIN, self._base.ids.shape[0] // 2):
+            self._join_compactor()
+            with self._lock:
+                self._compact()
 
     def remove_many(self, ids: Iterable[int]) -> None:
         """Remove entries by id; unknown ids are ignored."""
