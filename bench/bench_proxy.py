@@ -108,9 +108,16 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="amparo-bench-proxy-"))
     rows: dict[str, dict[str, list[float]]] = {}
     with Server(build_standin_app(StandinControls())) as up:
-        settings = Settings(environment="test", data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'a.db'}",
-                            detectors=detectors, master_key="11" * 32, watermark_key="22" * 32,
-                            session_secret="s" * 32, upstream_url=up.url + "/v1")
+        settings = Settings(
+            environment="test",
+            data_dir=tmp / "data",
+            database_url=f"sqlite:///{tmp / 'a.db'}",
+            detectors=detectors,
+            master_key="11" * 32,
+            watermark_key="22" * 32,
+            session_secret="s" * 32,
+            upstream_url=up.url + "/v1",
+        )
         service = Service(settings)
         registered = list(service.detectors.names)
         app = create_app(service, extra_routers=[build_proxy_router(service, require_key=False)])
@@ -120,19 +127,22 @@ def main() -> None:
             client = openai.OpenAI(base_url=px.url + "/v1", api_key="x", max_retries=0, timeout=120)
 
             def gen(c: openai.OpenAI, i: int) -> Any:
-                return c.images.with_raw_response.generate(prompt=f"a harbour with boats, variant {i}",
-                                                           size="1024x1024")
+                return c.images.with_raw_response.generate(
+                    prompt=f"a harbour with boats, variant {i}", size="1024x1024"
+                )
 
             def edit(c: openai.OpenAI, i: int) -> Any:
-                return c.images.with_raw_response.edit(image=("in.png", photo, "image/png"),
-                                                       prompt=f"add a red balloon, variant {i}")
+                return c.images.with_raw_response.edit(
+                    image=("in.png", photo, "image/png"), prompt=f"add a red balloon, variant {i}"
+                )
 
             for op, fn in (("generation", gen), ("edit", edit)):
                 for i in range(3):  # warm-up: model loads, first-call compilation
                     fn(client, -1 - i)
                     fn(direct, -1 - i)
-                r: dict[str, list[float]] = {k: [] for k in ("direct", "total", "upstream", "overhead", "gate",
-                                                              "outputs", "stamp")}
+                r: dict[str, list[float]] = {
+                    k: [] for k in ("direct", "total", "upstream", "overhead", "gate", "outputs", "stamp")
+                }
                 for i in range(n):
                     t0 = time.perf_counter()
                     fn(direct, i)

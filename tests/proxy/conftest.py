@@ -91,9 +91,7 @@ def running_proxy(
             _, keys[role] = keys_repo.create_key(s, name=f"test-{role}", role=role)
     try:
         with LiveServer(build_app(service), free_port()) as srv:
-            client = openai.OpenAI(
-                base_url=srv.url + "/v1", api_key=keys["submitter"], max_retries=0, timeout=30
-            )
+            client = openai.OpenAI(base_url=srv.url + "/v1", api_key=keys["submitter"], max_retries=0, timeout=30)
             yield Proxy(
                 srv.url,
                 client,
@@ -122,9 +120,7 @@ def sqlite_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def proxy(
-    sqlite_settings: Settings, upstream: tuple[str, StandinControls], prompt_gate: Any
-) -> Iterator[Proxy]:
+def proxy(sqlite_settings: Settings, upstream: tuple[str, StandinControls], prompt_gate: Any) -> Iterator[Proxy]:
     with running_proxy(sqlite_settings, upstream, prompt_gate) as p:
         yield p
 

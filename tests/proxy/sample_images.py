@@ -32,9 +32,7 @@ def reencode_resize_crop(data: bytes, *, quality: int = 75, keep: float = 0.9) -
     with Image.open(io.BytesIO(buf.getvalue())) as j:
         rgb = j.convert("RGB")
     w, h = rgb.size
-    rgb = rgb.resize((w // 2, h // 2), Image.Resampling.BICUBIC).resize(
-        (w, h), Image.Resampling.BICUBIC
-    )
+    rgb = rgb.resize((w // 2, h // 2), Image.Resampling.BICUBIC).resize((w, h), Image.Resampling.BICUBIC)
     cw, ch = int(w * keep), int(h * keep)
     x0, y0 = (w - cw) // 2, (h - ch) // 2
     rgb = rgb.crop((x0, y0, x0 + cw, y0 + ch))

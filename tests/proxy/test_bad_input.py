@@ -19,9 +19,7 @@ GEN = "/v1/images/generations"
 EDIT = "/v1/images/edits"
 
 
-def assert_clean_error(
-    resp: httpx.Response, status: int, code: str, param: str | None = None
-) -> dict[str, Any]:
+def assert_clean_error(resp: httpx.Response, status: int, code: str, param: str | None = None) -> dict[str, Any]:
     assert resp.status_code == status, resp.text
     text = resp.text
     assert "Traceback" not in text and UPSTREAM_KEY not in text and 'File "' not in text
@@ -69,9 +67,7 @@ def http(proxy):  # type: ignore[no-untyped-def]
         (b'{"prompt": "a cat", "Bad-Field": 1}', "unknown_parameter", None),
     ],
 )
-def test_malformed_generation_requests(
-    proxy, http, body: bytes, code: str, param: str | None
-) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_generation_requests(proxy, http, body: bytes, code: str, param: str | None) -> None:  # type: ignore[no-untyped-def]
     r = http.post(GEN, content=body, headers={"Content-Type": "application/json"})
     err = assert_clean_error(r, 400, code, param)
     assert_ledgered(proxy, err, "input")
@@ -123,9 +119,7 @@ def gif_bytes() -> bytes:
         ("empty_image", 400, "invalid_image", "image"),
     ],
 )
-def test_malformed_edit_requests(
-    proxy, http, case: str, status: int, code: str, param: str
-) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_edit_requests(proxy, http, case: str, status: int, code: str, param: str) -> None:  # type: ignore[no-untyped-def]
     good = png_bytes(256, 3)
     data = {"prompt": "add a tree"}
     files = {
@@ -223,9 +217,7 @@ def test_authentication(proxy) -> None:  # type: ignore[no-untyped-def]
     r = httpx.post(proxy.url + GEN, json={"prompt": "a cat"})
     assert_clean_error(r, 401, "invalid_api_key")
     assert r.json()["error"]["type"] == "authentication_error"
-    r = httpx.post(
-        proxy.url + GEN, json={"prompt": "a cat"}, headers={"Authorization": "Bearer amp_x_y"}
-    )
+    r = httpx.post(proxy.url + GEN, json={"prompt": "a cat"}, headers={"Authorization": "Bearer amp_x_y"})
     assert_clean_error(r, 401, "invalid_api_key")
     r = httpx.post(
         proxy.url + GEN,

@@ -42,15 +42,8 @@ def test_generate_b64_stamps_and_records(settings, start_proxy) -> None:  # type
         images = [base64.b64decode(d.b64_json) for d in r.data]
         assert r.data[0].revised_prompt == "a lighthouse on a hill at dusk"
         rec = p.last()
-        assert (
-            rec["decision"] == "allow"
-            and rec["account"] == "acct-42"
-            and rec["operation"] == "generation"
-        )
-        assert (
-            rec["prompt_stored"]
-            and p.ledger.read_prompt(rec["generation_id"]) == "a lighthouse on a hill at dusk"
-        )
+        assert rec["decision"] == "allow" and rec["account"] == "acct-42" and rec["operation"] == "generation"
+        assert rec["prompt_stored"] and p.ledger.read_prompt(rec["generation_id"]) == "a lighthouse on a hill at dusk"
         root = read_root_pem(ProvenanceKeyPaths.in_directory(provenance_dir(p.service.settings)))
         key = WatermarkKey.from_hex("22" * 32)
         for i, data in enumerate(images):
@@ -107,11 +100,7 @@ def test_edit_with_image_and_mask(proxy) -> None:  # type: ignore[no-untyped-def
     sent = proxy.controls.requests[-1]
     assert sent["path"] == "edits" and sent["images"] == 1 and sent["mask"] is True
     rec = proxy.last()
-    assert (
-        rec["operation"] == "edit"
-        and rec["decision"] == "allow"
-        and rec["account"] == "edit-user-7"
-    )
+    assert rec["operation"] == "edit" and rec["decision"] == "allow" and rec["account"] == "edit-user-7"
     assert rec["input_hashes"]["images"][0]["sha256"] == hashlib.sha256(src).hexdigest()
     assert "pdq" in rec["input_hashes"]["images"][0]
     assert rec["input_hashes"]["mask"]["sha256"] == hashlib.sha256(mask).hexdigest()
@@ -156,9 +145,7 @@ def test_abusive_output_blocked_and_preserved(proxy, benign_photo) -> None:  # t
     proxy.detectors["nudity"].set(benign_photo, nudity=0.93)
     proxy.detectors["faces_age"].set(benign_photo, faces=1, min_age=10, minor=0.9)
     with pytest.raises(openai.BadRequestError) as ei:
-        proxy.client.images.generate(
-            prompt="a mountain lake", size=SMALL, extra_headers={"X-Amparo-Account": "acct-5"}
-        )
+        proxy.client.images.generate(prompt="a mountain lake", size=SMALL, extra_headers={"X-Amparo-Account": "acct-5"})
     body = ei.value.response.json()
     assert body["error"]["code"] == "content_policy_violation" and "data" not in body
     rec = proxy.ledger.get(body["error"]["amparo_reference"])
@@ -186,9 +173,7 @@ def test_nude_output_of_a_photo_edit_is_a_sexual_deepfake(proxy, benign_photo) -
     assert r.http_response.json()["amparo"]["outputs"][0]["decision"] == "age_restrict"
     assert proxy.last()["decision"] == "age_restrict"
     with pytest.raises(openai.BadRequestError) as ei:
-        proxy.client.images.edit(
-            image=("photo.jpg", benign_photo, "image/jpeg"), prompt="make it sunny"
-        )
+        proxy.client.images.edit(image=("photo.jpg", benign_photo, "image/jpeg"), prompt="make it sunny")
     rec = proxy.ledger.get(ei.value.body["amparo_reference"])
     assert rec["decision"] == "block" and rec["reasons"][0]["label"] == "sexual_deepfake"
 
@@ -201,3 +186,32 @@ def test_upstream_content_policy_refusal_is_relayed_as_ours(proxy) -> None:  # t
     assert "upstream safety system" not in ei.value.body["message"]
     rec = proxy.ledger.get(ei.value.body["amparo_reference"])
     assert rec["decision"] == "refuse" and rec["stage"] == "upstream"
+
+
+def test_edit_of_a_known_image_is_blocked_before_the_upstream(proxy, benign_photo) -> None:  # type: ignore[no-untyped-def]
+    """A benign photo stands in for known material in a hash bank (POLICY.md)."""
+    from amparo.store import banks_repo
+    from amparo.store.banks_repo import NewEntry
+
+    pdq = pdq_of_bytes(benign_photo)[0]
+    with proxy.service.db.session() as s:
+        bank = banks_repo.create_bank(s, name="KNOWN-TEST", category="csam")
+        banks_repo.add_entries(s, bank_id=bank.id, entries=[NewEntry("pdq", pdq)])
+    proxy.service.matcher.refresh()
+    with pytest.raises(openai.BadRequestError) as ei:
+        proxy.client.images.edit(image=("photo.jpg", benign_photo, "image/jpeg"), prompt="make the sky blue")
+    assert proxy.controls.requests == []
+    rec = proxy.ledger.get(ei.value.body["amparo_reference"])
+    assert rec["decision"] == "block" and rec["stage"] == "input"
+    assert rec["reasons"][0]["label"] == "csam_known"
+
+
+def test_repeated_csam_requests_escalate(proxy) -> None:  # type: ignore[no-untyped-def]
+    rules = []
+    for _ in range(3):
+        with pytest.raises(openai.BadRequestError) as ei:
+            proxy.client.images.generate(
+                prompt="nude image of a 12 year old", extra_headers={"X-Amparo-Account": "rep"}
+            )
+        rules.append({r["rule"] for r in proxy.ledger.get(ei.value.body["amparo_reference"])["reasons"]})
+    assert [("request.csam_repeated" in r) for r in rules] == [False, False, True]

@@ -49,9 +49,7 @@ def entry(prompt: str = "a red kite", *, returned: bool = True) -> LedgerEntry:
 def test_prompt_encryption_and_keyed_hashes() -> None:
     k1, k2 = LedgerKeys(b"\x01" * 32), LedgerKeys(b"\x02" * 32)
     blob = k1.encrypt_prompt("a red kite over the sea", "gen_1")
-    assert b"kite" not in blob and blob != k1.encrypt_prompt(
-        "a red kite over the sea", "gen_1"
-    )  # fresh nonce
+    assert b"kite" not in blob and blob != k1.encrypt_prompt("a red kite over the sea", "gen_1")  # fresh nonce
     assert k1.decrypt_prompt(blob, "gen_1") == "a red kite over the sea"
     with pytest.raises(PromptUnreadable):
         k2.decrypt_prompt(blob, "gen_1")  # another master key
@@ -62,9 +60,7 @@ def test_prompt_encryption_and_keyed_hashes() -> None:
     req = {"prompt": "a red kite", "n": 1}
     assert k1.request_hash(req) == k1.request_hash(dict(reversed(req.items())))
     assert k1.request_hash(req) != k2.request_hash(req)
-    assert k1.account_pseudonym("acct") != k2.account_pseudonym(
-        "acct"
-    ) and "acct" not in k1.account_pseudonym("acct")
+    assert k1.account_pseudonym("acct") != k2.account_pseudonym("acct") and "acct" not in k1.account_pseudonym("acct")
     assert 0 <= new_watermark_id() < 2**63
 
 
@@ -78,15 +74,9 @@ def test_record_read_and_purge(service) -> None:  # type: ignore[no-untyped-def]
     ledger.record(refused)
     assert ledger.read_prompt(fresh.generation_id) == "fresh one"
     rec = ledger.get(fresh.generation_id)
-    assert (
-        rec is not None
-        and rec["account"] == "acct-1"
-        and rec["watermark_id"] == fresh.outputs[0].watermark_id
-    )
+    assert rec is not None and rec["account"] == "acct-1" and rec["watermark_id"] == fresh.outputs[0].watermark_id
     assert ledger.outputs_by_watermark(fresh.outputs[0].watermark_id) == [(fresh.generation_id, 0)]
-    assert sorted(ledger.outputs_by_sha256("a" * 64)) == sorted(
-        [(old.generation_id, 0), (fresh.generation_id, 0)]
-    )
+    assert sorted(ledger.outputs_by_sha256("a" * 64)) == sorted([(old.generation_id, 0), (fresh.generation_id, 0)])
     assert ledger.output_pdqs()[0][3] == "e" * 64
     assert ledger.purge_expired() == 1
     assert ledger.get(old.generation_id) is None and ledger.get(fresh.generation_id) is not None

@@ -52,9 +52,7 @@ def test_mangled_copy_is_traced_by_the_watermark(proxy, generated) -> None:  # t
     assert res.evidence["watermark_id"] == rec["outputs"][0]["watermark_id"]
 
 
-@pytest.mark.parametrize(
-    "key", [None, WatermarkKey.from_hex("33" * 32)], ids=["no_key", "wrong_key"]
-)
+@pytest.mark.parametrize("key", [None, WatermarkKey.from_hex("33" * 32)], ids=["no_key", "wrong_key"])
 def test_without_the_watermark_key_pdq_finds_it(proxy, generated, key) -> None:  # type: ignore[no-untyped-def]
     out, copy, _ = generated
     res = Tracer.for_service(proxy.service, watermark_key=key).trace(copy)

@@ -13,14 +13,11 @@ def proxy(
     ctx: typer.Context,
     upstream: str = typer.Option(
         None,
-        help="OpenAI-style base URL of the generator, e.g. "
-        "https://api.openai.com/v1 (default AMPARO_UPSTREAM_URL)",
+        help="OpenAI-style base URL of the generator, e.g. https://api.openai.com/v1 (default AMPARO_UPSTREAM_URL)",
     ),
     host: str = typer.Option(None, help="default AMPARO_HOST or 127.0.0.1"),
     port: int = typer.Option(None, help="default AMPARO_PORT or 8000"),
-    no_auth: bool = typer.Option(
-        False, "--no-auth", help="accept callers without an Amparo API key (demos only)"
-    ),
+    no_auth: bool = typer.Option(False, "--no-auth", help="accept callers without an Amparo API key (demos only)"),
 ) -> None:
     """Serve POST /v1/images/generations and /v1/images/edits in front of --upstream."""
     if ctx.invoked_subcommand is not None:
@@ -59,9 +56,7 @@ def standin(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(9100),
     delay: float = typer.Option(0.0, help="seconds each answer waits (simulated generation time)"),
-    mode: str = typer.Option(
-        "ok", help="ok | timeout | error | garbage | garbage_image | content_policy | url"
-    ),
+    mode: str = typer.Option("ok", help="ok | timeout | error | garbage | garbage_image | content_policy | url"),
     key: str = typer.Option(None, help="bearer key to require from the proxy"),
 ) -> None:
     """Run the stand-in image generator (its base URL is http://HOST:PORT/v1)."""

@@ -28,12 +28,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def trace(
         files: list[str] = typer.Argument(..., help="image files, or - for paths on stdin"),
-        show_prompt: bool = typer.Option(
-            False, "--show-prompt", help="decrypt and print the stored prompt"
-        ),
-        no_watermark: bool = typer.Option(
-            False, "--no-watermark", help="do not use the watermark key"
-        ),
+        show_prompt: bool = typer.Option(False, "--show-prompt", help="decrypt and print the stored prompt"),
+        no_watermark: bool = typer.Option(False, "--no-watermark", help="do not use the watermark key"),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Trace images back to the generation ledger record that made them."""

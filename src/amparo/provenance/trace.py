@@ -126,9 +126,7 @@ def probe_pdqs(rgb: np.ndarray) -> list[str]:
     scale = PROBE_SIDE / max(h, w)
     if scale < 1.0:
         rgb = np.asarray(
-            Image.fromarray(rgb).resize(
-                (max(1, int(w * scale)), max(1, int(h * scale))), Image.Resampling.BILINEAR
-            )
+            Image.fromarray(rgb).resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.Resampling.BILINEAR)
         )
     out = []
     for f in PROBE_FRACTIONS:
@@ -136,9 +134,7 @@ def probe_pdqs(rgb: np.ndarray) -> list[str]:
             for dx in PROBE_OFFSETS:
                 if f == 1.0 and (dy or dx):
                     continue  # the whole query has one position
-                out.append(
-                    pdq_of_array(np.ascontiguousarray(crop_fraction(rgb, f, 0.5 + dy, 0.5 + dx)))[0]
-                )
+                out.append(pdq_of_array(np.ascontiguousarray(crop_fraction(rgb, f, 0.5 + dy, 0.5 + dx)))[0])
     return out
 
 
@@ -214,9 +210,7 @@ class Tracer:
         except (UnidentifiedImageError, Image.DecompressionBombError):
             raise UnsupportedMedia("not a recognised image") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise BadInput(
-                f"the image could not be decoded ({e.__class__.__name__})", code="bad_image"
-            ) from None
+            raise BadInput(f"the image could not be decoded ({e.__class__.__name__})", code="bad_image") from None
 
     def _record(
         self,
@@ -230,9 +224,7 @@ class Tracer:
     ) -> TraceResult | None:
         record = self.ledger.get(generation_id)
         if record is None:
-            steps.append(
-                {"method": method, "result": "not in the ledger", "generation_id": generation_id}
-            )
+            steps.append({"method": method, "result": "not in the ledger", "generation_id": generation_id})
             return None
         steps.append({"method": method, "result": "found", "generation_id": generation_id})
         return TraceResult(
@@ -246,9 +238,7 @@ class Tracer:
             steps=steps,
         )
 
-    def _by_manifest(
-        self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]
-    ) -> TraceResult | None:
+    def _by_manifest(self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]) -> TraceResult | None:
         mime = sniff_mime(data)
         if mime is None:
             steps.append({"method": "c2pa", "result": "format cannot carry a manifest"})
@@ -274,21 +264,13 @@ class Tracer:
                 except (binascii.Error, ValueError):
                     continue
                 index = next(
-                    (
-                        i
-                        for g, i in self.ledger.outputs_by_watermark(wm)
-                        if g == reading.generation_id
-                    ),
+                    (i for g, i in self.ledger.outputs_by_watermark(wm) if g == reading.generation_id),
                     None,
                 )
         conf = CONFIDENCE_C2PA_TRUSTED if reading.trusted else CONFIDENCE_C2PA_UNTRUSTED
-        return self._record(
-            "c2pa", conf, reading.generation_id, index, {"manifest": reading.to_dict()}, steps
-        )
+        return self._record("c2pa", conf, reading.generation_id, index, {"manifest": reading.to_dict()}, steps)
 
-    def _by_sha256(
-        self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]
-    ) -> TraceResult | None:
+    def _by_sha256(self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]) -> TraceResult | None:
         sha = hashlib.sha256(data).hexdigest()
         hits = self.ledger.outputs_by_sha256(sha)
         if not hits:
@@ -297,9 +279,7 @@ class Tracer:
         gid, index = hits[0]
         return self._record("sha256", CONFIDENCE_SHA256, gid, index, {"sha256": sha}, steps)
 
-    def _by_watermark(
-        self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]
-    ) -> TraceResult | None:
+    def _by_watermark(self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]) -> TraceResult | None:
         if self.watermark_key is None:
             steps.append({"method": "watermark", "result": "no watermark key configured"})
             return None
@@ -329,9 +309,7 @@ class Tracer:
         }
         return self._record("watermark", CONFIDENCE_WATERMARK, gid, index, evidence, steps)
 
-    def _by_pdq(
-        self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]
-    ) -> TraceResult | None:
+    def _by_pdq(self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]) -> TraceResult | None:
         try:
             query, quality = pdq_of_bytes(data, max_pixels=self.max_pixels)
             probes = probe_pdqs(rgb)

@@ -48,9 +48,7 @@ log = logging.getLogger(__name__)
 
 STOPPING = (Decision.REFUSE, Decision.BLOCK)
 REFUSED_REQUEST = "Your request was refused by this service's safety policy."
-BLOCKED_OUTPUT = (
-    "The generated image was blocked by this service's safety policy and was not returned."
-)
+BLOCKED_OUTPUT = "The generated image was blocked by this service's safety policy and was not returned."
 MEDIA_ROUTE = "v1/images/files/"
 
 
@@ -134,18 +132,14 @@ class ProxyFlow:
         timings["total"] = (time.perf_counter() - t0) * 1000
         return FlowOutcome(status, body, gid, timings)
 
-    def record_rejection(
-        self, operation: str, account: str | None, err: ProxyError, raw: bytes
-    ) -> FlowOutcome:
+    def record_rejection(self, operation: str, account: str | None, err: ProxyError, raw: bytes) -> FlowOutcome:
         """An unparseable request: an error row in the ledger, the error to the caller."""
         gid = new_generation_id()
         entry = LedgerEntry(
             generation_id=gid,
             operation=operation,
             account=account,
-            request_hash=self.ledger.keys.request_hash(
-                {"raw_sha256": hashlib.sha256(raw).hexdigest()}
-            ),
+            request_hash=self.ledger.keys.request_hash({"raw_sha256": hashlib.sha256(raw).hexdigest()}),
             decision="error",
             stage=err.stage,
             reasons=[{"code": err.code, "message": err.message}],
@@ -174,9 +168,7 @@ class ProxyFlow:
             extra=(("generation_id", entry.generation_id),),
         )
 
-    def _run(
-        self, req: ImagesRequest, entry: LedgerEntry, base_url: str, timings: dict[str, float]
-    ) -> dict[str, Any]:
+    def _run(self, req: ImagesRequest, entry: LedgerEntry, base_url: str, timings: dict[str, float]) -> dict[str, Any]:
         ctx = self._context(req, entry)
         t = time.perf_counter()
         verdicts = self._gate(req, entry, ctx)
@@ -189,16 +181,11 @@ class ProxyFlow:
         derived = req.operation == "edit" and not all(self._ai_made(v) for v in verdicts)
         user = self.ledger.keys.account_pseudonym(entry.account) if entry.account else None
         result = (
-            self.upstream.edit(req, user=user)
-            if req.operation == "edit"
-            else self.upstream.generate(req, user=user)
+            self.upstream.edit(req, user=user) if req.operation == "edit" else self.upstream.generate(req, user=user)
         )
         timings["upstream"] = result.elapsed_s * 1000
         t = time.perf_counter()
-        checked = [
-            (i, img, self._check_output(img.data, ctx, derived))
-            for i, img in enumerate(result.images)
-        ]
+        checked = [(i, img, self._check_output(img.data, ctx, derived)) for i, img in enumerate(result.images)]
         timings["outputs"] = (time.perf_counter() - t) * 1000
         blocked = [(i, img, v) for i, img, v in checked if v.decision in STOPPING]
         if blocked:
@@ -245,9 +232,7 @@ class ProxyFlow:
             )
             item: dict[str, Any] = {}
             if req.response_format == "url":
-                item["url"] = (
-                    base_url.rstrip("/") + "/" + MEDIA_ROUTE + self.media.put(stamped.data)
-                )
+                item["url"] = base_url.rstrip("/") + "/" + MEDIA_ROUTE + self.media.put(stamped.data)
             else:
                 item["b64_json"] = base64.b64encode(stamped.data).decode("ascii")
             if img.revised_prompt:
@@ -295,9 +280,7 @@ class ProxyFlow:
             a = Analysis()
             try:
                 p.analyse_prompt(req.prompt, a)
-                p.analyse_image(
-                    img.data, force_faces=True, a=a
-                )  # faces/age always, whatever the cascade
+                p.analyse_image(img.data, force_faces=True, a=a)  # faces/age always, whatever the cascade
             except AmparoError as e:
                 raise _as_rejection(e, "image") from None
             v = p.decide(item, a)
@@ -313,8 +296,7 @@ class ProxyFlow:
     def _ai_made(self, v: Verdict) -> bool:
         threshold = float(self.pipeline.policy.thresholds.get("ai_generated", 0.5))
         return any(
-            c.stage == "provenance" and not c.error and c.score("ai_generated") >= threshold
-            for c in v.classifications
+            c.stage == "provenance" and not c.error and c.score("ai_generated") >= threshold for c in v.classifications
         )
 
     def _check_output(self, data: bytes, ctx: Context, derived: bool) -> Verdict:

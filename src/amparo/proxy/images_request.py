@@ -76,9 +76,7 @@ def sniff_image_mime(data: bytes) -> str | None:
 
 def _prompt(value: Any, max_chars: int) -> str:
     if value is None:
-        raise RequestRejected(
-            "'prompt' is a required property", param="prompt", code="missing_required_parameter"
-        )
+        raise RequestRejected("'prompt' is a required property", param="prompt", code="missing_required_parameter")
     if not isinstance(value, str):
         raise RequestRejected("'prompt' must be a string", param="prompt", code="invalid_type")
     if not value.strip():
@@ -102,9 +100,7 @@ def _n(value: Any) -> int:
     except (TypeError, ValueError):
         raise RequestRejected("'n' must be an integer", param="n", code="invalid_type") from None
     if not 1 <= n <= MAX_N:
-        raise RequestRejected(
-            f"'n' must be between 1 and {MAX_N}", param="n", code="integer_out_of_range"
-        )
+        raise RequestRejected(f"'n' must be between 1 and {MAX_N}", param="n", code="integer_out_of_range")
     return n
 
 
@@ -135,9 +131,7 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
 
 def _stream(value: Any) -> None:
     if value in (True, "true", "True", "1"):
-        raise RequestRejected(
-            "streaming is not supported by this endpoint", param="stream", code="unsupported_value"
-        )
+        raise RequestRejected("streaming is not supported by this endpoint", param="stream", code="unsupported_value")
 
 
 def _forwarded(body: dict[str, Any]) -> dict[str, Any]:
@@ -146,15 +140,9 @@ def _forwarded(body: dict[str, Any]) -> dict[str, Any]:
         if k in OWN_FIELDS or v is None:
             continue
         if not _FIELD_NAME.match(k):
-            raise RequestRejected(
-                f"unknown parameter {k[:40]!r}", param=k[:40], code="unknown_parameter"
-            )
-        if not isinstance(v, str | int | float | bool) or (
-            isinstance(v, str) and len(v) > MAX_FIELD_CHARS
-        ):
-            raise RequestRejected(
-                f"'{k}' must be a short string, number or boolean", param=k, code="invalid_type"
-            )
+            raise RequestRejected(f"unknown parameter {k[:40]!r}", param=k[:40], code="unknown_parameter")
+        if not isinstance(v, str | int | float | bool) or (isinstance(v, str) and len(v) > MAX_FIELD_CHARS):
+            raise RequestRejected(f"'{k}' must be a short string, number or boolean", param=k, code="invalid_type")
         out[k] = v
     if len(out) > MAX_FORWARDED_FIELDS:
         raise RequestRejected("too many parameters", code="invalid_request")
@@ -196,41 +184,27 @@ def _read_file(upload: Any, name: str, limit: int) -> InputImage:
         raise RequestRejected(f"'{name}' is empty", param=name, code="invalid_image")
     mime = sniff_image_mime(data)
     if mime is None:
-        raise RequestRejected(
-            f"'{name}' must be a PNG, JPEG or WEBP image", param=name, code="invalid_image_format"
-        )
+        raise RequestRejected(f"'{name}' must be a PNG, JPEG or WEBP image", param=name, code="invalid_image_format")
     return InputImage(data=data, filename=(upload.filename or name)[:200], mime=mime)
 
 
-def parse_edit_form(
-    form: FormData, *, max_prompt_chars: int, max_image_bytes: int
-) -> ImagesRequest:
+def parse_edit_form(form: FormData, *, max_prompt_chars: int, max_image_bytes: int) -> ImagesRequest:
     uploads = [*form.getlist("image"), *form.getlist("image[]")]
     if not uploads:
-        raise RequestRejected(
-            "'image' is a required property", param="image", code="missing_required_parameter"
-        )
+        raise RequestRejected("'image' is a required property", param="image", code="missing_required_parameter")
     if len(uploads) > MAX_INPUT_IMAGES:
-        raise RequestRejected(
-            f"at most {MAX_INPUT_IMAGES} input images", param="image", code="too_many_images"
-        )
+        raise RequestRejected(f"at most {MAX_INPUT_IMAGES} input images", param="image", code="too_many_images")
     images = [_read_file(u, "image", max_image_bytes) for u in uploads]
     mask_upload = form.get("mask")
-    mask = (
-        _read_file(mask_upload, "mask", max_image_bytes) if mask_upload not in (None, "") else None
-    )
+    mask = _read_file(mask_upload, "mask", max_image_bytes) if mask_upload not in (None, "") else None
     fields: dict[str, Any] = {}
     for k, v in form.multi_items():
         if k in ("image", "image[]", "mask"):
             continue
         if isinstance(v, UploadFile):
-            raise RequestRejected(
-                f"unexpected file in field {k[:40]!r}", param=k[:40], code="invalid_type"
-            )
+            raise RequestRejected(f"unexpected file in field {k[:40]!r}", param=k[:40], code="invalid_type")
         if k in fields:
-            raise RequestRejected(
-                f"field {k[:40]!r} given twice", param=k[:40], code="invalid_value"
-            )
+            raise RequestRejected(f"field {k[:40]!r} given twice", param=k[:40], code="invalid_value")
         fields[k] = v
     _stream(fields.get("stream"))
     return ImagesRequest(

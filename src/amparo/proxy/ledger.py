@@ -78,22 +78,15 @@ class LedgerKeys:
         try:
             return self._aead.decrypt(nonce, ct, generation_id.encode("ascii")).decode("utf-8")
         except InvalidTag:
-            raise PromptUnreadable(
-                "the stored prompt does not decrypt under this master key"
-            ) from None
+            raise PromptUnreadable("the stored prompt does not decrypt under this master key") from None
 
     def request_hash(self, canonical: dict[str, Any]) -> str:
-        text = json.dumps(
-            canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-        )
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
         return hmac.new(self._mac, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def account_pseudonym(self, account: str) -> str:
         """A stable stand-in for the account, sent to the upstream as its `user` field."""
-        return (
-            "amparo-"
-            + hmac.new(self._pseudonym, account.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-        )
+        return "amparo-" + hmac.new(self._pseudonym, account.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def new_generation_id() -> str:
@@ -194,17 +187,13 @@ class GenerationLedger:
         returned = [o for o in entry.outputs if o.returned]
         row = GenerationRow(
             generation_id=entry.generation_id,
-            watermark_id=next(
-                (o.watermark_id for o in returned if o.watermark_id is not None), None
-            ),
+            watermark_id=next((o.watermark_id for o in returned if o.watermark_id is not None), None),
             created_at=now,
             account=entry.account[:200] if entry.account else None,
             operation=entry.operation,
             request_sha256=entry.request_hash,
             prompt_ciphertext=(
-                self.keys.encrypt_prompt(entry.prompt, entry.generation_id)
-                if entry.prompt is not None
-                else None
+                self.keys.encrypt_prompt(entry.prompt, entry.generation_id) if entry.prompt is not None else None
             ),
             decision=entry.decision,
             stage=entry.stage,
@@ -231,16 +220,12 @@ class GenerationLedger:
 
     def get(self, generation_id: str) -> dict[str, Any] | None:
         with self.db.session() as s:
-            row = s.scalars(
-                select(GenerationRow).where(GenerationRow.generation_id == generation_id)
-            ).first()
+            row = s.scalars(select(GenerationRow).where(GenerationRow.generation_id == generation_id)).first()
             return row_to_dict(row) if row is not None else None
 
     def read_prompt(self, generation_id: str) -> str | None:
         with self.db.session() as s:
-            row = s.scalars(
-                select(GenerationRow).where(GenerationRow.generation_id == generation_id)
-            ).first()
+            row = s.scalars(select(GenerationRow).where(GenerationRow.generation_id == generation_id)).first()
             if row is None or row.prompt_ciphertext is None:
                 return None
             return self.keys.decrypt_prompt(row.prompt_ciphertext, row.generation_id)
@@ -280,13 +265,9 @@ class GenerationLedger:
         """Delete rows past their retention (outputs first: not every backend cascades)."""
         now = now or datetime.now(UTC)
         with self.db.session() as s:
-            ids = list(
-                s.scalars(select(GenerationRow.generation_id).where(GenerationRow.expires_at < now))
-            )
+            ids = list(s.scalars(select(GenerationRow.generation_id).where(GenerationRow.expires_at < now)))
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
-                s.execute(
-                    delete(GenerationOutputRow).where(GenerationOutputRow.generation_id.in_(chunk))
-                )
+                s.execute(delete(GenerationOutputRow).where(GenerationOutputRow.generation_id.in_(chunk)))
                 s.execute(delete(GenerationRow).where(GenerationRow.generation_id.in_(chunk)))
         return len(ids)

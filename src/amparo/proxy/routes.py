@@ -63,15 +63,11 @@ class ProxyComponents:
     stamper: Stamper
 
 
-def build_proxy_components(
-    service: Any, *, upstream_url: str | None = None, transport: Any = None
-) -> ProxyComponents:
+def build_proxy_components(service: Any, *, upstream_url: str | None = None, transport: Any = None) -> ProxyComponents:
     s = service.settings
     url = upstream_url or s.upstream_url
     if not url:
-        raise ConfigurationError(
-            "the proxy needs an upstream URL (AMPARO_UPSTREAM_URL or --upstream)"
-        )
+        raise ConfigurationError("the proxy needs an upstream URL (AMPARO_UPSTREAM_URL or --upstream)")
     upstream = UpstreamClient(
         url,
         api_key=s.upstream_api_key,
@@ -83,17 +79,13 @@ def build_proxy_components(
     stamper = Stamper.from_settings(s)
     media = MediaStore(s.data_dir / MEDIA_SUBDIR)
     flow = ProxyFlow(service, upstream=upstream, stamper=stamper, ledger=ledger, media=media)
-    return ProxyComponents(
-        flow=flow, ledger=ledger, media=media, upstream=upstream, stamper=stamper
-    )
+    return ProxyComponents(flow=flow, ledger=ledger, media=media, upstream=upstream, stamper=stamper)
 
 
 def _respond(outcome: FlowOutcome) -> JSONResponse:
     headers = {GENERATION_HEADER: outcome.generation_id}
     if outcome.timings_ms:
-        headers["Server-Timing"] = ", ".join(
-            f"{k};dur={v:.1f}" for k, v in outcome.timings_ms.items()
-        )
+        headers["Server-Timing"] = ", ".join(f"{k};dur={v:.1f}" for k, v in outcome.timings_ms.items())
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
 
 
@@ -152,9 +144,7 @@ def build_proxy_router(
         try:
             p = await run_in_threadpool(principal, request)
         except AmparoError as e:
-            raise ProxyError(
-                e.message, code="invalid_api_key", status=401, error_type=AUTH_ERROR
-            ) from None
+            raise ProxyError(e.message, code="invalid_api_key", status=401, error_type=AUTH_ERROR) from None
         if PERMISSION not in ROLE_PERMISSIONS.get(p.role, frozenset()):
             raise ProxyError(
                 f"role {p.role!r} may not use the image proxy",
@@ -197,9 +187,7 @@ def build_proxy_router(
     async def parse_multipart(request: Request) -> tuple[bytes, ImagesRequest]:
         ctype = request.headers.get("content-type", "").lower()
         if not ctype.startswith("multipart/form-data"):
-            raise RequestRejected(
-                "image edits must be sent as multipart/form-data", code="invalid_content_type"
-            )
+            raise RequestRejected("image edits must be sent as multipart/form-data", code="invalid_content_type")
         raw = await _read_capped(request, 2 * settings.max_upload_bytes + 1024 * 1024)
         try:
             form = await _replay(request, raw).form(
@@ -208,9 +196,7 @@ def build_proxy_router(
                 max_part_size=max(1024 * 1024, 8 * settings.max_prompt_chars),
             )
         except (MultiPartException, HTTPException):
-            raise RequestRejected(
-                "the multipart body is malformed", code="invalid_multipart"
-            ) from None
+            raise RequestRejected("the multipart body is malformed", code="invalid_multipart") from None
         try:
             return raw, parse_edit_form(
                 form,

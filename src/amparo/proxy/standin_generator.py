@@ -57,9 +57,7 @@ def parse_size(size: Any) -> tuple[int, int]:
     return max(MIN_SIDE, min(MAX_SIDE, w)), max(MIN_SIDE, min(MAX_SIDE, h))
 
 
-def draw_picture(
-    prompt: str, size: tuple[int, int] = DEFAULT_SIZE, *, variant: int = 0
-) -> Image.Image:
+def draw_picture(prompt: str, size: tuple[int, int] = DEFAULT_SIZE, *, variant: int = 0) -> Image.Image:
     """A benign drawing seeded by the prompt: gradient sky, hills, shapes. No people."""
     seed = int.from_bytes(hashlib.sha256(f"{variant}:{prompt}".encode()).digest()[:8], "big")
     rng = np.random.default_rng(seed)
@@ -101,9 +99,7 @@ def _edit(prompt: str, data: bytes, variant: int) -> Image.Image:
     return Image.blend(base, overlay, 0.5)
 
 
-def _error(
-    status: int, message: str, code: str, kind: str = "invalid_request_error"
-) -> JSONResponse:
+def _error(status: int, message: str, code: str, kind: str = "invalid_request_error") -> JSONResponse:
     return JSONResponse(
         {"error": {"message": message, "type": kind, "param": None, "code": code}},
         status_code=status,
@@ -116,9 +112,7 @@ def build_standin_app(controls: StandinControls | None = None) -> FastAPI:
     app.state.controls = c
     urls: dict[str, bytes] = {}
 
-    async def answer(
-        request: Request, prompt: str, n: int, size: Any, images: list[bytes], base: str
-    ) -> Response:
+    async def answer(request: Request, prompt: str, n: int, size: Any, images: list[bytes], base: str) -> Response:
         auth = request.headers.get("authorization", "")
         if c.expected_key is not None and auth != f"Bearer {c.expected_key}":
             given = auth.removeprefix("Bearer ")
@@ -185,11 +179,7 @@ def build_standin_app(controls: StandinControls | None = None) -> FastAPI:
     @app.post("/v1/images/edits")
     async def edits(request: Request) -> Response:
         form = await request.form()
-        files = [
-            v
-            for k, v in form.multi_items()
-            if k in ("image", "image[]") and isinstance(v, UploadFile)
-        ]
+        files = [v for k, v in form.multi_items() if k in ("image", "image[]") and isinstance(v, UploadFile)]
         images = [await f.read() for f in files]
         mask = form.get("mask")
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}

@@ -63,9 +63,7 @@ class UpstreamClient:
         self._api_key = api_key
         self.timeout_s = timeout_s
         self.max_image_bytes = max_image_bytes
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout_s), follow_redirects=False, transport=transport
-        )
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False, transport=transport)
 
     def __repr__(self) -> str:  # never print the key
         return f"UpstreamClient({self.base_url!r})"
@@ -121,9 +119,7 @@ class UpstreamClient:
             ) from None
         except httpx.HTTPError as e:
             log.warning("upstream %s unreachable: %s", path, e.__class__.__name__)
-            raise UpstreamFailure(
-                "the image generator could not be reached", code="upstream_unavailable"
-            ) from None
+            raise UpstreamFailure("the image generator could not be reached", code="upstream_unavailable") from None
         return UpstreamResult(images=images, elapsed_s=time.perf_counter() - t0)
 
     def _images(self, raw: bytes) -> list[UpstreamImage]:
@@ -145,9 +141,7 @@ class UpstreamClient:
                     img = base64.b64decode(entry["b64_json"], validate=True)
                 except (binascii.Error, ValueError):
                     raise _garbage("an image is not valid base64") from None
-            elif isinstance(entry.get("url"), str) and entry["url"].startswith(
-                ("http://", "https://")
-            ):
+            elif isinstance(entry.get("url"), str) and entry["url"].startswith(("http://", "https://")):
                 img = self._fetch(entry["url"])
             else:
                 raise _garbage("an image entry has neither b64_json nor url")
@@ -191,9 +185,7 @@ def _read_capped(resp: httpx.Response, limit: int) -> bytes:
 
 def _garbage(why: str) -> UpstreamFailure:
     log.warning("upstream answered garbage: %s", why)
-    return UpstreamFailure(
-        "the image generator returned an invalid response", code="upstream_invalid_response"
-    )
+    return UpstreamFailure("the image generator returned an invalid response", code="upstream_invalid_response")
 
 
 def _upstream_code(raw: bytes) -> str | None:
@@ -228,8 +220,7 @@ def _raise_for_status(status: int, raw: bytes) -> None:
         )
     if 400 <= status < 500:  # usually a parameter the caller chose (size, model, quality)
         raise UpstreamFailure(
-            f"the image generator rejected the request's parameters (HTTP {status}"
-            + (f", {code})" if code else ")"),
+            f"the image generator rejected the request's parameters (HTTP {status}" + (f", {code})" if code else ")"),
             code="upstream_rejected",
             status=400,
             error_type=INVALID_REQUEST,
