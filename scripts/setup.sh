@@ -32,6 +32,15 @@ if [ "$dev" = 1 ]; then
 else
   .venv/bin/python -m pip install -q -e ".[all]"
 fi
+# Compile the PDQ index kernels once (numba caches them beside the code; 10-20 s on a new machine),
+# so the first lookup of a fresh install does not pay for it.
+.venv/bin/python -c "
+import tempfile, numpy as np
+from amparo.matching.pdq_index import PDQIndex
+with tempfile.TemporaryDirectory() as d:
+    i = PDQIndex.build(d + '/i', np.arange(3, dtype=np.int64), np.zeros((3, 32), np.uint8))
+    i.search(bytes(32), 31); i.apply(added=[(9, bytes(32))], removed=[1], seq=1); i.search(bytes(32), 31); i.close()
+"
 if [ -f scripts/fetch_models.py ]; then
   .venv/bin/python scripts/fetch_models.py
 fi

@@ -52,6 +52,9 @@ class Matcher:
         """Apply database changes the index has not seen yet. Returns the number applied."""
         applied = 0
         with self._lock:
+            if not self.owner:
+                # Follow the owner's compactions, so memory holds only the changes since its base.
+                self.pdq.reload()
             while True:
                 with self.db.session() as s:
                     rows = banks_repo.index_changes_after(
