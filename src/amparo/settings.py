@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     profile: str | None = None  # default jurisdiction profile, e.g. "eu-es" or "us"
 
     index_refresh_seconds: float = 2.0
+    retention_interval_seconds: float = 3600.0
     detectors: str = "default"  # "default" | "none" | comma-separated detector names
 
     # Secrets: files or values; never stored in the database.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,16 @@ SECURITY_HEADERS = {
 }
 
 
+def _retention_loop(service: Service, stop: threading.Event) -> None:
+    from amparo.retention import run_retention
+
+    while not stop.wait(service.settings.retention_interval_seconds):
+        try:
+            log.info("retention: %s", run_retention(service))
+        except Exception:  # never take the API down; try again next interval
+            log.exception("retention run failed")
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
@@ -32,7 +43,11 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.matcher.start_background_refresh(service.settings.index_refresh_seconds)
+        stop = threading.Event()
+        if service.matcher.owner:  # one process per data directory runs the retention job
+            threading.Thread(target=_retention_loop, args=(service, stop), daemon=True).start()
         yield
+        stop.set()
 
     app = FastAPI(
         title="Amparo",

@@ -28,11 +28,20 @@ def record_event(session: Session, *, item: Item, verdict: Verdict, automated: b
         automated=automated,
         sha256=sha,
         pdq=pdq,
-        verdict=verdict.to_dict(),
+        verdict=_without_prompt_text(verdict.to_dict()),
     )
     session.add(row)
     session.flush()
     return row.id
+
+
+def _without_prompt_text(v: dict[str, Any]) -> dict[str, Any]:
+    """Events keep the decision and its evidence terms, never the prompt itself (the generation
+    ledger keeps prompts, encrypted)."""
+    for c in v.get("classifications", []):
+        if c.get("stage") == "prompt":
+            c["details"] = {k: val for k, val in c.get("details", {}).items() if k not in ("normalised", "text")}
+    return v
 
 
 def get_event(session: Session, *, event_id: int) -> EventRow | None:
