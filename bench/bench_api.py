@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import os
-import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,17 +28,9 @@ def run(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> str:
     return subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, check=True).stdout
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--detectors", default="none")
-    ap.add_argument("--bank-size", type=int, default=100_000)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "api.md"))
-    args = ap.parse_args()
-
+def measure(args: argparse.Namespace, detectors: str, workers: int) -> str:
     tmp = tempfile.mkdtemp(prefix="amparo-bench-")
-    env = {**os.environ, "AMPARO_DATA_DIR": tmp, "AMPARO_DETECTORS": args.detectors, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "AMPARO_DATA_DIR": tmp, "AMPARO_DETECTORS": detectors, "OMP_NUM_THREADS": "1"}
     key = run([AMPARO, "keys", "create", "bench", "--role", "admin", "--json"], env).split('"key": "')[1].split('"')[0]
     run([AMPARO, "banks", "create", "BENCH", "--category", "csam"], env)
     rng = np.random.default_rng(1)
@@ -48,7 +38,10 @@ def main() -> None:
     run([AMPARO, "banks", "import", "BENCH", "-", "--format", "lines", "--signal-type", "pdq"], env, stdin=hashes)
     port = 18765
     server = subprocess.Popen(
-        [AMPARO, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [AMPARO, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -90,23 +83,44 @@ def main() -> None:
         server.wait(10)
     lat = sorted(latencies)
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
+    return (
+        f"| {detectors} | {workers} | {len(lat)} | {errors} | {len(lat) / elapsed:.1f} | {p(0.5):.1f} | {p(0.99):.1f} |"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument(
+        "--configs",
+        default="none:1,none:2,default:1,default:2",
+        help="detectors:workers pairs to measure, comma-separated",
+    )
+    ap.add_argument("--bank-size", type=int, default=100_000)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "api.md"))
+    args = ap.parse_args()
+
+    rows = []
+    for cfg in args.configs.split(","):
+        detectors, workers = cfg.split(":")
+        rows.append(measure(args, detectors, int(workers)))
     lines = [
         "# `/v1/check` over HTTP",
         "",
-        f"Measured {time.strftime('%Y-%m-%d')}: `amparo serve` (one process, SQLite, detectors={args.detectors}, "
-        f"a {args.bank_size:,}-entry PDQ bank) with load from a second process: {args.concurrency} concurrent "
-        f"keep-alive clients for {args.seconds:.0f} s posting the 12 bridge-mods JPEGs (160 px to 1600 px). "
-        "Each request decodes, hashes (PDQ, MD5, SHA-1, SHA-256), matches, evaluates the policy and commits "
-        "an event before answering. Both processes share the machine's 2 cores.",
+        f"Measured {time.strftime('%Y-%m-%d')}: `amparo serve` (SQLite, a {args.bank_size:,}-entry PDQ bank) with load "
+        f"from a second process: {args.concurrency} concurrent keep-alive clients for {args.seconds:.0f} s per "
+        "configuration, posting the 12 bridge-mods JPEGs (160 px to 1600 px). Each request decodes, hashes (PDQ, MD5, "
+        "SHA-1, SHA-256), matches, runs the detectors where configured, evaluates the policy and commits an event "
+        "before answering. Server and load generator share the machine's 2 cores.",
         "",
-        "| requests | errors | requests/s | p50 ms | p99 ms |",
-        "|---|---|---|---|---|",
-        f"| {len(lat)} | {errors} | {len(lat) / elapsed:.1f} | {p(0.5):.1f} | {p(0.99):.1f} |",
+        "| detectors | server processes | requests | errors | requests/s | p50 ms | p99 ms |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
         "",
     ]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
-    print("mean", statistics.mean(lat) * 1000 if lat else None, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ def main() -> None:
     # folder scan with every detector on, one worker process
     folder = tmp / "folder"
     folder.mkdir()
-    for i, b in enumerate(blobs * 2):
+    for i, b in enumerate(blobs * 8):
         (folder / f"{i:03}.jpg").write_bytes(b)
     env = {**os.environ, "AMPARO_DATA_DIR": str(tmp / "scan"), "AMPARO_DETECTORS": "default"}
     amparo = str(ROOT / ".venv" / "bin" / "amparo")
@@ -125,7 +125,7 @@ def main() -> None:
         text=True,
     )
     scan_s = time.perf_counter() - t
-    n = len(blobs) * 2
+    n = len(blobs) * 8
     stage_names = sorted(
         {k for v in shares.values() for k in v}, key=lambda k: -max(v.get(k, 0) for v in shares.values())
     )
