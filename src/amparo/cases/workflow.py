@@ -19,6 +19,7 @@ from amparo.audit.trail import AuditTrail
 from amparo.cases import roles
 from amparo.cases.priority import ESCALATION_BONUS, priority_for
 from amparo.cases.roles import Actor
+from amparo.domain.labels import HARM_LABELS
 from amparo.errors import BadInput, ConfigurationError, Conflict, Forbidden, NotFound
 from amparo.evidence.vault import Vault
 from amparo.store import evidence_repo, review_repo
@@ -41,17 +42,7 @@ REVERSED = "reversed"
 PARTIALLY_REVERSED = "partially_reversed"
 APPEAL_OUTCOMES = (UPHELD, REVERSED, PARTIALLY_REVERSED)
 
-LABELS = (
-    "csam_known",
-    "csam_suspected",
-    "csam_request",
-    "ncii_known",
-    "nudify_request",
-    "sexual_deepfake",
-    "adult_explicit",
-    "ai_generated",
-    "minor_present",
-)
+LABELS = HARM_LABELS  # what a reviewer can confirm
 
 
 @dataclass(frozen=True)

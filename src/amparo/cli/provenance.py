@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from PIL import Image, UnidentifiedImageError
 
+from amparo.content.mime import sniff_image_mime
 from amparo.errors import AmparoError
 from amparo.provenance.c2pa_signing import read_manifest
 from amparo.provenance.keys import (
@@ -24,20 +25,10 @@ from amparo.provenance.watermark import detect_sdxl_watermark, read_watermark
 PROVENANCE_DIR_ENV = "AMPARO_PROVENANCE_DIR"
 DEFAULT_PROVENANCE_DIR = Path("data") / "provenance"
 MAX_VERIFY_BYTES = 64 * 1024 * 1024
-_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
 
 def _default_dir() -> Path:
     return Path(os.environ.get(PROVENANCE_DIR_ENV) or DEFAULT_PROVENANCE_DIR)
-
-
-def sniff_mime(data: bytes) -> str | None:
-    for magic, mime in _MAGIC:
-        if data.startswith(magic):
-            return mime
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _fail(message: str, as_json: bool) -> None:
@@ -94,7 +85,7 @@ def _verify_one(path: Path, root_pem: str | None, key: bytes | None) -> dict[str
     except OSError as exc:
         out["error"] = f"cannot read: {exc.strerror}"
         return out
-    mime = sniff_mime(data)
+    mime = sniff_image_mime(data)
     out["mime"] = mime
     if mime is None:
         out["error"] = "not a JPEG, PNG or WebP image"

@@ -6,22 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from amparo.domain.labels import KNOWN_LABELS
 from amparo.domain.verdicts import Decision
-
-KNOWN_LABELS = (
-    "csam_known",
-    "csam_suspected",
-    "csam_request",
-    "ncii_known",
-    "nudify_request",
-    "sexual_deepfake",
-    "adult_explicit",
-    "ai_generated",
-    "minor_present",
-    "sexual_adult_request",
-    "hash_match",
-    "detector_failure",
-)
 
 
 class Rule(BaseModel):

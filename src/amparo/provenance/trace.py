@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from amparo.content.mime import sniff_image_mime
 from amparo.errors import BadInput, TooLarge, UnsupportedMedia
 from amparo.provenance.c2pa_signing import WATERMARK_SOFT_BINDING_ALG, read_manifest
 from amparo.provenance.watermark import read_watermark
@@ -49,7 +50,6 @@ CENTRE_FRACTION = 0.8  # the region of each output whose PDQ is stored as pdq_ce
 PROBE_FRACTIONS = (0.8, 0.84, 0.89, 0.94, 1.0)  # = CENTRE_FRACTION / kept share of the side
 PROBE_OFFSETS = (-0.06, 0.0, 0.06)  # centre shifts (share of the side) for off-centre crops
 PROBE_SIDE = 512  # the query is reduced to this before probing (PDQ works at 64x64 anyway)
-_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
 
 @dataclass(frozen=True)
@@ -74,15 +74,6 @@ class TraceResult:
             "candidates": self.candidates,
             "steps": self.steps,
         }
-
-
-def sniff_mime(data: bytes) -> str | None:
-    for magic, mime in _MAGIC:
-        if data.startswith(magic):
-            return mime
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _pdq_bits(hexes: list[str]) -> np.ndarray:
@@ -239,7 +230,7 @@ class Tracer:
         )
 
     def _by_manifest(self, data: bytes, rgb: np.ndarray, steps: list[dict[str, Any]]) -> TraceResult | None:
-        mime = sniff_mime(data)
+        mime = sniff_image_mime(data)
         if mime is None:
             steps.append({"method": "c2pa", "result": "format cannot carry a manifest"})
             return None

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from starlette.datastructures import FormData, UploadFile
 
+from amparo.content.mime import sniff_image_mime
 from amparo.proxy.openai_errors import RequestRejected
 
 Operation = Literal["generation", "edit"]
@@ -37,7 +38,6 @@ OWN_FIELDS = frozenset(
     }
 )
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
 INPUT_MIME_TYPES = ("image/png", "image/jpeg", "image/webp")
 
 
@@ -63,15 +63,6 @@ class ImagesRequest:
     def model(self) -> str | None:
         m = self.forward.get("model")
         return str(m) if m is not None else None
-
-
-def sniff_image_mime(data: bytes) -> str | None:
-    for magic, mime in _IMAGE_MAGIC:
-        if data.startswith(magic):
-            return mime
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _prompt(value: Any, max_chars: int) -> str:

@@ -226,6 +226,15 @@ def get_entry(session: Session, *, entry_id: int) -> BankEntryRow:
     return row
 
 
+def get_entry_in_bank(session: Session, *, bank: str, entry_id: int) -> BankEntryRow:
+    """The entry, only if it belongs to the named bank (404 otherwise: ids are not guessable across banks)."""
+    b = get_bank(session, name=bank)
+    row = session.get(BankEntryRow, entry_id)
+    if row is None or row.bank_id != b.id:
+        raise NotFound(f"no entry {entry_id} in bank {bank!r}")
+    return row
+
+
 def update_entry(
     session: Session,
     *,

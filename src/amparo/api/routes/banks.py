@@ -142,10 +142,7 @@ def update_entry(
     request: Request, name: str, entry_id: int, body: EntryPatch, _: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     with request.app.state.service.db.session() as s:
-        b = banks_repo.get_bank(s, name=name)
-        e = banks_repo.get_entry(s, entry_id=entry_id)
-        if e.bank_id != b.id:
-            raise BadInput(f"entry {entry_id} is not in bank {name!r}", code="wrong_bank")
+        banks_repo.get_entry_in_bank(s, bank=name, entry_id=entry_id)
         return entry_out(banks_repo.update_entry(s, entry_id=entry_id, **body.model_dump(exclude_none=True)))
 
 
@@ -155,10 +152,7 @@ def delete_entry(
 ) -> dict[str, Any]:
     svc = request.app.state.service
     with svc.db.session() as s:
-        b = banks_repo.get_bank(s, name=name)
-        e = banks_repo.get_entry(s, entry_id=entry_id)
-        if e.bank_id != b.id:
-            raise BadInput(f"entry {entry_id} is not in bank {name!r}", code="wrong_bank")
+        banks_repo.get_entry_in_bank(s, bank=name, entry_id=entry_id)
         n = banks_repo.remove_entries(s, entry_ids=[entry_id])
     svc.matcher.refresh()
     return {"deleted": n}

@@ -14,7 +14,7 @@ from amparo.api.auth import require
 from amparo.api.uploads import read_upload
 from amparo.banks.management import entries_from_image
 from amparo.domain.signals import Signal
-from amparo.errors import BadInput, Conflict, NotFound
+from amparo.errors import BadInput, Conflict
 from amparo.store import banks_repo
 from amparo.store.banks_repo import NewEntry
 from amparo.store.keys_repo import ApiPrincipal
@@ -249,13 +249,10 @@ def get_content(
     request: Request, name: str, content_id: int, _: ApiPrincipal = Depends(require("banks.read"))
 ) -> dict[str, Any]:
     with request.app.state.service.db.session() as s:
-        b = banks_repo.get_bank(s, name=name)
-        e = banks_repo.get_entry(s, entry_id=content_id)
-        if e.bank_id != b.id:
-            raise NotFound(f"no content {content_id} in bank {name!r}")
+        e = banks_repo.get_entry_in_bank(s, bank=name, entry_id=content_id)
         return {
             "id": e.id,
-            "bank": b.name,
+            "bank": name,
             "disable_until_ts": 1 if e.enabled else 0,
             "note": e.note,
             "signals": {e.signal_type: e.value},
@@ -269,10 +266,7 @@ def delete_content(
 ) -> dict[str, Any]:
     svc = request.app.state.service
     with svc.db.session() as s:
-        b = banks_repo.get_bank(s, name=name)
-        e = banks_repo.get_entry(s, entry_id=content_id)
-        if e.bank_id != b.id:
-            raise NotFound(f"no content {content_id} in bank {name!r}")
+        banks_repo.get_entry_in_bank(s, bank=name, entry_id=content_id)
         n = banks_repo.remove_entries(s, entry_ids=[content_id])
     svc.matcher.refresh()
     return {"deleted": n}
