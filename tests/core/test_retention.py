@@ -30,3 +30,18 @@ def test_event_keeps_evidence_terms_not_the_prompt(sqlite_service) -> None:
     assert "beach" not in text and "normalised" not in text
     c = next(c for c in stored["classifications"] if c["stage"] == "prompt")
     assert c["details"]["label"] == "csam_request" and c["details"]["evidence"]
+
+
+def test_retention_cli(tmp_path, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from amparo.cli.main import app
+
+    monkeypatch.setenv("AMPARO_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("AMPARO_DETECTORS", "none")
+    r = CliRunner().invoke(app, ["retention", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["events_deleted"] == 0 and "generations_deleted" in out and "evidence_deleted" in out

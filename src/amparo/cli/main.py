@@ -35,6 +35,8 @@ VERB_MODULES = (
     "users",
     "trace",
     "proxy",
+    "retention",
+    "evidence",
 )
 EVAL_MODULES = ("eval_prompts", "eval_images")
 
