@@ -123,9 +123,9 @@ def register(app: typer.Typer) -> None:
         inputs: list[str] = typer.Argument(..., help="image files, or raw hashes with --signal-type"),
         signal_type: str = typer.Option(None, help="treat inputs as raw hashes of this type (pdq, md5, sha1, sha256)"),
         opinion: str = "positive",
-        note: str = None,
+        note: str | None = None,
         json_out: bool = typer.Option(False, "--json"),
-    ) -> None:  # type: ignore[assignment]
+    ) -> None:
         """Add image files (hashed here) or raw hashes to a bank."""
         from amparo.banks.management import entries_from_image
         from amparo.cli.output import inputs as iter_inputs
@@ -163,7 +163,7 @@ def register(app: typer.Typer) -> None:
         name: str,
         file: str = typer.Argument(..., help="path or - for stdin"),
         format: str = typer.Option("csv", help="csv | pytx | lines"),
-        signal_type: str = None,  # type: ignore[assignment]
+        signal_type: str | None = None,
         opinion: str = "positive",
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:

@@ -60,5 +60,5 @@ def register_eval(eval_app: typer.Typer) -> None:
                 f"detector {det:14} precision {_fmt(s['precision'])} recall {_fmt(s['recall'])} FPR {_fmt(s['fpr'])}"
                 f" accuracy {_fmt(rep['accuracy'])} (n={rep['n']})"
             )
-        for e in out["errors"]:
-            print(f"error {e['path']}: {e['error']}")
+        for err in out["errors"]:
+            print(f"error {err['path']}: {err['error']}")

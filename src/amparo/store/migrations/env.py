@@ -16,7 +16,10 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL configured for migrations")
+    engine = create_engine(url)
     with engine.begin() as c:
         context.configure(connection=c, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
