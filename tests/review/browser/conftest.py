@@ -89,6 +89,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("CI must run the browser tests: Debian chromium is missing (scripts/setup_browser.sh)")
         pytest.skip("Debian chromium not installed (scripts/setup_browser.sh)")
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
