@@ -42,7 +42,7 @@ def test_health_needs_no_key_everything_else_does(live_api) -> None:
     assert get(f"{url}/docs").status_code == 200
 
 
-def test_roles_are_enforced(live_api) -> None:
+def test_roles_are_enforced(service, live_api) -> None:
     url, keys = live_api
     body = {"name": "NCII_1", "category": "ncii"}
     assert post(f"{url}/v1/banks", json=body, headers=h(keys["submitter"])).status_code == 403
@@ -54,6 +54,15 @@ def test_roles_are_enforced(live_api) -> None:
         ).status_code
         == 403
     )
+    # each denial is in the audit trail: who, which route, which permission
+    from amparo.audit import names
+    from amparo.store import audit_repo
+
+    with service.db.session() as s:
+        denied = audit_repo.list_records(s, action=names.ROLE_DENIED)
+        got = sorted((r.actor_role, r.subject_id, r.details["permission"]) for r in denied)
+        assert got == [("auditor", "/v1/lookup", "lookup"), ("submitter", "/v1/banks", "banks.write")]
+        assert service.audit.verify_chain(s).ok
 
 
 def test_bank_lifecycle_upload_check_and_event(live_api, bridge) -> None:

@@ -56,9 +56,29 @@ def principal(request: Request) -> ApiPrincipal:
 
 
 def require(permission: str) -> Callable[..., ApiPrincipal]:
-    def dep(p: ApiPrincipal = Depends(principal)) -> ApiPrincipal:
+    def dep(request: Request, p: ApiPrincipal = Depends(principal)) -> ApiPrincipal:
         if permission not in ROLE_PERMISSIONS.get(p.role, frozenset()):
+            _audit_denial(request, p, permission)
             raise Forbidden(f"role {p.role!r} may not {permission}")
         return p
 
     return dep
+
+
+def _audit_denial(request: Request, p: ApiPrincipal, permission: str) -> None:
+    """A key used beyond its role is recorded (who, what, where), like a denied page in the UI."""
+    service = request.app.state.service
+    if service.audit is None:
+        return
+    from amparo.audit import names
+
+    with service.db.session() as s:
+        service.audit.record(
+            s,
+            action=names.ROLE_DENIED,
+            subject_type="api",
+            subject_id=request.url.path[:100],
+            actor=f"apikey:{p.name}"[:100],
+            actor_role=p.role,
+            details={"permission": permission, "method": request.method, "key_id": p.key_id},
+        )
