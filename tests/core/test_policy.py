@@ -166,3 +166,20 @@ def test_fail_open_policy_ignores_detector_failures() -> None:
     e = PolicyEngine(doc)
     failed = Classification(detector="nudity.x", stage="nudity", error="model missing")
     assert e.evaluate(Facts(ItemKind.IMAGE, classifications=(failed,))).decision == Decision.ALLOW
+
+
+def test_ncii_other_and_disputed_matches(engine) -> None:
+    ncii = engine.evaluate(Facts(ItemKind.IMAGE, matches=(Match("STOPNCII", "ncii", 7, "pdq", 10, threshold=31),)))
+    assert ncii.decision == Decision.BLOCK and ncii.labels == ("ncii_known",)
+    assert ncii.actions == ("quarantine", "open_case")
+    other = engine.evaluate(Facts(ItemKind.IMAGE, matches=(Match("MEMES", "other", 3, "md5", 0),)))
+    assert other.decision == Decision.LABEL and other.labels == ("hash_match",)
+    disputed = engine.evaluate(
+        Facts(ItemKind.IMAGE, matches=(Match("K", "csam", 1, "pdq", 4, opinion="disputed", threshold=31),))
+    )
+    assert disputed.decision == Decision.LABEL and "open_case" in disputed.actions
+    assert "csam_known" not in disputed.labels  # a disputed entry never auto-blocks
+    safe = engine.evaluate(
+        Facts(ItemKind.IMAGE, matches=(Match("SAFE", "other", 2, "pdq", 1, negative_bank=True),))
+    )
+    assert safe.decision == Decision.ALLOW
