@@ -35,7 +35,7 @@ def benign_images(benign_files: list[Path]) -> list[tuple[str, DecodedImage, byt
 
 @pytest.fixture(scope="session")
 def sample_images() -> list[tuple[str, DecodedImage, bytes]]:
-    pytest.importorskip("skimage.data")
+    import skimage.data  # noqa: F401  (a dev dependency: missing it must fail, not skip)
     out = []
     for name in SKIMAGE_SAMPLES:
         data = encode(skimage_rgb(name))

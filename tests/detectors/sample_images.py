@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pytest
 from PIL import Image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
@@ -34,7 +33,7 @@ def encode(rgb: np.ndarray, fmt: str = "PNG", **params: object) -> bytes:
 
 
 def skimage_rgb(name: str) -> np.ndarray:
-    data = pytest.importorskip("skimage.data")
+    import skimage.data as data  # a dev dependency: missing it must fail, not skip
     arr = np.asarray(getattr(data, name)())
     if arr.ndim == 2:
         arr = np.stack([arr] * 3, axis=-1)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import pytest
 from PIL import Image
 
 SHARED_PDQ = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pdq"
@@ -16,8 +15,7 @@ RGBArray = npt.NDArray[np.uint8]
 
 
 def shared_pdq_dir() -> Path:
-    if not SHARED_PDQ.is_dir():
-        pytest.skip("shared benign test images not present")
+    assert SHARED_PDQ.is_dir(), f"benign test data not found at {SHARED_PDQ}"
     return SHARED_PDQ
 
 

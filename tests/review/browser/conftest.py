@@ -92,7 +92,7 @@ def browser() -> Iterator[Any]:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail("CI must run the browser tests: Debian chromium is missing (scripts/setup_browser.sh)")
         pytest.skip("Debian chromium not installed (scripts/setup_browser.sh)")
-    playwright = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as playwright  # a dev dependency
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
