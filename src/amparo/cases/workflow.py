@@ -79,6 +79,10 @@ class CaseService:
         # Targets of a confirmed report (the jurisdiction profile's `report_to`; set by the Service).
         self.report_to: list[str] = []
 
+    def _audit(self, session: Session, actor: Actor, **record: Any) -> None:
+        """Every case action is recorded under the person (or Amparo) who took it."""
+        self.audit.record(session, actor=actor.name, actor_role=actor.role, **record)
+
     # -- open and assign ---------------------------------------------------------------
 
     def open_case(
@@ -130,13 +134,12 @@ class CaseService:
             )
             if it.evidence_ref and self.vault is not None:
                 self.vault.link_case(session, ref=it.evidence_ref, case_id=row.id)
-        self.audit.record(
+        self._audit(
             session,
+            actor,
             action=names.CASE_OPEN,
             subject_type="case",
             subject_id=row.id,
-            actor=actor.name,
-            actor_role=actor.role,
             details={
                 "labels": list(labels),
                 "priority": row.priority,
@@ -185,13 +188,12 @@ class CaseService:
         )
         if not ok:
             raise Conflict(f"case {case_id} changed since you loaded it; reload and try again")
-        self.audit.record(
+        self._audit(
             session,
+            actor,
             action=names.CASE_ASSIGN,
             subject_type="case",
             subject_id=case_id,
-            actor=actor.name,
-            actor_role=actor.role,
             details={"assignee": assignee.name},
         )
         session.refresh(case)
@@ -252,13 +254,12 @@ class CaseService:
                 created_at=now,
             ),
         )
-        self.audit.record(
+        self._audit(
             session,
+            actor,
             action=names.CASE_DECIDE,
             subject_type="case",
             subject_id=case_id,
-            actor=actor.name,
-            actor_role=actor.role,
             details={
                 "kind": d.kind,
                 "label": d.label,
@@ -304,13 +305,12 @@ class CaseService:
                         self.vault.mark_reported(
                             session, ref=ref, actor=actor.name, actor_role=actor.role
                         )
-            self.audit.record(
+            self._audit(
                 session,
+                actor,
                 action=names.CASE_REPORT_QUEUED,
                 subject_type="case",
                 subject_id=case.id,
-                actor=actor.name,
-                actor_role=actor.role,
                 details={"label": decision.label, "evidence": refs},
             )
             report_ids = []
@@ -333,13 +333,12 @@ class CaseService:
                 report_ids.append(report.id)
             done.append({"action": REPORT, "state": "queued", "evidence": refs, "report_ids": report_ids})
         if ACCOUNT_ACTION in decision.actions:
-            self.audit.record(
+            self._audit(
                 session,
+                actor,
                 action=names.CASE_ACCOUNT_ACTION,
                 subject_type="account",
                 subject_id=case.account or "unknown",
-                actor=actor.name,
-                actor_role=actor.role,
                 details={
                     "case_id": case.id,
                     "action": decision.account_action,
@@ -403,13 +402,12 @@ class CaseService:
             )
             entry_id = getattr(entry, "id", entry)
             added.append({"signal_type": signal_type, "value": value, "entry_id": entry_id})
-        self.audit.record(
+        self._audit(
             session,
+            actor,
             action=names.CASE_BANKED,
             subject_type="case",
             subject_id=case.id,
-            actor=actor.name,
-            actor_role=actor.role,
             details={"bank_id": bank_id, "entries": added},
         )
         return added
@@ -437,13 +435,12 @@ class CaseService:
                 version=1,
             ),
         )
-        self.audit.record(
+        self._audit(
             session,
+            actor,
             action=names.APPEAL_FILE,
             subject_type="appeal",
             subject_id=row.id,
-            actor=actor.name,
-            actor_role=actor.role,
             details={"case_id": case_id},
         )
         return row
@@ -497,13 +494,12 @@ class CaseService:
             ),
         )
         filed = evidence_repo.as_utc(appeal.filed_at)
-        self.audit.record(
+        self._audit(
             session,
+            actor,
             action=names.APPEAL_DECIDE,
             subject_type="appeal",
             subject_id=appeal_id,
-            actor=actor.name,
-            actor_role=actor.role,
             details={
                 "case_id": appeal.case_id,
                 "outcome": outcome,
