@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = 80_000_000
     max_prompt_chars: int = 4000
     max_animation_frames: int = 16  # frames sampled from an animated image
+    # Decode budget over all frames of one image (animations decode every frame at canvas size).
+    max_decode_pixels: int = 160_000_000
+    max_decode_seconds: float = 10.0
     analysis_max_side: int = 1024  # JPEGs are decoded at a reduced scale that keeps at least this
 
     pdq_quality_floor: int = 50
