@@ -23,6 +23,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+AUTH_CHALLENGE = 'Bearer realm="amparo"'
 
 
 def _retention_loop(service: Service, stop: threading.Event) -> None:
@@ -56,7 +57,6 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         lifespan=lifespan,
     )
     app.state.service = service
-    app.state.key_cache = {}
 
     @app.exception_handler(AmparoError)
     async def amparo_error(_: Request, exc: AmparoError) -> JSONResponse:
@@ -77,6 +77,8 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
+        if response.status_code == 401:  # RFC 9110: a 401 names the scheme to authenticate with
+            response.headers.setdefault("WWW-Authenticate", AUTH_CHALLENGE)
         return response
 
     for r in (health.router, checks.router, banks.router, events.router, hma.router):
