@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from security.bombs import apng_bomb, gif_bomb
 from PIL import Image
 
 from amparo.content.images import decode_image
 from amparo.errors import TooLarge
+from security.bombs import apng_bomb, gif_bomb
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
