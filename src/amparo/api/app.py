@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from amparo.api.middleware_body import MULTIPART_OVERHEAD, BodyLimitMiddleware
 from amparo.api.routes import banks, checks, events, health, hma
 from amparo.errors import AmparoError
 from amparo.service import Service
@@ -80,6 +81,15 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         if response.status_code == 401:  # RFC 9110: a 401 names the scheme to authenticate with
             response.headers.setdefault("WWW-Authenticate", AUTH_CHALLENGE)
         return response
+
+    upload = service.settings.max_upload_bytes
+
+    def body_limit(path: str) -> int:
+        # an image edit carries an image and a mask; every other route at most one upload
+        files = 2 if path.rstrip("/").endswith("/images/edits") else 1
+        return files * upload + MULTIPART_OVERHEAD
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
 
     for r in (health.router, checks.router, banks.router, events.router, hma.router):
         app.include_router(r)
