@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     watermark_key: str | None = None  # hex
     session_secret: str | None = None
 
+    # Rate limits on the API and the proxy, counted in the database (shared by every replica);
+    # requests per window, 0 = no limit. Behind a reverse proxy, run uvicorn with --proxy-headers
+    # (and --forwarded-allow-ips) so that the address is the client's, not the proxy's.
+    rate_limit_per_key: int = 3000
+    rate_limit_per_address: int = 6000
+    rate_limit_window_seconds: int = 60
+
     exposure_daily_limit: int = 50  # media reveals per reviewer per day (reviewer wellbeing)
 
     host: str = "127.0.0.1"

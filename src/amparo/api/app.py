@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from amparo.api.middleware_body import MULTIPART_OVERHEAD, BodyLimitMiddleware
+from amparo.api.middleware_rate import RateLimitMiddleware
 from amparo.api.routes import banks, checks, events, health, hma
 from amparo.errors import AmparoError
 from amparo.service import Service
@@ -90,6 +91,14 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         return files * upload + MULTIPART_OVERHEAD
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    st = service.settings
+    app.add_middleware(  # outermost: a caller over its limit costs one counter update, nothing more
+        RateLimitMiddleware,
+        db=service.db,
+        per_key=st.rate_limit_per_key,
+        per_address=st.rate_limit_per_address,
+        window_seconds=st.rate_limit_window_seconds,
+    )
 
     for r in (health.router, checks.router, banks.router, events.router, hma.router):
         app.include_router(r)

@@ -28,7 +28,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
-def _key_from(request: Request) -> str | None:
+def key_from(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
@@ -53,7 +53,7 @@ def principal(request: Request) -> ApiPrincipal:
 
     No in-process cache: a key revoked from any process or replica (CLI, another worker) stops
     working at the next request. The check is one primary-key-indexed read."""
-    key = _key_from(request)
+    key = key_from(request)
     if not key:
         raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
     service = request.app.state.service
