@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from amparo.api.input_errors import LOG_ECHO_CHARS, install_input_error_handlers, install_log_echo_cap
 from amparo.api.middleware_body import MULTIPART_OVERHEAD, BodyLimitMiddleware
 from amparo.api.middleware_rate import RateLimitMiddleware
 from amparo.api.routes import banks, checks, events, health, hma
@@ -66,8 +67,14 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+        details = [
+            {"loc": [str(x)[:LOG_ECHO_CHARS] for x in e.get("loc", ())], "msg": str(e.get("msg"))[:LOG_ECHO_CHARS]}
+            for e in exc.errors()[:50]
+        ]
         return JSONResponse(error_body("bad_request", "the request is malformed", details=details), status_code=422)
+
+    install_input_error_handlers(app)
+    install_log_echo_cap()
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
