@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     rate_limit_per_address: int = 6000
     rate_limit_window_seconds: int = 60
 
+    min_free_disk_bytes: int = 100 * 1024 * 1024  # /ready says not ready below this in data_dir
+
     exposure_daily_limit: int = 50  # media reveals per reviewer per day (reviewer wellbeing)
 
     host: str = "127.0.0.1"
@@ -90,7 +92,7 @@ class Settings(BaseSettings):
 
     def ensure_dirs(self) -> None:
         for d in (self.data_dir, self.index_dir, self.evidence_dir, self.keys_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)  # new directories: owner only
 
     def check_production_secrets(self) -> None:
         """Refuse to run in production without real secrets (no defaults outside dev)."""

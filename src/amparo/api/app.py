@@ -16,6 +16,7 @@ from amparo.api.input_errors import LOG_ECHO_CHARS, install_input_error_handlers
 from amparo.api.middleware_body import MULTIPART_OVERHEAD, BodyLimitMiddleware
 from amparo.api.middleware_rate import RateLimitMiddleware
 from amparo.api.routes import banks, checks, events, health, hma
+from amparo.api.storage_errors import install_storage_error_handlers
 from amparo.errors import AmparoError
 from amparo.service import Service
 
@@ -74,6 +75,7 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         return JSONResponse(error_body("bad_request", "the request is malformed", details=details), status_code=422)
 
     install_input_error_handlers(app)
+    install_storage_error_handlers(app)
     install_log_echo_cap()
 
     @app.exception_handler(Exception)
