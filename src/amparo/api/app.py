@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from amparo.api.docs_pages import install_docs
 from amparo.api.input_errors import LOG_ECHO_CHARS, install_input_error_handlers, install_log_echo_cap
 from amparo.api.middleware_body import MULTIPART_OVERHEAD, BodyLimitMiddleware
 from amparo.api.middleware_rate import RateLimitMiddleware
@@ -59,7 +60,10 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         version="0.1.0",
         description="Child-safety layer: hash matching, classifiers, request gate, review and evidence.",
         lifespan=lifespan,
+        docs_url=None,  # served from packaged assets below (no CDN)
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.service = service
 
     @app.exception_handler(AmparoError)
