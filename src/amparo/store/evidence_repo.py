@@ -66,6 +66,13 @@ def list_items(
     return list(session.scalars(q))
 
 
+def find_by_sha256(session: Session, *, sha256: str) -> EvidenceItemRow | None:
+    """The kept (not deleted) evidence item with these exact bytes, if any: the oldest."""
+    return session.scalar(
+        select(EvidenceItemRow).where(EvidenceItemRow.sha256 == sha256).order_by(EvidenceItemRow.id).limit(1)
+    )
+
+
 def all_refs(session: Session) -> set[str]:
     return set(session.scalars(select(EvidenceItemRow.ref)))
 
