@@ -155,7 +155,8 @@ def request_for(draw: st.DrawFn, spec: dict[str, Any], method: str, path: str, o
                 files[name] = (fname.encode("utf-8", "surrogatepass").decode("utf-8", "replace"), blob)
             elif draw(st.booleans()):
                 v = draw(value_for(spec, prop))
-                data[name] = json.dumps(v) if isinstance(v, (dict, list)) else ("" if v is None else str(v))
+                text = json.dumps(v) if isinstance(v, (dict, list)) else ("" if v is None else str(v))
+                data[name] = text.encode("utf-8", "surrogatepass")  # lone surrogates go out as raw bytes
         req.files, req.data = files or None, data or None
     elif "text/plain" in content:
         rows = draw(st.lists(st.sampled_from(ATOMS), max_size=4))
