@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from amparo.content.decode_budget import check_gif_frame_count
 from amparo.content.images import decode_image
 from amparo.errors import TooLarge
 from security.bombs import apng_bomb, gif_bomb
@@ -97,3 +98,24 @@ def test_the_bomb_over_http_is_a_fast_413(live_api) -> None:  # type: ignore[no-
     )
     assert r.status_code == 413 and r.json()["error"]["code"] == "decode_budget"
     assert time.monotonic() - t0 < 2.0
+
+
+def test_a_gif_of_millions_of_tiny_frames_is_refused_before_they_are_counted() -> None:
+    data = gif_bomb(16, 16, 2_000_000)  # 46 MB: Pillow alone needs ~25 s just to count the frames
+    t0 = time.monotonic()
+    with pytest.raises(TooLarge) as e:
+        decode_image(data, max_bytes=len(data))
+    assert time.monotonic() - t0 < 1.0 and "frames" in e.value.message
+
+
+@pytest.mark.parametrize("frames", [2, 7, 40])
+def test_the_frame_walk_counts_as_the_decoder_does(frames: int) -> None:
+    rng = np.random.default_rng(frames)
+    imgs = [Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)) for _ in range(frames)]
+    buf = io.BytesIO()
+    imgs[0].save(buf, "GIF", save_all=True, append_images=imgs[1:], comment=b"benign", loop=0)
+    data = buf.getvalue()
+    assert Image.open(io.BytesIO(data)).n_frames == frames
+    check_gif_frame_count(data, limit=frames)  # exactly at the limit: fine
+    with pytest.raises(TooLarge):
+        check_gif_frame_count(data, limit=frames - 1)

@@ -37,3 +37,38 @@ class DecodeBudget:
             raise TooLarge(f"image refused: over the decode budget of {self.max_pixels} pixels", code="decode_budget")
         if time.monotonic() - self.started > self.max_seconds:
             raise TooLarge(f"image refused: decoding took over {self.max_seconds:g} s", code="decode_budget")
+
+
+# More frames than this is refused before the decoder walks them: counting frames is itself work
+# (Pillow steps through a GIF frame by frame in Python), and 50 MiB holds millions of 15-byte frames.
+MAX_DECLARED_FRAMES = 10_000
+
+
+def check_gif_frame_count(data: bytes, limit: int = MAX_DECLARED_FRAMES) -> None:
+    """Count a GIF's image descriptors by walking its block structure, stopping past `limit`."""
+    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
+        return  # not a GIF (or too short): the decoder reports it
+    pos = 13
+    if data[10] & 0x80:
+        pos += 3 * (2 ** ((data[10] & 7) + 1))
+    frames = 0
+    n = len(data)
+    while pos < n:
+        block = data[pos]
+        if block == 0x3B:  # trailer
+            return
+        if block == 0x21:  # extension: label, then sub-blocks
+            pos += 2
+        elif block == 0x2C:  # image descriptor (10 bytes), optional local colour table, LZW code size
+            frames += 1
+            if frames > limit:
+                raise TooLarge(f"animated image refused: more than {limit} frames", code="decode_budget")
+            if pos + 10 > n:
+                return
+            flags = data[pos + 9]
+            pos += 10 + (3 * (2 ** ((flags & 7) + 1)) if flags & 0x80 else 0) + 1
+        else:
+            return  # corrupt: the decoder reports it
+        while pos < n and data[pos]:  # data sub-blocks, each led by its length, ended by a zero
+            pos += data[pos] + 1
+        pos += 1

@@ -10,7 +10,7 @@ from functools import cached_property
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from amparo.content.decode_budget import DecodeBudget
+from amparo.content.decode_budget import DecodeBudget, check_gif_frame_count
 from amparo.errors import BadInput, TooLarge, UnsupportedMedia
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
@@ -119,6 +119,7 @@ def decode_image(
     if len(data) > max_bytes:
         raise TooLarge(f"file is {len(data)} bytes; the limit is {max_bytes}")
     _limits_guard(max_pixels)
+    check_gif_frame_count(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
