@@ -35,3 +35,16 @@ def test_repeated_checks_reuse_the_evidence_and_the_open_case(service: Any, shar
         assert s.query(EvidenceItemRow).count() == 1
         assert sorted(c.account for c in s.query(CaseRow)) == ["acct-7", "acct-8"]
         assert service.audit.verify_chain(s).ok
+
+
+def test_repeated_checks_without_an_account_share_one_case(service: Any, shared_data: Any) -> None:
+    # `amparo check FILE` (no --account) twice: the CLI calls the same pipeline with account=None
+    data = (shared_data / "pdq" / "reg-test" / "pen-and-coaster.png").read_bytes()
+    with service.db.session() as s:
+        bank = banks_repo.create_bank(s, name="standin-known", category="csam")
+        banks_repo.add_entry(s, bank_id=bank.id, signal_type="pdq", value=pdq_of_bytes(data)[0])
+    service.matcher.refresh()
+    for _ in range(2):
+        service.pipeline.check(Item.from_image(data, Context(surface="cli", source="x.png")))
+    with service.db.session() as s:
+        assert s.query(EvidenceItemRow).count() == 1 and s.query(CaseRow).count() == 1
