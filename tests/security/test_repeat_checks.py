@@ -48,3 +48,28 @@ def test_repeated_checks_without_an_account_share_one_case(service: Any, shared_
         service.pipeline.check(Item.from_image(data, Context(surface="cli", source="x.png")))
     with service.db.session() as s:
         assert s.query(EvidenceItemRow).count() == 1 and s.query(CaseRow).count() == 1
+
+
+def test_a_new_sighting_keeps_the_evidence_at_least_as_long_as_a_fresh_capture(service: Any, shared_data: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from amparo.store import evidence_repo
+    from amparo.store.tables_review import AuditRecordRow
+
+    data = (shared_data / "pdq" / "reg-test" / "pen-and-coaster.png").read_bytes()
+    with service.db.session() as s:
+        bank = banks_repo.create_bank(s, name="standin-known", category="csam")
+        banks_repo.add_entry(s, bank_id=bank.id, signal_type="pdq", value=pdq_of_bytes(data)[0])
+    service.matcher.refresh()
+    service.pipeline.check(Item.from_image(data, Context(account="a")))
+    soon = datetime.now(UTC) + timedelta(days=1)
+    with service.db.session() as s:  # as if captured long ago: its retention nearly over
+        s.execute(update(EvidenceItemRow).values(retain_until=soon))
+    service.pipeline.check(Item.from_image(data, Context(account="a")))
+    with service.db.session() as s:
+        row = s.query(EvidenceItemRow).one()
+        assert evidence_repo.as_utc(row.retain_until) > soon + timedelta(days=1)
+        seen = [r for r in s.query(AuditRecordRow) if r.action == "evidence.retention" and r.details.get("seen_again")]
+        assert len(seen) == 1 and service.audit.verify_chain(s).ok

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 from amparo.actions.base import ActionContext
 from amparo.audit import names
+from amparo.evidence.retention import profile_for
 from amparo.evidence.vault import Vault
 from amparo.store import evidence_repo, review_repo
 
@@ -40,6 +42,8 @@ class QuarantineAction:
                 self.vault.mark_reported(
                     ctx.session, ref=row.ref, actor=names.SYSTEM_ACTOR, actor_role=names.SYSTEM_ROLE
                 )
+            else:
+                self._keep_for_sighting(ctx, row, verdict.profile or item.context.jurisdiction)
         else:
             row = self.vault.capture(
                 ctx.session,
@@ -67,9 +71,26 @@ class QuarantineAction:
             review_repo.set_case_item_evidence(
                 ctx.session, case_id=case_id, item_id=item.id, evidence_ref=row.ref
             )
-        out = {
+        out: dict[str, Any] = {
             "evidence_ref": row.ref,
             "sha256": row.sha256,
             "retain_until": row.retain_until.isoformat(),
         }
         return {**out, "existing": True} if reused else out
+
+    def _keep_for_sighting(self, ctx: ActionContext, row: Any, profile: str | None) -> None:
+        """A new sighting keeps the item as long as a fresh capture would have been kept (recorded)."""
+        retention = profile_for(profile or row.profile, self.vault.retention)
+        until = evidence_repo.as_utc(retention.retain_until(start=datetime.now(UTC), reported=bool(row.reported)))
+        if until <= evidence_repo.as_utc(row.retain_until):
+            return
+        evidence_repo.extend_retention(ctx.session, ref=row.ref, retain_until=until)
+        self.vault.audit.record(
+            ctx.session,
+            action=names.EVIDENCE_RETENTION,
+            subject_type="evidence",
+            subject_id=row.ref,
+            actor=names.SYSTEM_ACTOR,
+            actor_role=names.SYSTEM_ROLE,
+            details={"seen_again": True, "event_id": ctx.event_id, "retain_until": until.isoformat()},
+        )

@@ -105,6 +105,16 @@ def set_reported(session: Session, *, ref: str, retain_until: datetime) -> None:
     )
 
 
+def extend_retention(session: Session, *, ref: str, retain_until: datetime) -> None:
+    """Keep an item at least until `retain_until` (never shortens)."""
+    session.execute(
+        update(EvidenceItemRow)
+        .where(EvidenceItemRow.ref == ref, EvidenceItemRow.retain_until < retain_until)
+        .values(retain_until=retain_until)
+        .execution_options(synchronize_session="fetch")  # SQLite's naive datetimes: compare in SQL
+    )
+
+
 def replace_with_tombstone(
     session: Session, *, item: EvidenceItemRow, deleted_by: str, reason: str, now: datetime
 ) -> EvidenceTombstoneRow:
