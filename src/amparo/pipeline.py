@@ -75,6 +75,8 @@ class Pipeline:
             max_pixels=s.max_image_pixels,
             max_frames=s.max_animation_frames,
             max_side=s.analysis_max_side,
+            max_decode_pixels=s.max_decode_pixels,
+            max_decode_seconds=s.max_decode_seconds,
         )
 
     def hash_image(self, decoded: DecodedImage, data: bytes) -> list[Signal]:

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = 80_000_000
     max_prompt_chars: int = 4000
     max_animation_frames: int = 16  # frames sampled from an animated image
+    # Decode budget over all frames of one image (animations decode every frame at canvas size).
+    max_decode_pixels: int = 160_000_000
+    max_decode_seconds: float = 10.0
     analysis_max_side: int = 1024  # JPEGs are decoded at a reduced scale that keeps at least this
 
     pdq_quality_floor: int = 50
@@ -46,6 +49,15 @@ class Settings(BaseSettings):
     master_key: str | None = None  # hex; prefer master_key_file in production
     watermark_key: str | None = None  # hex
     session_secret: str | None = None
+
+    # Rate limits on the API and the proxy, counted in the database (shared by every replica);
+    # requests per window, 0 = no limit. Behind a reverse proxy, run uvicorn with --proxy-headers
+    # (and --forwarded-allow-ips) so that the address is the client's, not the proxy's.
+    rate_limit_per_key: int = 3000
+    rate_limit_per_address: int = 6000
+    rate_limit_window_seconds: int = 60
+
+    min_free_disk_bytes: int = 100 * 1024 * 1024  # /ready says not ready below this in data_dir
 
     exposure_daily_limit: int = 50  # media reveals per reviewer per day (reviewer wellbeing)
 
@@ -80,7 +92,7 @@ class Settings(BaseSettings):
 
     def ensure_dirs(self) -> None:
         for d in (self.data_dir, self.index_dir, self.evidence_dir, self.keys_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)  # new directories: owner only
 
     def check_production_secrets(self) -> None:
         """Refuse to run in production without real secrets (no defaults outside dev)."""

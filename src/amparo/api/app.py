@@ -12,7 +12,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from amparo.api.docs_pages import install_docs
+from amparo.api.input_errors import LOG_ECHO_CHARS, install_input_error_handlers, install_log_echo_cap
+from amparo.api.middleware_body import MULTIPART_OVERHEAD, BodyLimitMiddleware
+from amparo.api.middleware_rate import RateLimitMiddleware
 from amparo.api.routes import banks, checks, events, health, hma
+from amparo.api.storage_errors import install_storage_error_handlers
 from amparo.errors import AmparoError
 from amparo.service import Service
 
@@ -23,6 +28,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+AUTH_CHALLENGE = 'Bearer realm="amparo"'
 
 
 def _retention_loop(service: Service, stop: threading.Event) -> None:
@@ -54,9 +60,11 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         version="0.1.0",
         description="Child-safety layer: hash matching, classifiers, request gate, review and evidence.",
         lifespan=lifespan,
+        docs_url=None,  # served from packaged assets below (no CDN)
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.service = service
-    app.state.key_cache = {}
 
     @app.exception_handler(AmparoError)
     async def amparo_error(_: Request, exc: AmparoError) -> JSONResponse:
@@ -64,8 +72,15 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+        details = [
+            {"loc": [str(x)[:LOG_ECHO_CHARS] for x in e.get("loc", ())], "msg": str(e.get("msg"))[:LOG_ECHO_CHARS]}
+            for e in exc.errors()[:50]
+        ]
         return JSONResponse(error_body("bad_request", "the request is malformed", details=details), status_code=422)
+
+    install_input_error_handlers(app)
+    install_storage_error_handlers(app)
+    install_log_echo_cap()
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -77,7 +92,26 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
+        if response.status_code == 401:  # RFC 9110: a 401 names the scheme to authenticate with
+            response.headers.setdefault("WWW-Authenticate", AUTH_CHALLENGE)
         return response
+
+    upload = service.settings.max_upload_bytes
+
+    def body_limit(path: str) -> int:
+        # an image edit carries an image and a mask; every other route at most one upload
+        files = 2 if path.rstrip("/").endswith("/images/edits") else 1
+        return files * upload + MULTIPART_OVERHEAD
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    st = service.settings
+    app.add_middleware(  # outermost: a caller over its limit costs one counter update, nothing more
+        RateLimitMiddleware,
+        db=service.db,
+        per_key=st.rate_limit_per_key,
+        per_address=st.rate_limit_per_address,
+        window_seconds=st.rate_limit_window_seconds,
+    )
 
     for r in (health.router, checks.router, banks.router, events.router, hma.router):
         app.include_router(r)

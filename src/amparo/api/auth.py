@@ -6,6 +6,8 @@ as the password (so HMA clients that only take a base URL can use `http://any:KE
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from collections.abc import Callable
 
 from fastapi import Depends, Request
@@ -17,15 +19,16 @@ from amparo.store.keys_repo import ApiPrincipal
 # What each role may do. admin may do everything.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
-        {"hash", "lookup", "check", "banks.read", "banks.write", "events.read", "trace", "keys", "appeals"}
+        {"hash", "lookup", "check", "banks.read", "banks.write", "events.read", "trace", "keys", "appeals", "generate"}
     ),
-    "submitter": frozenset({"hash", "lookup", "check", "appeals"}),
+    # "generate": the image proxy (docs/proxy.md): admin and submitter keys only.
+    "submitter": frozenset({"hash", "lookup", "check", "appeals", "generate"}),
     "reviewer": frozenset({"hash", "lookup", "check", "banks.read", "events.read", "trace"}),
     "auditor": frozenset({"banks.read", "events.read"}),
 }
 
 
-def _key_from(request: Request) -> str | None:
+def key_from(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
@@ -38,21 +41,40 @@ def _key_from(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
+# last_used_at is written at most this often per key and process (a write per request would
+# serialise every request on SQLite).
+TOUCH_INTERVAL_S = 60.0
+_touched: dict[int, float] = {}
+_touched_lock = threading.Lock()
+
+
 def principal(request: Request) -> ApiPrincipal:
-    key = _key_from(request)
+    """The caller's key, checked against the database on every request.
+
+    No in-process cache: a key revoked from any process or replica (CLI, another worker) stops
+    working at the next request. The check is one primary-key-indexed read."""
+    key = key_from(request)
     if not key:
         raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
     service = request.app.state.service
-    cache: dict[str, ApiPrincipal] = request.app.state.key_cache
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
     with service.db.session() as s:
         p = keys_repo.authenticate(s, key=key)
-        keys_repo.touch_key(s, key_id=p.key_id)
-    if len(cache) < 10_000:
-        cache[key] = p
+        if _due_for_touch(p.key_id):
+            keys_repo.touch_key(s, key_id=p.key_id)
+    request.state.principal = p
     return p
+
+
+def _due_for_touch(key_id: int) -> bool:
+    now = time.monotonic()
+    with _touched_lock:
+        last = _touched.get(key_id)
+        if last is not None and now - last < TOUCH_INTERVAL_S:
+            return False
+        if len(_touched) > 100_000:
+            _touched.clear()
+        _touched[key_id] = now
+        return True
 
 
 def require(permission: str) -> Callable[..., ApiPrincipal]:

@@ -72,9 +72,13 @@ class EntryPatch(BaseModel):
     note: str | None = Field(None, max_length=500)
 
 
+# The stored columns' widths (store/tables.py EventRow): longer is a clear 422, never a database error.
+ACCOUNT_MAX, SURFACE_MAX, JURISDICTION_MAX = 200, 50, 20
+
+
 class PromptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prompt: str
-    account: str | None = None
-    surface: str | None = None
-    jurisdiction: str | None = None
+    account: str | None = Field(None, max_length=ACCOUNT_MAX)
+    surface: str | None = Field(None, max_length=SURFACE_MAX)
+    jurisdiction: str | None = Field(None, max_length=JURISDICTION_MAX)

@@ -9,6 +9,7 @@ CASE_DECIDE = "case.decide"
 CASE_REPORT_QUEUED = "case.report_queued"
 CASE_ACCOUNT_ACTION = "case.account_action"
 CASE_BANKED = "case.banked"
+CASE_DECIDE_REFUSED = "case.decide_refused"  # not the assignee, or a bank the form does not offer
 APPEAL_FILE = "appeal.file"
 APPEAL_DECIDE = "appeal.decide"
 EVIDENCE_CAPTURE = "evidence.capture"

@@ -43,6 +43,21 @@ PARTIALLY_REVERSED = "partially_reversed"
 APPEAL_OUTCOMES = (UPHELD, REVERSED, PARTIALLY_REVERSED)
 
 LABELS = HARM_LABELS  # what a reviewer can confirm
+# The bank categories a confirmed label's hashes may be added to.
+BANK_CATEGORIES_FOR_LABEL: dict[str, tuple[str, ...]] = {
+    "csam_known": ("csam",),
+    "csam_suspected": ("csam",),
+    "csam_request": ("csam",),
+    "ncii_known": ("ncii",),
+    "sexual_deepfake": ("ncii",),
+    "nudify_request": ("ncii",),
+}
+
+
+class BankRefused(BadInput):
+    """A decision named a bank the form does not offer (e.g. the negative SAFE bank)."""
+
+    code = "bank_not_allowed"
 
 
 @dataclass(frozen=True)
@@ -217,6 +232,12 @@ class CaseService:
             raise Conflict(f"case {case_id} was already decided ({case.outcome})")
         if case.state == "escalated":
             _require(actor, roles.DECIDE_ESCALATED, "decide escalated cases")
+        if case.assignee_id is not None and case.assignee_id != actor.user_id:
+            # a senior takes the case first (assign, audited) rather than deciding over a colleague
+            raise Forbidden(f"case {case_id} is assigned to someone else", code="not_assignee")
+        if BANK in d.actions:
+            assert d.bank_id is not None
+            self._check_bankable(session, bank_id=d.bank_id, label=d.label)
         now = datetime.now(UTC)
         if d.kind == ESCALATE:
             values: dict[str, Any] = {
@@ -360,6 +381,19 @@ class CaseService:
             )
             done.append({"action": BANK, "bank_id": decision.bank_id, "entries": added})
         return done
+
+    @staticmethod
+    def _check_bankable(session: Session, *, bank_id: int, label: str | None) -> None:
+        """Only a bank the decision form offers (enabled, not a negative/"safe" bank) whose category
+        fits the confirmed label: a hash added to a safe bank would whitelist known material."""
+        bank = next((b for b in review_repo.list_bankable_banks(session) if b.id == bank_id), None)
+        if bank is None:
+            raise BankRefused(f"bank {bank_id} is not one a confirmed item can be added to")
+        allowed = BANK_CATEGORIES_FOR_LABEL.get(label or "", ("other",))
+        if bank.category not in allowed:
+            raise BankRefused(
+                f"a confirmed {label} goes to a bank of category {' or '.join(allowed)}, not {bank.category}"
+            )
 
     def _bank(
         self,

@@ -38,6 +38,12 @@ def register(app: typer.Typer) -> None:
 
         if format not in ("jsonl", "csv"):
             raise fail("format must be jsonl or csv")
+        # A path named on the command line that is not there is a usage error (exit 2), not an empty
+        # scan: "0 matched" for a mistyped folder would read as "clean". Paths read from stdin that
+        # have gone are reported per file and skipped, like unreadable files.
+        missing = [p for p in paths if p != "-" and not os.path.exists(p)]
+        if missing:
+            raise fail(f"no such file or folder: {', '.join(missing[:5])}")
         svc = open_service(load_detectors=False)
         files = [str(p) for p in walk(inputs(paths), all_files=all_files)]
         n_workers = workers or (os.cpu_count() or 1)

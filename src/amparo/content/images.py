@@ -10,6 +10,7 @@ from functools import cached_property
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from amparo.content.decode_budget import DecodeBudget, check_gif_frame_count
 from amparo.errors import BadInput, TooLarge, UnsupportedMedia
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
@@ -106,15 +107,19 @@ def decode_image(
     max_pixels: int = 80_000_000,
     max_frames: int = 16,
     max_side: int | None = None,
+    max_decode_pixels: int = 160_000_000,
+    max_decode_seconds: float = 10.0,
 ) -> DecodedImage:
     """Decode bytes to RGB, refusing oversize, bombs, truncated and non-image input.
 
-    `max_side`: JPEGs may be decoded at a reduced scale whose sides stay >= max_side."""
+    `max_side`: JPEGs may be decoded at a reduced scale whose sides stay >= max_side.
+    `max_decode_pixels`/`max_decode_seconds`: the budget over all frames of an animation."""
     if not data:
         raise BadInput("empty file", code="empty")
     if len(data) > max_bytes:
         raise TooLarge(f"file is {len(data)} bytes; the limit is {max_bytes}")
     _limits_guard(max_pixels)
+    check_gif_frame_count(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -128,6 +133,10 @@ def decode_image(
             if w < 1 or h < 1:
                 raise BadInput("image has no pixels", code="bad_image")
             n_frames = int(getattr(img, "n_frames", 1) or 1)
+            budget = DecodeBudget(max_pixels=max(max_decode_pixels, max_pixels), max_seconds=max_decode_seconds)
+            if n_frames > 1:
+                # Frame N is reached by decoding every frame before it, each at canvas size.
+                budget.check_header(width=w, height=h, frames=n_frames)
             metadata = _metadata(img)
             mode = img.mode
             if max_side and fmt == "JPEG":
@@ -135,17 +144,19 @@ def decode_image(
                 # than max_side pixels, and a reduced decode is several times cheaper.
                 img.draft("RGB", (max_side, max_side))
             img.load()
+            budget.spend(w * h)
             first = _to_rgb(_oriented(img))
             extra: list[np.ndarray] = []
             if n_frames > 1:
-                # Animated: check a spread sample of frames (documented in docs/limits.md).
-                picks = sorted(set(np.linspace(0, n_frames - 1, min(n_frames, max_frames)).astype(int)))
-                for idx in picks:
-                    if idx == 0:
-                        continue
-                    img.seek(int(idx))
+                # Animated: check a spread sample of frames (documented in docs/limits.md). Frames are
+                # stepped through one by one (as the decoder must) so that time and pixels are counted.
+                picks = set(np.linspace(0, n_frames - 1, min(n_frames, max_frames)).astype(int).tolist())
+                for idx in range(1, max(picks) + 1):
+                    img.seek(idx)
                     img.load()
-                    extra.append(_to_rgb(img))
+                    budget.spend(img.size[0] * img.size[1])
+                    if idx in picks:
+                        extra.append(_to_rgb(img))
     except (TooLarge, UnsupportedMedia, BadInput):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:

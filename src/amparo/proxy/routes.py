@@ -4,7 +4,7 @@
     POST /v1/images/edits         multipart: image (or image[]), optional mask, prompt, ...
     GET  /v1/images/files/{token} images answered in `url` format (unguessable, expiring)
 
-Callers authenticate with an Amparo API key (role with the "check" permission) as the bearer
+Callers authenticate with an Amparo API key (role with the "generate" permission) as the bearer
 token, which is what the `openai` client sends as its api_key; `require_key=False` is for demos.
 The caller's account is the X-Amparo-Account header, else the request's `user` (or
 `safety_identifier`), else the API key's name. Every answer that is not an image is an
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 ACCOUNT_HEADER = "x-amparo-account"
 GENERATION_HEADER = "X-Amparo-Generation-Id"
-PERMISSION = "check"
+PERMISSION = "generate"  # admin and submitter keys (docs/proxy.md)
 MAX_ACCOUNT_CHARS = 200
 JSON_BODY_FLOOR = 256 * 1024
 

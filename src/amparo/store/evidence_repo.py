@@ -66,6 +66,13 @@ def list_items(
     return list(session.scalars(q))
 
 
+def find_by_sha256(session: Session, *, sha256: str) -> EvidenceItemRow | None:
+    """The kept (not deleted) evidence item with these exact bytes, if any: the oldest."""
+    return session.scalar(
+        select(EvidenceItemRow).where(EvidenceItemRow.sha256 == sha256).order_by(EvidenceItemRow.id).limit(1)
+    )
+
+
 def all_refs(session: Session) -> set[str]:
     return set(session.scalars(select(EvidenceItemRow.ref)))
 
@@ -95,6 +102,16 @@ def set_reported(session: Session, *, ref: str, retain_until: datetime) -> None:
         update(EvidenceItemRow)
         .where(EvidenceItemRow.ref == ref)
         .values(reported=True, retain_until=retain_until)
+    )
+
+
+def extend_retention(session: Session, *, ref: str, retain_until: datetime) -> None:
+    """Keep an item at least until `retain_until` (never shortens)."""
+    session.execute(
+        update(EvidenceItemRow)
+        .where(EvidenceItemRow.ref == ref, EvidenceItemRow.retain_until < retain_until)
+        .values(retain_until=retain_until)
+        .execution_options(synchronize_session="fetch")  # SQLite's naive datetimes: compare in SQL
     )
 
 

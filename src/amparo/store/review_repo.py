@@ -204,7 +204,32 @@ def get_case(session: Session, *, case_id: int) -> CaseRow | None:
 
 
 def find_case_by_event(session: Session, *, event_id: int) -> CaseRow | None:
-    return session.scalar(select(CaseRow).where(CaseRow.event_id == event_id).limit(1))
+    """The case an event opened, or the open case a repeat of the same item joined."""
+    case = session.scalar(select(CaseRow).where(CaseRow.event_id == event_id).limit(1))
+    if case is not None:
+        return case
+    return session.scalar(
+        select(CaseRow)
+        .join(CaseItemRow, CaseItemRow.case_id == CaseRow.id)
+        .where(CaseItemRow.event_id == event_id)
+        .order_by(CaseRow.id)
+        .limit(1)
+    )
+
+
+def find_open_case_for_evidence(session: Session, *, evidence_ref: str, account: str | None) -> CaseRow | None:
+    """An open case that already holds this evidence item, for the same account."""
+    return session.scalar(
+        select(CaseRow)
+        .join(CaseItemRow, CaseItemRow.case_id == CaseRow.id)
+        .where(
+            CaseItemRow.evidence_ref == evidence_ref,
+            CaseRow.state.in_(OPEN_STATES),
+            CaseRow.account.is_(None) if account is None else CaseRow.account == account,
+        )
+        .order_by(CaseRow.id)
+        .limit(1)
+    )
 
 
 def list_case_items(session: Session, *, case_id: int) -> list[CaseItemRow]:

@@ -61,6 +61,8 @@ class BankEntryRow(Base):
     __table_args__ = (
         Index("ix_bank_entries_lookup", "signal_type", "value"),
         UniqueConstraint("bank_id", "signal_type", "value", name="uq_bank_entry_value"),
+        # SQLite: never reuse the id of a deleted entry (an old bank_content_id must not name another hash)
+        {"sqlite_autoincrement": True},
     )
 
 

@@ -31,10 +31,11 @@ from amparo.cases.workflow import (
     ACCOUNT_ACTIONS,
     APPEAL_OUTCOMES,
     LABELS,
+    BankRefused,
     DecisionInput,
 )
 from amparo.errors import AmparoError, BadInput, Forbidden, NotFound
-from amparo.store import audit_repo, evidence_repo, review_repo
+from amparo.store import audit_repo, evidence_repo, rate_limits_repo, review_repo
 from amparo.store.database import Database
 from amparo.ui import tokens
 
@@ -290,13 +291,20 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
         name = name.strip()[:100]
         cfg = review.config
         now = datetime.now(UTC)
-        since = now - timedelta(minutes=cfg.sign_in_window_minutes)
+        window = max(1, int(cfg.sign_in_window_minutes * 60))
+        # Counted per address+name and per address (never per name alone: anyone could then lock a
+        # reviewer out), and counted atomically BEFORE the password is checked, so concurrent
+        # attempts cannot all slip past the limit. A success hands its slots back.
+        pair, addr = f"signin:{ip}:{name}", f"signin-ip:{ip}"
         with ui.db.session() as s:
             limited = (
-                review_repo.count_failed_sign_ins(s, since=since, name=name)
-                >= cfg.max_failures_per_name
-                or review_repo.count_failed_sign_ins(s, since=since, ip=ip)
-                >= cfg.max_failures_per_ip
+                rate_limits_repo.hit(s, bucket=pair, window_seconds=window).count
+                > cfg.max_failures_per_name
+            )
+            limited = (
+                rate_limits_repo.hit(s, bucket=addr, window_seconds=window).count
+                > cfg.max_failures_per_ip
+                or limited
             )
             if limited:
                 review.audit.record(
@@ -309,7 +317,7 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
                     details={"ip": ip},
                 )
         if limited:
-            return ui.render(
+            refused = ui.render(
                 request,
                 "login.html",
                 auth=None,
@@ -317,6 +325,8 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
                 csrf=tokens.csrf_for_pre(ui.secret, pre),
                 error="Too many failed sign-ins. Wait a few minutes and try again.",
             )
+            refused.headers["Retry-After"] = str(window)
+            return refused
         with ui.db.session() as s:
             user = authenticate(s, name=name, password=password)
             review_repo.insert_sign_in_attempt(s, name=name, ip=ip, ok=user is not None, at=now)
@@ -339,6 +349,8 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
                     expires_at=now + timedelta(hours=cfg.session_hours),
                     ip=ip,
                 )
+                rate_limits_repo.clear(s, bucket=pair)
+                rate_limits_repo.refund(s, bucket=addr)
                 review.audit.record(
                     s,
                     action=names.SIGN_IN,
@@ -534,6 +546,8 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
             bank = int(bank_id) if bank_id else None
         except ValueError as e:
             raise BadInput("bad bank id") from e
+        if bank is not None and not 0 < bank < 2**63:
+            raise BadInput("bad bank id")
         decision = DecisionInput(
             kind=kind,
             label=label or None,
@@ -551,9 +565,24 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
                     what="decide escalated cases",
                     subject=f"case:{case_id}",
                 )
-            review.cases.decide(
-                s, case_id=case_id, expected_version=version, decision=decision, actor=auth.actor
-            )
+        try:
+            with ui.db.session() as s:
+                review.cases.decide(
+                    s, case_id=case_id, expected_version=version, decision=decision, actor=auth.actor
+                )
+        except (Forbidden, BankRefused) as e:
+            # nothing changed (the session rolled back); the attempt itself is recorded
+            with ui.db.session() as s:
+                review.audit.record(
+                    s,
+                    action=names.CASE_DECIDE_REFUSED,
+                    subject_type="case",
+                    subject_id=case_id,
+                    actor=auth.actor.name,
+                    actor_role=auth.actor.role,
+                    details={"reason": e.code, "bank_id": bank, "kind": kind[:40]},
+                )
+            raise
         return RedirectResponse(f"{ui.prefix}/queue?decided={case_id}", status_code=303)
 
     @router.post("/cases/{case_id}/appeals")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from amparo.api.auth import require
-from amparo.api.schemas import LookupIn, PromptIn
+from amparo.api.schemas import ACCOUNT_MAX, JURISDICTION_MAX, SURFACE_MAX, LookupIn, PromptIn
 from amparo.api.uploads import read_upload
 from amparo.domain.items import Context, Item
 from amparo.domain.signals import Signal
@@ -49,9 +49,9 @@ def lookup(request: Request, body: LookupIn, _: ApiPrincipal = Depends(require("
 def check_image(
     request: Request,
     file: UploadFile = File(...),
-    account: str | None = Form(None),
-    surface: str | None = Form(None),
-    jurisdiction: str | None = Form(None),
+    account: str | None = Form(None, max_length=ACCOUNT_MAX),
+    surface: str | None = Form(None, max_length=SURFACE_MAX),
+    jurisdiction: str | None = Form(None, max_length=JURISDICTION_MAX),
     _: ApiPrincipal = Depends(require("check")),
 ) -> dict[str, Any]:
     svc = request.app.state.service
@@ -72,8 +72,8 @@ def check_edit(
     request: Request,
     prompt: str = Form(...),
     file: UploadFile = File(...),
-    account: str | None = Form(None),
-    jurisdiction: str | None = Form(None),
+    account: str | None = Form(None, max_length=ACCOUNT_MAX),
+    jurisdiction: str | None = Form(None, max_length=JURISDICTION_MAX),
     _: ApiPrincipal = Depends(require("check")),
 ) -> dict[str, Any]:
     svc = request.app.state.service

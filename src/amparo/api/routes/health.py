@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from amparo.api.storage_errors import storage_problems
+
 router = APIRouter(tags=["health"])
 
 
@@ -23,6 +25,7 @@ def ready(request: Request) -> JSONResponse:
             s.execute(text("SELECT 1"))
     except Exception as e:  # report, never raise: this is a probe
         problems.append(f"database: {e.__class__.__name__}")
+    problems += storage_problems(request.app, service.settings.data_dir, service.settings.min_free_disk_bytes)
     stale = service.matcher.seconds_since_refresh()
     if stale > max(60.0, 10 * service.settings.index_refresh_seconds):
         problems.append(f"index: last refresh {stale:.0f}s ago")
