@@ -56,8 +56,10 @@ def hma(tmp_path: Path, database_url: str, media_server: str) -> Iterator[Hma]:
         for role in keys_repo.ROLES:
             _, keys[role] = keys_repo.create_key(s, name=f"hma-{role}", role=role)
     try:
-        with LiveServer(build_app(svc), free_port()) as srv:
-            with httpx.Client(base_url=srv.url, auth=("hma", keys["admin"]), timeout=60) as c:
-                yield Hma(srv.url, keys, c, media_server)
+        with (
+            LiveServer(build_app(svc), free_port()) as srv,
+            httpx.Client(base_url=srv.url, auth=("hma", keys["admin"]), timeout=60) as c,
+        ):
+            yield Hma(srv.url, keys, c, media_server)
     finally:
         svc.close()

@@ -76,9 +76,12 @@ def test_metadata_and_note_rules(hma, shared_data: Path) -> None:
     got = hma.client.get(f"/c/bank/{bank}/content/{added.json()['id']}").json()
     assert got["metadata"] == meta  # a client cannot claim exchange provenance
     assert got["note"] == "Reported by user X"
-    assert "metadata" not in hma.client.get(
-        f"/c/bank/{bank}/content/{added.json()['id']}", params={"include_metadata": "false"}
-    ).json()
+    assert (
+        "metadata"
+        not in hma.client.get(
+            f"/c/bank/{bank}/content/{added.json()['id']}", params={"include_metadata": "false"}
+        ).json()
+    )
     # Multipart adds carry metadata and note as form fields.
     form = hma.client.post(
         f"/c/bank/{bank}/content",
@@ -141,9 +144,9 @@ def test_update_content(hma) -> None:
     assert hma.client.put(f"/c/bank/{bank}/content/{cid}", json={"disable_until_ts": -1}).status_code == 400
     assert hma.client.put(f"/c/bank/{bank}/content/{cid}", json={"disable_until_ts": "soon"}).status_code == 400
     assert hma.client.get(f"/c/bank/{bank}/content/{cid}").json()["disable_until_ts"] == later  # unchanged
-    assert hma.client.put(f"/c/bank/{bank}/content/{cid}", json={"disable_until_ts": "0"}).json()[
-        "disable_until_ts"
-    ] == 0
+    assert (
+        hma.client.put(f"/c/bank/{bank}/content/{cid}", json={"disable_until_ts": "0"}).json()["disable_until_ts"] == 0
+    )
     assert hma.client.put(f"/c/bank/{bank}/content/{cid}", json={"disable_until_ts": 1}).json()["disable_until_ts"] == 1
     for note in ("Initial note", "Updated note"):
         assert hma.client.put(f"/c/bank/{bank}/content/{cid}", json={"note": note}).status_code == 200

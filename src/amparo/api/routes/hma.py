@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
-from fastapi.routing import APIRoute
 
 from amparo.api.auth import principal, require
 from amparo.api.routes import hma_config, hma_curation, hma_matching
@@ -28,8 +27,8 @@ def status_live() -> str:
 
 @router.get("/site-map")
 def site_map(request: Request, _: ApiPrincipal = Depends(principal)) -> list[str]:
-    """Every route path of this server, sorted (HMA lists its URL rules the same way)."""
-    return sorted({r.path for r in request.app.routes if isinstance(r, APIRoute)})
+    """Every API route path of this server, sorted (HMA lists its URL rules the same way)."""
+    return sorted(request.app.openapi().get("paths", {}))
 
 
 @router.get("/h/hash")

@@ -84,7 +84,8 @@ def lookup_impl(
             for e in (banks_repo.get_entry(s, entry_id=i.entry_id) for i in infos if not i.enabled)
         }
     # HMA draws one number per request (seeded for repeatable answers); a bank takes part when its
-    # ratio is at least that number. Bypassing sets it to 0, which includes banks at ratio 0.
+    # ratio is at least that number. Bypassing skips the draw. Unlike HMA, a bank at ratio 0 never
+    # takes part, bypass or not: ratio 0 is how a bank is switched off (docs/api.md).
     coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
     now = time.time()
     out: dict[str, list[dict[str, Any]]] = {}
@@ -92,7 +93,8 @@ def lookup_impl(
         d = hits[info.entry_id]
         if info.signal_type == "pdq" and d > info.pdq_threshold:
             continue
-        if not _enabled(info, disabled_until, now) or ratios.get(info.bank_name, 0.0) < coinflip:
+        ratio = ratios.get(info.bank_name, 0.0)
+        if not _enabled(info, disabled_until, now) or ratio <= 0 or ratio < coinflip:
             continue
         if banks is not None and info.bank_name not in banks:
             continue
