@@ -68,9 +68,17 @@ def address_allowed(ip: IPAddress, *, allow_loopback: bool = False) -> bool:
 
 
 def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Exact host, or a subdomain of an entry; an IP address only matches itself ("0.0.1" is no parent
+    of "127.0.0.1")."""
+    host = host.lower().rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = False
     for entry in allowed:
         entry = entry.strip().lower().rstrip(".")
-        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+        if entry == "*" or (entry and (host == entry or (not is_ip and host.endswith("." + entry)))):
             return True
     return False
 
