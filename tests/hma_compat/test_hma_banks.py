@@ -86,3 +86,17 @@ def test_malformed_bodies_are_400_with_a_message(hma, body: bytes) -> None:
     r = hma.client.post("/c/banks", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 400
     assert isinstance(r.json()["message"], str)
+
+
+def test_native_on_off_and_hma_ratio_agree(hma) -> None:
+    assert hma.client.post("/c/banks", json={"name": "SHARED", "enabled_ratio": 0.5}).status_code == 201
+    assert hma.client.get("/v1/banks/SHARED").json()["enabled"] is True
+    assert hma.client.patch("/v1/banks/SHARED", json={"enabled": False}).status_code == 200
+    assert hma.client.get("/c/bank/SHARED").json()["matching_enabled_ratio"] == 0.0
+    assert hma.client.patch("/v1/banks/SHARED", json={"enabled": True}).status_code == 200
+    assert hma.client.get("/c/bank/SHARED").json()["matching_enabled_ratio"] == 1.0
+    assert hma.client.put("/c/bank/SHARED", json={"enabled_ratio": 0}).status_code == 200
+    assert hma.client.get("/v1/banks/SHARED").json()["enabled"] is False
+    # A bank created natively, with a name HMA would not accept, is still reachable by HMA clients.
+    assert hma.client.post("/v1/banks", json={"name": "local-bank", "category": "other"}).status_code == 201
+    assert hma.client.get("/c/bank/local-bank").json() == {"name": "local-bank", "matching_enabled_ratio": 1.0}
