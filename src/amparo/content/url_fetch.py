@@ -53,7 +53,7 @@ class UrlFetchFailed(BadInput):
 def system_resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:
+    except (OSError, UnicodeError, ValueError) as e:
         raise UrlFetchFailed(f"cannot resolve host {host!r}: {e}") from None
     return [str(info[4][0]) for info in infos]
 
@@ -96,10 +96,8 @@ def _check_url(url: str, policy: FetchPolicy) -> tuple[SplitResult, str, int]:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise UrlRefused("the URL has no host")
-    try:
-        host.encode("ascii")
-    except UnicodeEncodeError:
-        raise UrlRefused("use the ASCII (punycode) form of the host name") from None
+    if not host.isascii() or not host.isprintable() or any(c in host for c in " /\\@"):
+        raise UrlRefused("use the ASCII (punycode) form of the host name")
     if not host_allowed(host, policy.allowed_hosts):
         raise UrlRefused(f"host {host!r} is not on the URL-fetch allowlist")
     return parts, host, port or (443 if parts.scheme == "https" else 80)

@@ -38,7 +38,10 @@ class HmaError(Exception):
 
 
 def message(status: int, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"message": text}, status_code=status, headers=headers)
+    # Messages may quote the request: never let a lone surrogate from it break the response, and
+    # never echo more than a short excerpt.
+    safe = text.encode("utf-8", "replace").decode("utf-8")[:500]
+    return JSONResponse({"message": safe}, status_code=status, headers=headers)
 
 
 class HmaRoute(APIRoute):
@@ -60,6 +63,18 @@ class HmaRoute(APIRoute):
                 return message(400, "; ".join(parts)[:500] or "malformed request")
 
         return run
+
+
+MAX_ID = 2**63 - 1  # the largest id a database row can have; larger ones are simply absent
+
+
+def storable_text(value: str) -> bool:
+    """Text every database can store: valid UTF-8 (no lone surrogates) and no NUL (PostgreSQL)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
 
 
 def check_bank_name(name: Any) -> str:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from amparo.api.auth import require
 from amparo.api.routes.hma_common import (
     AMPARO_TO_HMA,
+    MAX_ID,
     HmaError,
     HmaRoute,
     bool_param,
@@ -26,6 +27,7 @@ from amparo.api.routes.hma_common import (
     is_json,
     json_body,
     normalise,
+    storable_text,
     to_amparo_type,
 )
 from amparo.errors import Conflict, NotFound
@@ -58,6 +60,8 @@ def _ratio(value: Any) -> float:
 
 
 def _bank_or_404(s: Any, name: str) -> BankRow:
+    if len(name) > 100 or not storable_text(name):  # no bank can have this name: do not query for it
+        raise HmaError(404, f"bank '{name[:100]!r}' not found")
     try:
         return banks_repo.get_bank(s, name=name)
     except NotFound:
@@ -139,8 +143,8 @@ def delete_bank(request: Request, bank_name: str, _: ApiPrincipal = Depends(requ
 def _note(value: Any) -> str | None:
     if not value:
         return None
-    if not isinstance(value, str):
-        raise HmaError(400, "note should be a string")
+    if not isinstance(value, str) or not storable_text(value):
+        raise HmaError(400, "note should be a string (UTF-8, no NUL)")
     if len(value) > NOTE_MAX:
         raise HmaError(400, f"note must be at most {NOTE_MAX} characters")
     return value
@@ -161,6 +165,8 @@ def _metadata(raw: Any) -> dict[str, Any] | None:
             raise HmaError(400, f"Invalid metadata: {k} must be a string")
     if raw.get("json") is not None and not isinstance(raw["json"], dict):
         raise HmaError(400, "Invalid metadata: json must be an object")
+    if not storable_text(json.dumps(raw, ensure_ascii=False)) or "\\u0000" in json.dumps(raw):
+        raise HmaError(400, "Invalid metadata: text must be UTF-8 without NUL")
     return {k: v for k, v in raw.items() if v is not None} or None
 
 
@@ -277,6 +283,8 @@ def get_content(
 
 
 def _entry_or_404(s: Any, bank_name: str, content_id: int) -> BankEntryRow:
+    if not 0 < content_id <= MAX_ID:
+        raise HmaError(404, f"content '{content_id}' not found")
     try:
         return banks_repo.get_entry_in_bank(s, bank=bank_name, entry_id=content_id)
     except NotFound:
@@ -344,8 +352,8 @@ def delete_content(
     with svc.db.session() as s:
         _bank_or_404(s, bank_name)
         try:
-            banks_repo.get_entry_in_bank(s, bank=bank_name, entry_id=content_id)
-        except NotFound:
+            _entry_or_404(s, bank_name, content_id)
+        except HmaError:
             return {"deleted": 0}  # HMA counts what it removed; nothing is not an error
         n = banks_repo.remove_entries(s, entry_ids=[content_id])
     svc.matcher.refresh()
