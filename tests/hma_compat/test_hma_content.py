@@ -45,6 +45,13 @@ def test_upload_field_names_the_content_type(hma, shared_data: Path) -> None:
     assert unknown.status_code == 400 and "content_type" in unknown.json()["message"]
     two = hma.client.post(f"/c/bank/{bank}/content", files=[("photo", ("a.jpg", data)), ("photo", ("b.jpg", data))])
     assert two.status_code == 400 and "one file" in two.json()["message"]
+    three = [("photo", ("a.jpg", data))] * 3
+    many = hma.client.post(f"/c/bank/{bank}/content", files=three)
+    assert many.status_code == 400 and "message" in many.json()
+    broken = hma.client.post(
+        f"/c/bank/{bank}/content", content=b"--x\r\nnot a part", headers={"content-type": "multipart/form-data"}
+    )
+    assert broken.status_code == 400 and "message" in broken.json()
     nothing = hma.client.post(f"/c/bank/{bank}/content")
     assert nothing.status_code == 400 and "message" in nothing.json()
     assert hma.client.post("/c/bank/NOPE/content", files={"photo": ("a.jpg", data)}).status_code == 404

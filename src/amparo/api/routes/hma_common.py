@@ -15,6 +15,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from amparo.api.uploads import read_upload
 from amparo.content.url_fetch import FetchPolicy, fetch
@@ -58,6 +59,8 @@ class HmaRoute(APIRoute):
             except AmparoError as e:
                 headers = {"WWW-Authenticate": 'Bearer realm="amparo"'} if e.status == 401 else None
                 return message(e.status, e.message, headers)
+            except StarletteHTTPException as e:  # e.g. a malformed multipart body
+                return message(e.status_code, str(e.detail), dict(e.headers or {}))
             except RequestValidationError as e:
                 parts = [f"{'.'.join(str(x) for x in err.get('loc', ()))}: {err.get('msg')}" for err in e.errors()]
                 return message(400, "; ".join(parts)[:500] or "malformed request")
