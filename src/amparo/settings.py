@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     upstream_timeout_seconds: float = 120.0
     generator_name: str = "amparo-guarded-generator"
 
+    # `?url=` fetching on the HMA routes: off unless enabled, and then only to allowlisted public hosts.
+    url_fetch_enabled: bool = False
+    url_fetch_allowed_hosts: str = ""  # comma-separated hosts or parent domains; "*" = any public host
+    url_fetch_max_bytes: int = 20 * 1024 * 1024
+    url_fetch_timeout_seconds: float = 10.0
+    url_fetch_max_redirects: int = 3
+    url_fetch_allow_loopback_for_tests: bool = False  # ignored in production
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -59,6 +60,7 @@ def create_bank(
     pdq_threshold: int = 31,
     negative: bool = False,
     enabled: bool = True,
+    enabled_ratio: float | None = None,
 ) -> BankRow:
     _check_name(name)
     _check_category(category)
@@ -74,9 +76,18 @@ def create_bank(
         negative=negative,
         enabled=enabled,
     )
+    if enabled_ratio is not None:
+        _set_ratio(row, enabled_ratio)
     session.add(row)
     session.flush()
     return row
+
+
+def _set_ratio(row: BankRow, ratio: float) -> None:
+    if not 0.0 <= ratio <= 1.0:
+        raise BadInput(f"bad enabled_ratio {ratio}: 0..1", code="bad_ratio")
+    row.enabled_ratio = float(ratio)
+    row.enabled = ratio > 0
 
 
 def list_banks(session: Session) -> list[BankRow]:
@@ -107,6 +118,7 @@ def update_bank(
     negative: bool | None = None,
     description: str | None = None,
     category: str | None = None,
+    enabled_ratio: float | None = None,
 ) -> BankRow:
     row = get_bank(session, name=name)
     if new_name is not None and new_name != name:
@@ -116,6 +128,9 @@ def update_bank(
         row.name = new_name
     if enabled is not None:
         row.enabled = enabled
+        row.enabled_ratio = None  # the flag alone decides again
+    if enabled_ratio is not None:
+        _set_ratio(row, enabled_ratio)
     if pdq_threshold is not None:
         _check_threshold(pdq_threshold)
         row.pdq_threshold = int(pdq_threshold)
@@ -144,6 +159,18 @@ def count_entries(session: Session, *, bank_id: int) -> int:
     return int(
         session.scalar(select(func.count()).select_from(BankEntryRow).where(BankEntryRow.bank_id == bank_id)) or 0
     )
+
+
+def signal_type_stats(session: Session, *, signal_type: str) -> tuple[int, int]:
+    """(entries of this signal type in every bank, unix time of the newest or -1)."""
+    n, newest = session.execute(
+        select(func.count(), func.max(BankEntryRow.created_at)).where(BankEntryRow.signal_type == signal_type)
+    ).one()
+    if newest is None:
+        return int(n or 0), -1
+    if newest.tzinfo is None:  # SQLite keeps no zone; Amparo stores UTC
+        newest = newest.replace(tzinfo=UTC)
+    return int(n or 0), int(newest.timestamp())
 
 
 def add_entries(session: Session, *, bank_id: int, entries: Sequence[NewEntry]) -> list[int]:
@@ -242,7 +269,9 @@ def update_entry(
     opinion: str | None = None,
     enabled: bool | None = None,
     note: str | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> BankEntryRow:
+    """`metadata` keys are merged into the entry's metadata (a None value removes that key)."""
     row = get_entry(session, entry_id=entry_id)
     if opinion is not None:
         _check_opinion(opinion)
@@ -251,6 +280,9 @@ def update_entry(
         row.enabled = enabled
     if note is not None:
         row.note = note
+    if metadata:
+        merged = {**(row.entry_metadata or {}), **metadata}
+        row.entry_metadata = {k: v for k, v in merged.items() if v is not None}
     session.flush()
     return row
 

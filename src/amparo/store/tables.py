@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -40,6 +41,8 @@ class BankRow(Base):
     source: Mapped[str] = mapped_column(String(200), default="local")
     description: Mapped[str] = mapped_column(Text, default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # HMA's per-request sampling ratio (0..1); None = 1.0 when enabled. `enabled` is kept = ratio > 0.
+    enabled_ratio: Mapped[float | None] = mapped_column(Float, nullable=True)
     negative: Mapped[bool] = mapped_column(Boolean, default=False)  # a "safe" bank
     pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

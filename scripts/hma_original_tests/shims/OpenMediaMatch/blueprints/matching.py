@@ -1,0 +1,3 @@
+import typing as t
+
+TMatchByBank = dict[str, list[dict[str, t.Any]]]
