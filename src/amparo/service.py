@@ -44,7 +44,7 @@ class Service:
         self.db = Database(settings.resolved_database_url)
         if migrate:
             self.db.migrate()
-        self.signals: SignalRegistry = default_signal_registry()
+        self.signals: SignalRegistry = default_signal_registry(pdq_fast_lookup=settings.pdq_fast_lookup)
         self.detectors = detectors or DetectorRegistry()
         if detectors is None and load_detectors and settings.detectors != "none":
             builtin = _optional("amparo.signals.classifiers.builtin")

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
 
     pdq_quality_floor: int = 50
     pdq_default_threshold: int = 31
+    # Checks may look PDQ up by the fast reduced decode (signals then say exact=false); banks,
+    # evidence, the ledger and exports always hold the reference hash of the full decode.
+    pdq_fast_lookup: bool = False
 
     policy_file: Path | None = None  # default: the shipped default policy
     profile: str | None = None  # default jurisdiction profile, e.g. "eu-es" or "us"

@@ -25,7 +25,7 @@ def entries_from_image(
     """Hash an image into one entry per signal type (PDQ under the quality floor is left out)."""
     decoded = pipeline.decode(data)
     out = []
-    for sig in pipeline.hash_image(decoded, data):
+    for sig in pipeline.hash_of_record(decoded, data):
         if sig.type == "pdq" and sig.quality is not None and sig.quality < quality_floor:
             continue
         out.append(NewEntry(sig.type, sig.value, opinion, note, None, metadata))

@@ -43,7 +43,7 @@ async def _photo_from_form(request: Request) -> bytes:
 
 def _hashes(svc: Any, data: bytes) -> dict[str, str]:
     decoded = svc.pipeline.decode(data)
-    return {s.type: s.value for s in svc.pipeline.hash_image(decoded, data) if s.type in HMA_PHOTO_TYPES}
+    return {s.type: s.value for s in svc.pipeline.hash_of_record(decoded, data) if s.type in HMA_PHOTO_TYPES}
 
 
 @router.get("/h/hash")
