@@ -78,9 +78,7 @@ def test_edit_source_type(signer, root_pem):
 @pytest.mark.parametrize(("fmt", "mime"), FORMATS)
 def test_tampering_reads_invalid(fmt, mime, signer, root_pem):
     original = _encoded(fmt)
-    signed = bytearray(
-        sign_image(original, mime, signer=signer, generator_name="g", generation_id="x")
-    )
+    signed = bytearray(sign_image(original, mime, signer=signer, generator_name="g", generation_id="x"))
     probe = original[len(original) // 2 : len(original) // 2 + 16]  # compressed pixel data
     at = bytes(signed).find(probe)
     assert at > 0
@@ -109,9 +107,7 @@ def test_reencode_strips_manifest_and_plain_images_have_none(fmt, mime, signer, 
 
 def test_other_root_is_not_trusted(signer, tmp_path):
     other = keys.init_provenance_keys(tmp_path / "other", "Other Org")
-    signed = sign_image(
-        _encoded("PNG"), "image/png", signer=signer, generator_name="g", generation_id="x"
-    )
+    signed = sign_image(_encoded("PNG"), "image/png", signer=signer, generator_name="g", generation_id="x")
     reading = read_manifest(signed, "image/png", keys.read_root_pem(other))
     assert reading.validation_state == "Valid" and not reading.trusted
 
@@ -129,9 +125,7 @@ def test_self_signed_leaf_is_rejected_clearly():
     )
     signer = signer_from_pem(keys._pem(cert), keys._key_pem(key))
     with pytest.raises(ConfigurationError, match="self-signed"):
-        sign_image(
-            _encoded("PNG"), "image/png", signer=signer, generator_name="g", generation_id="x"
-        )
+        sign_image(_encoded("PNG"), "image/png", signer=signer, generator_name="g", generation_id="x")
 
 
 def test_unsupported_mime(signer):
@@ -173,8 +167,8 @@ def test_edit_output_opens_its_input_as_parent_ingredient(tmp_path, provenance_k
 
     import c2pa
 
-    from amparo.proxy.stamping import Stamper
     from amparo.provenance.keys import load_watermark_key
+    from amparo.proxy.stamping import Stamper
 
     stamper = Stamper(
         signer=load_signer(provenance_keys),

@@ -54,9 +54,7 @@ def test_init_then_verify(tmp_path, monkeypatch):
     stripped = tmp_path / "stripped.jpg"
     Image.fromarray(marked).save(stripped, "JPEG", quality=75)
 
-    result = runner.invoke(
-        app, ["provenance", "verify", "--dir", str(kdir), "--json", str(good), str(stripped)]
-    )
+    result = runner.invoke(app, ["provenance", "verify", "--dir", str(kdir), "--json", str(good), str(stripped)])
     assert result.exit_code == 0, result.output
     first, second = json.loads(result.output)
     assert first["manifest"]["validation_state"] == "Trusted"
@@ -69,9 +67,7 @@ def test_init_then_verify(tmp_path, monkeypatch):
     assert "id=4242" in text.output and "no manifest" in text.output
 
     monkeypatch.setenv(WATERMARK_KEY_ENV, "00" * 32)  # another key: the mark is unreadable
-    other = runner.invoke(
-        app, ["provenance", "verify", "--dir", str(kdir), "--json", str(stripped)]
-    )
+    other = runner.invoke(app, ["provenance", "verify", "--dir", str(kdir), "--json", str(stripped)])
     assert json.loads(other.output)[0]["watermark"]["status"] == "none"
 
 
@@ -85,9 +81,7 @@ def test_verify_reports_unreadable_files(tmp_path, monkeypatch):
     )
     assert result.exit_code == 1
     assert "not a JPEG" in result.output and "cannot read" in result.output
-    bad = CliRunner().invoke(
-        _app(), ["provenance", "verify", str(bogus)], env={WATERMARK_KEY_ENV: "zz"}
-    )
+    bad = CliRunner().invoke(_app(), ["provenance", "verify", str(bogus)], env={WATERMARK_KEY_ENV: "zz"})
     assert bad.exit_code == 2
 
 

@@ -44,9 +44,7 @@ def _fail(message: str, as_json: bool) -> None:
 
 
 def init_command(
-    directory: Annotated[
-        Path | None, typer.Option("--dir", help=_DIR_HELP)
-    ] = None,
+    directory: Annotated[Path | None, typer.Option("--dir", help=_DIR_HELP)] = None,
     organisation: Annotated[
         str, typer.Option("--organisation", help="organisation name in the certificates")
     ] = "Amparo",
@@ -166,9 +164,7 @@ def _print_result(result: dict[str, Any]) -> None:
 
 def verify_command(
     images: Annotated[list[Path], typer.Argument(help="image files (JPEG, PNG, WebP)")],
-    directory: Annotated[
-        Path | None, typer.Option("--dir", help=_DIR_HELP)
-    ] = None,
+    directory: Annotated[Path | None, typer.Option("--dir", help=_DIR_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Print each image's C2PA manifest reading and Amparo watermark reading."""

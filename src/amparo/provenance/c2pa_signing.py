@@ -115,8 +115,7 @@ def normalise_mime(mime: str) -> str:
     m = _MIME_ALIASES.get(m, m)
     if m not in SUPPORTED_MIME_TYPES:
         raise UnsupportedMedia(
-            f"unsupported image type {mime!r}; "
-            f"C2PA signing supports {', '.join(SUPPORTED_MIME_TYPES)}"
+            f"unsupported image type {mime!r}; C2PA signing supports {', '.join(SUPPORTED_MIME_TYPES)}"
         )
     return m
 
@@ -128,8 +127,7 @@ def load_signer(paths: ProvenanceKeyPaths) -> c2pa.Signer:
         key = paths.signer_key.read_bytes()
     except OSError as exc:
         raise ConfigurationError(
-            f"cannot read the C2PA signer from {paths.directory}: {exc.strerror}; "
-            "run `amparo provenance init`"
+            f"cannot read the C2PA signer from {paths.directory}: {exc.strerror}; run `amparo provenance init`"
         ) from exc
     return signer_from_pem(chain, key)
 
@@ -245,9 +243,7 @@ def sign_image(
 
 
 def _reader_context(trust_anchors_pem: str | bytes | None) -> c2pa.Context:
-    settings: dict[str, Any] = {
-        "verify": {"verify_trust": True, "remote_manifest_fetch": False, "ocsp_fetch": False}
-    }
+    settings: dict[str, Any] = {"verify": {"verify_trust": True, "remote_manifest_fetch": False, "ocsp_fetch": False}}
     if trust_anchors_pem:
         pem = trust_anchors_pem
         if isinstance(pem, bytes):

@@ -237,8 +237,7 @@ def load_provenance_keys(directory: str | os.PathLike[str]) -> ProvenanceKeyPath
     missing = [p.name for p in (paths.signer_chain, paths.signer_key) if not p.is_file()]
     if missing:
         raise ConfigurationError(
-            f"no provenance signer in {paths.directory} (missing {', '.join(missing)}); "
-            "run `amparo provenance init`"
+            f"no provenance signer in {paths.directory} (missing {', '.join(missing)}); run `amparo provenance init`"
         )
     return paths
 
@@ -252,16 +251,13 @@ def load_watermark_key(
     if value:
         return WatermarkKey.from_hex(value)
     if directory is None:
-        raise ConfigurationError(
-            f"no watermark key: set {WATERMARK_KEY_ENV} or run `amparo provenance init`"
-        )
+        raise ConfigurationError(f"no watermark key: set {WATERMARK_KEY_ENV} or run `amparo provenance init`")
     path = Path(directory) / WATERMARK_KEY_FILE
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(
-            f"cannot read the watermark key {path}: set {WATERMARK_KEY_ENV} or run "
-            "`amparo provenance init`"
+            f"cannot read the watermark key {path}: set {WATERMARK_KEY_ENV} or run `amparo provenance init`"
         ) from exc
     return WatermarkKey.from_hex(text)
 
