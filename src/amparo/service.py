@@ -13,6 +13,7 @@ from amparo.matching.matcher import Matcher
 from amparo.pipeline import Pipeline
 from amparo.policy.engine import PolicyEngine
 from amparo.settings import Settings
+from amparo.integrity.mac import RowSealer, load_or_create_key
 from amparo.signals.registry import DetectorRegistry, SignalRegistry, default_signal_registry
 from amparo.store.database import Database
 
@@ -44,6 +45,8 @@ class Service:
         self.db = Database(settings.resolved_database_url)
         if migrate:
             self.db.migrate()
+        # Per-row MACs of ledger, events, banks, cases and evidence metadata (integrity/mac.py).
+        self.db.install_sealer(RowSealer(load_or_create_key(settings.keys_dir)))
         self.signals: SignalRegistry = default_signal_registry(pdq_fast_lookup=settings.pdq_fast_lookup)
         self.detectors = detectors or DetectorRegistry()
         if detectors is None and load_detectors and settings.detectors != "none":

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     master_key: str | None = None  # hex; prefer master_key_file in production
     watermark_key: str | None = None  # hex
     session_secret: str | None = None
+    # Pin the audit signing key (its 16-hex id): verification trusts it and the keys the chain
+    # vouches for, never a public key file found in keys/. Unset: the key this install holds.
+    audit_key_id: str | None = None
 
     exposure_daily_limit: int = 50  # media reveals per reviewer per day (reviewer wellbeing)
 

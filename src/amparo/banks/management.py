@@ -28,7 +28,8 @@ def entries_from_image(
     for sig in pipeline.hash_of_record(decoded, data):
         if sig.type == "pdq" and sig.quality is not None and sig.quality < quality_floor:
             continue
-        out.append(NewEntry(sig.type, sig.value, opinion, note, None, metadata))
+        origin = "reference" if sig.type == "pdq" and sig.exact else None
+        out.append(NewEntry(sig.type, sig.value, opinion, note, None, metadata, pdq_origin=origin))
     return out
 
 

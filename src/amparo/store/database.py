@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from amparo.integrity.mac import RowSealer
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -57,6 +59,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sealer: RowSealer | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -73,6 +76,14 @@ class Database:
 
     def migrate(self) -> None:
         migrate(self.engine)
+
+    def install_sealer(self, sealer: RowSealer) -> None:
+        """Seal covered rows with per-row MACs from now on (store/integrity_repo.py)."""
+        from amparo.store import integrity_repo
+
+        if self.sealer is None:
+            integrity_repo.install(self._sessions, sealer)
+            self.sealer = sealer
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,182 @@
+"""`amparo verify`: every tamper case of issue 14 finding 6 is found and the broken row named."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from amparo.cli.verify import run_verify
+from amparo.domain.items import Item
+from amparo.provenance.watermark_samples import draw_benign_image
+from amparo.store import banks_repo
+from amparo.store.tables import GenerationRow
+from amparo.store.tables_review import CaseRow
+
+
+def _png(seed: int) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    draw_benign_image(seed, 96).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _sql(svc: Any, stmt: str, **params: Any) -> None:
+    """An attacker with write access to the database (not to the keys directory)."""
+    with svc.db.engine.begin() as c:
+        c.execute(text(stmt), params)
+
+
+@pytest.fixture
+def populated(service: Any) -> Any:
+    svc = service
+    with svc.db.session() as s:
+        for i in (1, 2):
+            s.add(
+                GenerationRow(
+                    generation_id=f"gen-{i}",
+                    account=f"acct-{i}",
+                    operation="generation",
+                    request_sha256="0" * 64,
+                    decision="block" if i == 1 else "allow",
+                    reasons=[],
+                    input_hashes={},
+                    outputs=[],
+                )
+            )
+        bank = banks_repo.create_bank(s, name="known", category="csam")
+        banks_repo.add_entry(s, bank_id=bank.id, signal_type="md5", value="a" * 32)
+        banks_repo.add_entry(s, bank_id=bank.id, signal_type="md5", value="b" * 32)
+        s.add(CaseRow(source="policy", state="decided", priority=5, title="t", outcome="confirmed"))
+        for seed in (1, 2):
+            svc.vault.capture(s, data=_png(seed), item_id=f"item-{seed}", event_id=seed)
+    svc.pipeline.check(Item.from_image(_png(3)))
+    with svc.db.session() as s:
+        svc.audit.checkpoint(s)
+    report = run_verify(svc)
+    assert report["ok"], report["problems"] or report["first_broken"]
+    return svc
+
+
+def _broken(svc: Any) -> dict[str, Any]:
+    report = run_verify(svc)
+    assert not report["ok"]
+    return report
+
+
+def test_clean_install_verifies_every_table(populated: Any) -> None:
+    tables = {t["table"]: t["rows"] for t in run_verify(populated)["tables"]}
+    assert tables["generations"] == 2 and tables["bank_entries"] == 2 and tables["events"] == 1
+    assert tables["evidence_items"] == 2 and tables["cases"] == 1 and tables["audit_checkpoints"] == 1
+
+
+@pytest.mark.parametrize(
+    ("stmt", "named"),
+    [
+        ("UPDATE generations SET account = 'someone-else' WHERE generation_id = 'gen-1'", "generations row"),
+        ("UPDATE generations SET decision = 'allow' WHERE generation_id = 'gen-1'", "generations row"),
+        ("UPDATE events SET decision = 'block'", "events row 1 was altered"),
+        ("UPDATE bank_entries SET value = 'c' || substr(value, 2) WHERE id = 2", "bank_entries row 2 was altered"),
+        ("UPDATE bank_entries SET opinion = 'negative' WHERE id = 1", "bank_entries row 1 was altered"),
+        ("UPDATE banks SET negative = TRUE", "banks row 1 was altered"),
+        ("UPDATE cases SET outcome = 'not_violating'", "cases row 1 was altered"),
+        ("UPDATE evidence_items SET retain_until = :past WHERE id = 1", "evidence_items row 1 was altered"),
+        ("UPDATE evidence_items SET reported = TRUE WHERE id = 2", "evidence_items row 2 was altered"),
+    ],
+)
+def test_edited_rows_are_named(populated: Any, stmt: str, named: str) -> None:
+    _sql(populated, stmt, past=datetime(2020, 1, 1))
+    report = _broken(populated)
+    assert named in report["first_broken"], report["first_broken"]
+
+
+def test_mac_copied_from_another_row_fails(populated: Any) -> None:
+    _sql(populated, "UPDATE bank_entries SET row_mac = (SELECT row_mac FROM bank_entries WHERE id = 1) WHERE id = 2")
+    assert "bank_entries row 2" in _broken(populated)["first_broken"]
+
+
+def test_deleted_evidence_row_is_found(populated: Any) -> None:
+    _sql(populated, "DELETE FROM evidence_items WHERE id = 1")
+    report = _broken(populated)
+    assert "evidence_items: 1 row(s) deleted outside Amparo" in report["first_broken"]
+    assert "first id missing from the sequence is 1" in report["first_broken"]
+
+
+def test_deleted_ledger_row_and_tombstone_are_found(populated: Any) -> None:
+    svc = populated
+    with svc.db.session() as s:
+        ref = s.execute(text("SELECT ref FROM evidence_items WHERE id = 2")).scalar_one()
+        svc.vault.delete(s, ref=ref, actor="cli:test", actor_role="admin", reason="court order 12")
+    assert run_verify(svc)["ok"]  # a deletion through Amparo balances the head and leaves a tombstone
+    _sql(svc, "DELETE FROM evidence_tombstones")
+    assert "evidence_tombstones: 1 row(s) deleted" in _broken(svc)["first_broken"]
+
+
+def test_row_inserted_outside_amparo_is_not_sealed(populated: Any) -> None:
+    _sql(
+        populated,
+        "INSERT INTO bank_entries (bank_id, signal_type, value, opinion, enabled, entry_metadata, created_at)"
+        " VALUES (1, 'md5', :v, 'positive', TRUE, '{}', :now)",
+        v="d" * 32,
+        now=datetime(2026, 1, 1),
+    )
+    assert "is not sealed" in _broken(populated)["first_broken"]
+
+
+def test_deleted_checkpoint_is_found(populated: Any) -> None:
+    _sql(populated, "DELETE FROM audit_checkpoints")
+    report = _broken(populated)
+    assert "checkpoint taken at record" in report["first_broken"] and "deleted" in report["first_broken"]
+
+
+def test_forged_head_is_found(populated: Any) -> None:
+    _sql(populated, "UPDATE integrity_heads SET row_count = row_count - 1 WHERE table_name = 'events'")
+    assert "events: the table head was altered" in _broken(populated)["first_broken"]
+
+
+def test_changes_through_amparo_stay_sealed(populated: Any) -> None:
+    svc = populated
+    with svc.db.session() as s:
+        banks_repo.remove_entries(s, entry_ids=[1])
+        banks_repo.update_bank(s, name="known", enabled=False)
+        banks_repo.disable_bank_entries(s, bank_id=1)  # a bulk UPDATE statement
+        ref = s.execute(text("SELECT ref FROM evidence_items WHERE id = 1")).scalar_one()
+        svc.vault.mark_reported(s, ref=ref, actor="cli:test", actor_role="admin")
+        svc.vault.place_hold(
+            s,
+            ref=ref,
+            reason="preservation request",
+            authority=None,
+            actor="cli:test",
+            actor_role="admin",
+            ends_at=datetime.now(UTC) + timedelta(days=30),
+        )
+    report = run_verify(svc)
+    assert report["ok"], report["first_broken"]
+
+
+def test_cli_verify_exit_codes(populated: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from amparo.cli.main import app
+
+    svc = populated
+    s = svc.settings
+    for k, v in {
+        "AMPARO_DATA_DIR": str(s.data_dir),
+        "AMPARO_DATABASE_URL": s.resolved_database_url,
+        "AMPARO_MASTER_KEY": "11" * 32,
+        "AMPARO_DETECTORS": "none",
+        "AMPARO_ENVIRONMENT": "test",
+    }.items():
+        monkeypatch.setenv(k, v)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["verify", "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["ok"] is True
+    _sql(svc, "UPDATE generations SET account = 'framed' WHERE generation_id = 'gen-2'")
+    bad = runner.invoke(app, ["verify"])
+    assert bad.exit_code == 1 and "BROKEN: generations row 2 was altered" in bad.output
