@@ -68,11 +68,15 @@ def register(app: typer.Typer) -> None:
             except (OSError, ValueError) as e:
                 raise fail(f"cannot read checkpoint {p}: {e}") from None
         svc = open_service(load_detectors=False)
+        sealer = svc.db.sealer
+        if sealer is None or svc.audit is None:
+            svc.close()
+            raise fail("this installation has no integrity key or audit trail to verify")
         try:
             extra: dict[str, Any] = {}
             if seal_existing:
                 with svc.db.session() as s:
-                    counts = integrity_repo.seal_existing(s, svc.db.sealer)
+                    counts = integrity_repo.seal_existing(s, sealer)
                     svc.audit.record(
                         s,
                         action=names.INTEGRITY_SEAL_EXISTING,
