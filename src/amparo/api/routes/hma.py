@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from amparo.api.auth import require
 from amparo.api.uploads import read_upload
-from amparo.banks.management import entries_from_image
+from amparo.banks import management as bm
+from amparo.banks.management import api_acting, entries_from_image
 from amparo.domain.signals import Signal
 from amparo.errors import BadInput, Conflict
 from amparo.store import banks_repo
@@ -145,16 +146,22 @@ def banks(request: Request, _: ApiPrincipal = Depends(require("banks.read"))) ->
 
 @router.post("/c/banks", status_code=201)
 def create_bank(
-    request: Request, body: dict[str, Any] = Body(...), _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, body: dict[str, Any] = Body(...), p: ApiPrincipal = Depends(require("banks.write"))
 ) -> Any:
     name = body.get("name")
     if not isinstance(name, str):
         raise BadInput("field 'name' is required", code="bad_bank_name")
     enabled = bool(body.get("enabled", True)) and float(body.get("enabled_ratio", 1.0)) > 0
     try:
-        with request.app.state.service.db.session() as s:
-            b = banks_repo.create_bank(
-                s, name=name, category=body.get("category", "other"), source="hma-api", enabled=enabled
+        svc = request.app.state.service
+        with svc.db.session() as s:
+            b = bm.create_bank(
+                s,
+                api_acting(svc.audit, p),
+                name=name,
+                category=body.get("category", "other"),
+                source="hma-api",
+                enabled=enabled,
             )
             return _bank_json(b)
     except Conflict as e:
@@ -169,36 +176,37 @@ def get_bank(request: Request, name: str, _: ApiPrincipal = Depends(require("ban
 
 @router.put("/c/bank/{name}")
 def update_bank(
-    request: Request, name: str, body: dict[str, Any] = Body(...), _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, name: str, body: dict[str, Any] = Body(...), p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     enabled = None
     if "enabled" in body:
         enabled = bool(body["enabled"])
     if "enabled_ratio" in body:
         enabled = float(body["enabled_ratio"]) > 0
-    with request.app.state.service.db.session() as s:
-        return _bank_json(banks_repo.update_bank(s, name=name, new_name=body.get("name"), enabled=enabled))
+    svc = request.app.state.service
+    with svc.db.session() as s:
+        who = api_acting(svc.audit, p)
+        return _bank_json(bm.update_bank(s, who, name=name, new_name=body.get("name"), enabled=enabled))
 
 
 @router.delete("/c/bank/{name}")
-def delete_bank(request: Request, name: str, _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def delete_bank(request: Request, name: str, p: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
     svc = request.app.state.service
     with svc.db.session() as s:
-        banks_repo.delete_bank(s, name=name)
+        bm.delete_bank(s, api_acting(svc.audit, p), name=name)
     svc.matcher.refresh()
     return {"message": "Done"}
 
 
-def _add(svc: Any, bank: str, entries: list[NewEntry]) -> dict[str, Any]:
+def _add(svc: Any, p: ApiPrincipal, bank: str, entries: list[NewEntry]) -> dict[str, Any]:
     with svc.db.session() as s:
-        b = banks_repo.get_bank(s, name=bank)
-        ids = banks_repo.add_entries(s, bank_id=b.id, entries=entries)
+        ids = bm.add_entries(s, api_acting(svc.audit, p), bank=bank, entries=entries, via="hma")
     svc.matcher.refresh()
     return {"id": ids[0], "signals": {e.signal_type: e.value for e in entries}}
 
 
 @router.post("/c/bank/{name}/content")
-async def add_content(request: Request, name: str, _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+async def add_content(request: Request, name: str, p: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
     form = await request.form()
     note = form.get("note")
     data = await _photo_from_form(request)
@@ -218,14 +226,14 @@ async def add_content(request: Request, name: str, _: ApiPrincipal = Depends(req
         ]
         if not entries:
             raise BadInput("the image's PDQ quality is under the floor; nothing to add", code="low_quality")
-        return _add(svc, name, entries)
+        return _add(svc, p, name, entries)
 
     return await anyio.to_thread.run_sync(work)
 
 
 @router.post("/c/bank/{name}/signal")
 def add_signal(
-    request: Request, name: str, body: dict[str, Any] = Body(...), _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, name: str, body: dict[str, Any] = Body(...), p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     svc = request.app.state.service
     note = body.get("note")
@@ -241,7 +249,7 @@ def add_signal(
         )
     if not entries:
         raise BadInput('no signal given, e.g. {"pdq": "<64 hex>"}', code="missing_signal")
-    return _add(svc, name, entries)
+    return _add(svc, p, name, entries)
 
 
 @router.get("/c/bank/{name}/content/{content_id}")
@@ -262,11 +270,10 @@ def get_content(
 
 @router.delete("/c/bank/{name}/content/{content_id}")
 def delete_content(
-    request: Request, name: str, content_id: int, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, name: str, content_id: int, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     svc = request.app.state.service
     with svc.db.session() as s:
-        banks_repo.get_entry_in_bank(s, bank=name, entry_id=content_id)
-        n = banks_repo.remove_entries(s, entry_ids=[content_id])
+        n = bm.remove_entries(s, api_acting(svc.audit, p), bank=name, entry_ids=[content_id])
     svc.matcher.refresh()
     return {"deleted": n}
