@@ -9,11 +9,11 @@ from typing import Any
 
 from amparo.actions.base import ActionRegistry
 from amparo.actions.core_actions import register_core_actions
+from amparo.integrity.mac import RowSealer, load_or_create_key
 from amparo.matching.matcher import Matcher
 from amparo.pipeline import Pipeline
 from amparo.policy.engine import PolicyEngine
 from amparo.settings import Settings
-from amparo.integrity.mac import RowSealer, load_or_create_key
 from amparo.signals.registry import DetectorRegistry, SignalRegistry, default_signal_registry
 from amparo.store.database import Database
 
