@@ -15,7 +15,9 @@ from amparo.store import audit_repo
 def _append(db: Any, trail: AuditTrail, n: int) -> None:
     for i in range(n):
         with db.session() as s:
-            trail.record(s, action="case.decide", subject_type="case", subject_id=i, actor="rita", actor_role="reviewer")
+            trail.record(
+                s, action="case.decide", subject_type="case", subject_id=i, actor="rita", actor_role="reviewer"
+            )
 
 
 def verify(db: Any, trail: AuditTrail, **kw: Any):  # type: ignore[no-untyped-def]

@@ -282,7 +282,7 @@ def verify_chain(
 
     if start is not None and start[0] > 0:
         anchor = audit_repo.get_record(session, seq=start[0])
-        if anchor is None or anchor.hash != start[1]:
+        if anchor is None or anchor.hash != start[1] or record_hash(record_fields(anchor)) != start[1]:
             return broken(start[0], f"record {start[0]} changed since it was last verified")
         expected, prev = start[0] + 1, start[1]
     for row in audit_repo.iter_records(session, after_seq=expected - 1):
