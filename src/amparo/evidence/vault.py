@@ -203,14 +203,8 @@ class Vault:
             max_bytes=settings.max_upload_bytes,
         )
         vault.recover(db, min_age_seconds=recover_min_age_seconds)
-        with db.session() as s:
-            audit.record(
-                s,
-                action=names.VAULT_STARTED,
-                subject_type="key",
-                subject_id=master.key_id,
-                details={"purpose": "vault-master", "source": master.source.split(":", 1)[0]},
-            )
+        # No record for a routine start: a change of master key or its source is a settings
+        # change, recorded by Service._audit_settings_change.
         return vault
 
     def recover(self, db: Database, *, min_age_seconds: float = 600.0) -> dict[str, int]:
