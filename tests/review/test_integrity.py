@@ -180,3 +180,68 @@ def test_cli_verify_exit_codes(populated: Any, monkeypatch: pytest.MonkeyPatch) 
     _sql(svc, "UPDATE generations SET account = 'framed' WHERE generation_id = 'gen-2'")
     bad = runner.invoke(app, ["verify"])
     assert bad.exit_code == 1 and "BROKEN: generations row 2 was altered" in bad.output
+
+
+def test_repair_pdq_rehashes_legacy_evidence_from_the_kept_bytes(populated: Any, shared_data: Any) -> None:
+    """Evidence hashed by the pre-0005 fast decode gets the reference hash of its kept bytes."""
+    from amparo.signals.hashes.pdq import pdq_of_bytes, pdq_of_bytes_fast
+    from amparo.store.tables_review import EvidenceItemRow
+
+    svc = populated
+    data = (shared_data / "pdq" / "bridge-mods" / "aaa-orig.jpg").read_bytes()
+    with svc.db.session() as s:
+        row = svc.vault.capture(s, data=data, item_id="legacy", event_id=9)
+        row.pdq, row.pdq_origin = pdq_of_bytes_fast(data)[0], "legacy_fast"  # as stored before 0005
+        ref = row.ref
+    with svc.db.session() as s:
+        out = svc.vault.rehash_legacy_pdq(s, actor="cli:admin")
+    assert out == {"rehashed": 1, "changed": 1, "unreadable": 0}
+    with svc.db.session() as s:
+        row = s.query(EvidenceItemRow).filter_by(ref=ref).one()
+        assert (row.pdq, row.pdq_origin) == (pdq_of_bytes(data)[0], "reference")
+    assert run_verify(svc)["ok"]
+
+
+def test_upgrade_from_0003_marks_legacy_pdq_and_seals_existing_rows(tmp_path: Any, database_url: str) -> None:
+    """Rows written before 0005 are marked (PDQ origin) and reported unsealed until an admin seals them."""
+    from alembic import command
+    from conftest import make_settings
+
+    from amparo.service import Service
+    from amparo.store import integrity_repo
+    from amparo.store.database import Database, alembic_config
+
+    db = Database(database_url)
+    cfg = alembic_config(db.engine.url.render_as_string(hide_password=False))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003_generation")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO banks (name, category, source, description, enabled, negative, pdq_threshold,"
+                " created_at, updated_at) VALUES ('old', 'csam', 'local', '', TRUE, FALSE, 31, :t, :t)"
+            ),
+            {"t": datetime(2026, 1, 1)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO bank_entries (bank_id, signal_type, value, opinion, enabled, entry_metadata,"
+                " created_at) VALUES (1, 'pdq', :v, 'positive', TRUE, '{}', :t)"
+            ),
+            {"v": "f" * 64, "t": datetime(2026, 1, 1)},
+        )
+    db.dispose()
+    svc = Service(make_settings(tmp_path, database_url))  # migrates to head
+    try:
+        with svc.db.session() as s:
+            origin = s.execute(text("SELECT pdq_origin FROM bank_entries")).scalar_one()
+            assert origin == "legacy"
+        report = run_verify(svc)
+        assert not report["ok"] and "banks row 1 is not sealed" in report["first_broken"]
+        with svc.db.session() as s:
+            counts = integrity_repo.seal_existing(s, svc.db.sealer)
+        assert counts["banks"] == 1 and counts["bank_entries"] == 1
+        assert run_verify(svc)["ok"]
+    finally:
+        svc.close()
