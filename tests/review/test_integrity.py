@@ -245,3 +245,17 @@ def test_upgrade_from_0003_marks_legacy_pdq_and_seals_existing_rows(tmp_path: An
         assert run_verify(svc)["ok"]
     finally:
         svc.close()
+
+
+def test_ledger_lookup_flags_a_forged_account(populated: Any) -> None:
+    """`amparo trace` reads the ledger through GenerationLedger.get: a forged row says so."""
+    from amparo.cli.trace import trace_line
+    from amparo.proxy.ledger import GenerationLedger
+
+    ledger = GenerationLedger.for_service(populated)
+    assert ledger.get("gen-1")["integrity"] == "intact"
+    _sql(populated, "UPDATE generations SET account = 'innocent-user' WHERE generation_id = 'gen-1'")
+    rec = ledger.get("gen-1")
+    assert rec["integrity"] == "altered"
+    line = trace_line("x.png", {"found": True, "generation": rec, "method": "c2pa", "confidence": 1.0})
+    assert "WARNING: ledger row altered" in line

@@ -195,3 +195,17 @@ def seal_existing(session: Session, sealer: RowSealer) -> dict[str, int]:
         adjust_head(conn, sealer, name, added=ids, removed=[])
         out[name] = len(ids)
     return out
+
+
+def row_state(session: Session, sealer: RowSealer | None, table: str, pk: int) -> str:
+    """ "intact", "altered", "unsealed" or "unchecked" (no key) for one covered row, read as stored."""
+    if sealer is None:
+        return "unchecked"
+    t = COVERED_TABLES[table]
+    row = session.execute(select(t).where(_pk(t) == pk)).one_or_none()
+    if row is None:
+        return "missing"
+    values = dict(row._mapping)
+    if values.get(MAC_COLUMN) is None:
+        return "unsealed"
+    return "intact" if sealer.check_row(table, values) else "altered"
