@@ -259,3 +259,41 @@ def test_ledger_lookup_flags_a_forged_account(populated: Any) -> None:
     assert rec["integrity"] == "altered"
     line = trace_line("x.png", {"found": True, "generation": rec, "method": "c2pa", "confidence": 1.0})
     assert "WARNING: ledger row altered" in line
+
+
+def test_concurrent_writers_keep_heads_balanced(populated: Any) -> None:
+    """Writers touching tables (and the audit head) in different orders neither deadlock nor
+    unbalance a head: heads are locked last, in name order, once per transaction."""
+    import threading
+
+    from amparo.banks.management import Acting
+    from amparo.banks.management import add_entries as bm_add
+    from amparo.store.banks_repo import NewEntry
+
+    svc = populated
+    who = Acting(svc.audit, "cli:test", "admin")
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(6):
+                with svc.db.session() as s:
+                    if (t + i) % 2:
+                        s.add(CaseRow(source="manual", state="open", priority=1, title=f"c{t}-{i}"))
+                        s.flush()
+                    bm_add(s, who, bank="known", entries=[NewEntry("md5", f"{t:02x}{i:02x}".ljust(32, "e"))])
+                    if not (t + i) % 2:
+                        s.add(CaseRow(source="manual", state="open", priority=1, title=f"c{t}-{i}"))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not errors, errors
+    report = run_verify(svc)
+    assert report["ok"], report["first_broken"]
+    rows = {t["table"]: t["rows"] for t in report["tables"]}
+    assert rows["cases"] == 1 + 24 and rows["bank_entries"] == 2 + 24

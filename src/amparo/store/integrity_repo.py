@@ -136,7 +136,7 @@ def install(sessions: sessionmaker[Session], sealer: RowSealer) -> None:
         for name, ids in touched.items():
             seal_rows(conn, sealer, COVERED_TABLES[name], ids)
         for name in set(added) | set(removed):
-            adjust_head(conn, sealer, name, added=added.get(name, []), removed=removed.get(name, []))
+            _pending(session, name, added=added.get(name, []), removed=removed.get(name, []))
 
     @event.listens_for(sessions, "do_orm_execute")
     def _bulk(state: ORMExecuteState) -> Any:
@@ -153,8 +153,34 @@ def install(sessions: sessionmaker[Session], sealer: RowSealer) -> None:
         if state.is_update:
             seal_rows(conn, sealer, table, ids)
         else:
-            adjust_head(conn, sealer, table.name, added=[], removed=ids)
+            _pending(state.session, table.name, added=[], removed=ids)
         return result
+
+    @event.listens_for(sessions, "before_commit")
+    def _apply_heads(session: Session) -> None:
+        # Heads are locked last, in name order, once per transaction: whatever order the
+        # transaction wrote its tables (and the audit head) in, no two commits deadlock on them.
+        session.flush()
+        pending: dict[str, tuple[list[int], list[int]]] = session.info.pop(_PENDING, {})
+        if not pending:
+            return
+        conn = session.connection()
+        for name in sorted(pending):
+            added, removed = pending[name]
+            adjust_head(conn, sealer, name, added=added, removed=removed)
+
+    @event.listens_for(sessions, "after_rollback")
+    def _forget(session: Session) -> None:
+        session.info.pop(_PENDING, None)
+
+
+_PENDING = "amparo_integrity_heads"
+
+
+def _pending(session: Session, table: str, *, added: list[int], removed: list[int]) -> None:
+    acc = session.info.setdefault(_PENDING, {}).setdefault(table, ([], []))
+    acc[0].extend(added)
+    acc[1].extend(removed)
 
 
 def iter_rows(session: Session, table: Table, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
