@@ -9,7 +9,6 @@ from typing import Any
 
 from amparo.actions.base import ActionRegistry
 from amparo.actions.core_actions import register_core_actions
-from amparo.integrity.mac import RowSealer, load_or_create_key
 from amparo.matching.matcher import Matcher
 from amparo.pipeline import Pipeline
 from amparo.policy.engine import PolicyEngine
@@ -42,11 +41,10 @@ class Service:
         self.settings = settings
         settings.check_production_secrets()
         settings.ensure_dirs()
-        self.db = Database(settings.resolved_database_url)
+        # Per-row MACs of ledger, events, banks, cases and evidence metadata (integrity/mac.py).
+        self.db = Database.sealed(settings.resolved_database_url, settings.keys_dir)
         if migrate:
             self.db.migrate()
-        # Per-row MACs of ledger, events, banks, cases and evidence metadata (integrity/mac.py).
-        self.db.install_sealer(RowSealer(load_or_create_key(settings.keys_dir)))
         self.signals: SignalRegistry = default_signal_registry(pdq_fast_lookup=settings.pdq_fast_lookup)
         self.detectors = detectors or DetectorRegistry()
         if detectors is None and load_detectors and settings.detectors != "none":
@@ -117,6 +115,8 @@ class Service:
             current["vault_master_key_id"] = self.vault.master.key_id
             current["vault_master_key_source"] = self.vault.master.source.split(":", 1)[0]
         current["audit_key_id"] = self.audit.key_id
+        if self.db.sealer is not None:
+            current["integrity_key_id"] = self.db.sealer.key_id
         with self.db.session() as s:
             last = audit_repo.list_records(s, limit=1, action=names.SETTINGS_CHANGE)
             before = (last[0].details or {}).get("settings", {}) if last else {}

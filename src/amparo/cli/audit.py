@@ -20,7 +20,7 @@ def _open() -> tuple[Database, AuditTrail]:
     try:
         settings = Settings()  # type: ignore[call-arg]
         settings.ensure_dirs()
-        db = Database(settings.resolved_database_url)
+        db = Database.sealed(settings.resolved_database_url, settings.keys_dir)  # checkpoints are sealed rows
         return db, AuditTrail(settings.keys_dir, pinned_key_id=settings.audit_key_id)
     except AmparoError as e:
         raise fail(e.message) from None

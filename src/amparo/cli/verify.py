@@ -29,7 +29,7 @@ def _actor() -> str:
         return "cli"
 
 
-def run_verify(svc: Any, *, external: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def run_verify(svc: Any, *, external: list[dict[str, Any]] | None = None, files: bool = False) -> dict[str, Any]:
     """Everything `amparo verify` checks, as one report (also used by tests)."""
     sealer = svc.db.sealer
     with svc.db.session() as s:
@@ -37,19 +37,27 @@ def run_verify(svc: Any, *, external: list[dict[str, Any]] | None = None) -> dic
         tables = check_all(s, sealer)
         if audit.ok:
             integrity_marker.write(s, sealer, audit.head_seq, audit.head_hash)
-    broken_tables = [t for t in tables if not t.ok]
+    problems = [str(t.problem) for t in tables if not t.ok]
+    evidence: list[str] = []
+    if files and svc.vault is not None:
+        with svc.db.session() as s:
+            evidence = list(svc.vault.verify_all(s))
+        problems += [f"evidence file: {p}" for p in evidence]
     first = None
     if not audit.ok:
         first = f"audit record {audit.first_broken_seq}: {audit.problem}"
-    elif broken_tables:
-        first = str(broken_tables[0].problem)
-    return {
-        "ok": audit.ok and not broken_tables,
+    elif problems:
+        first = problems[0]
+    out: dict[str, Any] = {
+        "ok": audit.ok and not problems,
         "first_broken": first,
         "audit": audit.to_dict(),
         "tables": [t.to_dict() for t in tables],
-        "problems": [t.problem for t in broken_tables],
+        "problems": problems,
     }
+    if files:
+        out["evidence_files_checked"] = True
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +67,7 @@ def register(app: typer.Typer) -> None:
         checkpoint: list[Path] = typer.Option([], "--checkpoint", help="Also check an exported audit checkpoint."),
         seal_existing: bool = typer.Option(False, "--seal-existing", help="Seal rows written before 0005 (audited)."),
         repair_pdq: bool = typer.Option(False, "--repair-pdq", help="Re-hash legacy evidence PDQ values (audited)."),
+        files: bool = typer.Option(False, "--files", help="Also decrypt and check every evidence file (slow)."),
     ) -> None:
         """Check the audit chain and the MAC of every ledger, event, bank, case and evidence row."""
         external = []
@@ -90,7 +99,7 @@ def register(app: typer.Typer) -> None:
             if repair_pdq:
                 with svc.db.session() as s:
                     extra["pdq_repair"] = svc.vault.rehash_legacy_pdq(s, actor=_actor())
-            report = {**run_verify(svc, external=external), **extra}
+            report = {**run_verify(svc, external=external, files=files), **extra}
         except AmparoError as e:
             raise fail(e.message) from None
         finally:

@@ -77,6 +77,16 @@ class Database:
     def migrate(self) -> None:
         migrate(self.engine)
 
+    @classmethod
+    def sealed(cls, url: str, keys_dir: Path) -> Database:
+        """A Database whose covered rows are sealed with the installation's integrity key: every
+        process that writes ledger, event, bank, case, evidence, user or key rows opens it so."""
+        from amparo.integrity.mac import load_or_create_key
+
+        db = cls(url)
+        db.install_sealer(RowSealer(load_or_create_key(keys_dir)))
+        return db
+
     def install_sealer(self, sealer: RowSealer) -> None:
         """Seal covered rows with per-row MACs from now on (store/integrity_repo.py)."""
         from amparo.store import integrity_repo
