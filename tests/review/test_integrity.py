@@ -139,6 +139,13 @@ def test_forged_head_is_found(populated: Any) -> None:
     assert "events: the table head was altered" in _broken(populated)["first_broken"]
 
 
+def test_deleted_head_and_rows_are_found(populated: Any) -> None:
+    """Emptying a table and deleting its head does not pass for a fresh install."""
+    _sql(populated, "DELETE FROM legal_reports")
+    _sql(populated, "DELETE FROM integrity_heads WHERE table_name = 'legal_reports'")
+    assert "legal_reports: the table head is missing" in _broken(populated)["first_broken"]
+
+
 def test_changes_through_amparo_stay_sealed(populated: Any) -> None:
     svc = populated
     with svc.db.session() as s:

@@ -37,7 +37,9 @@ def check_table(session: Session, sealer: RowSealer, name: str, table: Table) ->
         count += 1
         ids.append(pk)
     head = integrity_repo.read_head(session, name)
-    h_count, h_xor, h_mac = head if head is not None else (0, ZERO, sealer.head_mac(name, 0, ZERO))
+    if head is None:  # made at the first start (ensure_heads): missing means deleted
+        return TableCheck(name, count, False, None, f"{name}: the table head is missing (deleted outside Amparo)")
+    h_count, h_xor, h_mac = head
     if sealer.head_mac(name, h_count, h_xor) != h_mac:
         return TableCheck(name, count, False, None, f"{name}: the table head was altered (its MAC does not match)")
     if (h_count, h_xor) != (count, acc):

@@ -76,6 +76,10 @@ class Database:
 
     def migrate(self) -> None:
         migrate(self.engine)
+        if self.sealer is not None:
+            from amparo.store import integrity_repo
+
+            integrity_repo.ensure_heads(self._sessions, self.sealer)
 
     @classmethod
     def sealed(cls, url: str, keys_dir: Path) -> Database:
@@ -87,13 +91,15 @@ class Database:
         db.install_sealer(RowSealer(load_or_create_key(keys_dir)))
         return db
 
-    def install_sealer(self, sealer: RowSealer) -> None:
+    def install_sealer(self, sealer: RowSealer, *, migrated: bool = False) -> None:
         """Seal covered rows with per-row MACs from now on (store/integrity_repo.py)."""
         from amparo.store import integrity_repo
 
         if self.sealer is None:
             integrity_repo.install(self._sessions, sealer)
             self.sealer = sealer
+            if migrated:
+                integrity_repo.ensure_heads(self._sessions, sealer)
 
     def dispose(self) -> None:
         self.engine.dispose()

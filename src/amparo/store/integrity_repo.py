@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table, event, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.sql import bindparam
 
@@ -93,11 +94,13 @@ def adjust_head(conn: Connection, sealer: RowSealer, table: str, *, added: list[
     if not added and not removed:
         return
     heads: Table = IntegrityHeadRow.__table__  # type: ignore[assignment]
-    # The UPDATE first takes the row lock (PostgreSQL) or the write lock (SQLite), as the audit head does.
-    res = conn.execute(update(heads).where(heads.c.table_name == table).values(row_count=heads.c.row_count))
-    if res.rowcount == 0:
+    # FOR UPDATE takes the row lock on PostgreSQL; on SQLite this transaction already holds the
+    # write lock (it has just written the rows it counts here).
+    q = select(heads.c.row_count, heads.c.presence_xor).where(heads.c.table_name == table).with_for_update()
+    row = conn.execute(q).one_or_none()
+    if row is None:
         conn.execute(heads.insert().values(table_name=table, row_count=0, presence_xor=ZERO, mac=""))
-    row = conn.execute(select(heads.c.row_count, heads.c.presence_xor).where(heads.c.table_name == table)).one()
+        row = conn.execute(q).one()
     count, acc = int(row.row_count), str(row.presence_xor)
     for pk in (*added, *removed):
         acc = xor_hex(acc, sealer.presence(table, pk))
@@ -107,6 +110,26 @@ def adjust_head(conn: Connection, sealer: RowSealer, table: str, *, added: list[
         .where(heads.c.table_name == table)
         .values(row_count=count, presence_xor=acc, mac=sealer.head_mac(table, count, acc))
     )
+
+
+def ensure_heads(sessions: sessionmaker[Session], sealer: RowSealer) -> None:
+    """Create each covered table's head (empty, MAC'd) once, so that a head missing later is
+    tampering, not a fresh install. Safe when several processes start together."""
+    heads: Table = IntegrityHeadRow.__table__  # type: ignore[assignment]
+    with sessions() as s:
+        present = {str(r[0]) for r in s.execute(select(heads.c.table_name))}
+    for name in COVERED_TABLES:
+        if name in present:
+            continue
+        try:
+            with sessions.begin() as s:
+                s.execute(
+                    heads.insert().values(
+                        table_name=name, row_count=0, presence_xor=ZERO, mac=sealer.head_mac(name, 0, ZERO)
+                    )
+                )
+        except IntegrityError:
+            pass  # another process made it first
 
 
 def install(sessions: sessionmaker[Session], sealer: RowSealer) -> None:
