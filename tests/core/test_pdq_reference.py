@@ -33,6 +33,10 @@ def test_every_shared_image_bytes_and_hasher(shared_data, reference) -> None:
         assert sig is not None and sig.exact
         assert (sig.value, sig.quality) == (ref["pdq"], ref["quality"]), name
         assert hash_at_capture(data).pdq == ref["pdq"], name
+        # a reduced decode (JPEGs drafted to >= 256 px) must fall back to decoding again
+        small = decode_image(data, max_side=256)
+        sig_small = hasher.hash_image(small, data)
+        assert sig_small is not None and (sig_small.value, sig_small.quality) == (ref["pdq"], ref["quality"]), name
 
 
 def test_every_shared_image_bank_entry(sqlite_service, shared_data, reference) -> None:

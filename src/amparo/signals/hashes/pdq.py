@@ -127,14 +127,31 @@ class PdqHasher:
         return Signal(NAME, value, quality, exact=False)
 
     def hash_of_record(self, image: DecodedImage, data: bytes) -> Signal | None:
-        # The decoded image has EXIF orientation applied, alpha flattened on white and may be a
-        # reduced JPEG decode: none of that is the reference's input, so decode the bytes again.
-        # decode_image has already applied the configured pixel limit to these bytes.
-        value, quality = pdq_of_bytes(data, max_pixels=int(Image.MAX_IMAGE_PIXELS or 80_000_000))
+        if _decoded_is_reference_input(image, data):
+            value, quality = pdq_of_array_full(image.rgb)  # no second decode
+        else:
+            # EXIF orientation applied, alpha flattened on white, another mode converted, or a
+            # reduced JPEG decode: not the reference's input, so decode the bytes again (the
+            # configured pixel limit was already applied to them by decode_image).
+            value, quality = pdq_of_bytes(data, max_pixels=int(Image.MAX_IMAGE_PIXELS or 80_000_000))
         return Signal(NAME, value, quality)
 
     def normalise(self, value: str) -> str:
         return normalise_pdq(value)
+
+
+def _decoded_is_reference_input(image: DecodedImage, data: bytes) -> bool:
+    """True when the detectors' decoded pixels are exactly Pillow's full `convert("RGB")` of the
+    first frame: an RGB or L original, decoded at full size, with no EXIF rotation applied."""
+    if image.mode not in ("RGB", "L"):
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as im:  # header only
+            size = im.size
+            rotated = im.getexif().get(0x0112, 1) not in (0, 1)
+    except Exception:
+        return False
+    return not rotated and size == (image.width, image.height)
 
 
 def _has_rotation(data: bytes) -> bool:
