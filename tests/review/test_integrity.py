@@ -304,3 +304,21 @@ def test_concurrent_writers_keep_heads_balanced(populated: Any) -> None:
     assert report["ok"], report["first_broken"]
     rows = {t["table"]: t["rows"] for t in report["tables"]}
     assert rows["cases"] == 1 + 24 and rows["bank_entries"] == 2 + 24
+
+
+def test_ledger_retention_purge_keeps_heads_balanced(populated: Any) -> None:
+    from sqlalchemy import update
+
+    from amparo.proxy.ledger import GenerationLedger
+
+    svc = populated  # the ledger's retention runs bulk DELETE statements: the heads follow them
+    ledger = GenerationLedger.for_service(svc)
+    with svc.db.session() as s:  # a bulk ORM update through the session: resealed by the hook
+        s.execute(
+            update(GenerationRow).where(GenerationRow.generation_id == "gen-1").values(expires_at=datetime(2020, 1, 1))
+        )
+    assert run_verify(svc)["ok"]
+    assert ledger.purge_expired() == 1
+    report = run_verify(svc)
+    assert report["ok"], report["first_broken"]
+    assert {t["table"]: t["rows"] for t in report["tables"]}["generations"] == 1
