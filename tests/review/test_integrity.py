@@ -322,3 +322,14 @@ def test_ledger_retention_purge_keeps_heads_balanced(populated: Any) -> None:
     report = run_verify(svc)
     assert report["ok"], report["first_broken"]
     assert {t["table"]: t["rows"] for t in report["tables"]}["generations"] == 1
+
+
+def test_forged_index_change_is_found(populated: Any) -> None:
+    """A "remove" slipped into the index feed would hide a bank entry from lookups."""
+    svc = populated
+    with svc.db.session() as s:
+        bank = banks_repo.get_bank(s, name="known")
+        banks_repo.add_entry(s, bank_id=bank.id, signal_type="pdq", value="f" * 64)
+    assert run_verify(svc)["ok"]
+    _sql(svc, "INSERT INTO index_changes (signal_type, entry_id, op, value) VALUES ('pdq', 3, 'remove', NULL)")
+    assert "index_changes row 2 is not sealed" in _broken(svc)["first_broken"]

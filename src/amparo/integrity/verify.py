@@ -28,7 +28,7 @@ def check_table(session: Session, sealer: RowSealer, name: str, table: Table) ->
     count, acc = 0, ZERO
     ids: list[int] = []
     for row in integrity_repo.iter_rows(session, table):
-        pk = int(row["id"])
+        pk = int(row[integrity_repo.pk_name(table)])
         if row.get(MAC_COLUMN) is None:
             return TableCheck(name, count, False, pk, f"{name} row {pk} is not sealed (written outside Amparo?)")
         if not sealer.check_row(name, row):

@@ -26,6 +26,7 @@ from amparo.store.tables import (
     EventRow,
     GenerationOutputRow,
     GenerationRow,
+    IndexChangeRow,
     IntegrityHeadRow,
     LegalReportRow,
 )
@@ -48,6 +49,7 @@ COVERED: tuple[type[Base], ...] = (
     EventRow,
     BankRow,
     BankEntryRow,
+    IndexChangeRow,  # the feed the matching index applies: a forged "remove" would hide an entry
     CaseRow,
     CaseItemRow,
     CaseDecisionRow,
@@ -64,7 +66,16 @@ COVERED_TABLES: dict[str, Table] = {c.__tablename__: c.__table__ for c in COVERE
 
 
 def _pk(table: Table) -> Any:
-    return table.c.id
+    return list(table.primary_key.columns)[0]  # every covered table has one integer key
+
+
+def pk_name(table: Table) -> str:
+    return str(_pk(table).name)
+
+
+def _obj_pk(obj: Any) -> int | None:
+    table = getattr(obj, "__table__", None)
+    return None if table is None else getattr(obj, pk_name(table), None)
 
 
 def _rows(conn: Connection, table: Table, ids: list[int]) -> list[dict[str, Any]]:
@@ -86,7 +97,8 @@ def seal_rows(conn: Connection, sealer: RowSealer, table: Table, ids: list[int])
     keep = [c.name for c in table.c if c.onupdate is not None]
     values: dict[str, Any] = {MAC_COLUMN: bindparam("_mac"), **{k: bindparam("_k_" + k) for k in keep}}
     stmt = update(table).where(_pk(table) == bindparam("_id")).values(values)
-    params = [{"_id": r["id"], "_mac": sealer.row_mac(table.name, r), **{"_k_" + k: r[k] for k in keep}} for r in rows]
+    key = pk_name(table)
+    params = [{"_id": r[key], "_mac": sealer.row_mac(table.name, r), **{"_k_" + k: r[k] for k in keep}} for r in rows]
     conn.execute(stmt, params)
 
 
@@ -141,18 +153,18 @@ def install(sessions: sessionmaker[Session], sealer: RowSealer) -> None:
         added: dict[str, list[int]] = {}
         removed: dict[str, list[int]] = {}
         for obj in session.new:
-            name = getattr(obj, "__tablename__", None)
-            if name in COVERED_TABLES and obj.id is not None:  # type: ignore[attr-defined]
-                touched.setdefault(name, []).append(obj.id)  # type: ignore[attr-defined]
-                added.setdefault(name, []).append(obj.id)  # type: ignore[attr-defined]
+            name, pk = getattr(obj, "__tablename__", None), _obj_pk(obj)
+            if name in COVERED_TABLES and pk is not None:
+                touched.setdefault(name, []).append(pk)
+                added.setdefault(name, []).append(pk)
         for obj in session.dirty:
-            name = getattr(obj, "__tablename__", None)
-            if name in COVERED_TABLES and session.is_modified(obj) and obj.id is not None:  # type: ignore[attr-defined]
-                touched.setdefault(name, []).append(obj.id)  # type: ignore[attr-defined]
+            name, pk = getattr(obj, "__tablename__", None), _obj_pk(obj)
+            if name in COVERED_TABLES and session.is_modified(obj) and pk is not None:
+                touched.setdefault(name, []).append(pk)
         for obj in session.deleted:
-            name = getattr(obj, "__tablename__", None)
-            if name in COVERED_TABLES and obj.id is not None:  # type: ignore[attr-defined]
-                removed.setdefault(name, []).append(obj.id)  # type: ignore[attr-defined]
+            name, pk = getattr(obj, "__tablename__", None), _obj_pk(obj)
+            if name in COVERED_TABLES and pk is not None:
+                removed.setdefault(name, []).append(pk)
         if not (touched or removed):
             return
         conn = session.connection()
@@ -216,7 +228,7 @@ def iter_rows(session: Session, table: Table, *, batch: int = 2000) -> Iterator[
         if not rows:
             return
         yield from rows
-        last = rows[-1]["id"]
+        last = rows[-1][pk_name(table)]
 
 
 def read_head(session: Session, table: str) -> tuple[int, str, str] | None:

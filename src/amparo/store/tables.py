@@ -78,6 +78,7 @@ class IndexChangeRow(Base):
     entry_id: Mapped[int] = mapped_column(BigInteger)
     op: Mapped[str] = mapped_column(String(10))  # add | remove
     value: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class ApiKeyRow(Base):

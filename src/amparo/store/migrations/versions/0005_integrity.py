@@ -19,6 +19,7 @@ COVERED = (
     "events",
     "banks",
     "bank_entries",
+    "index_changes",
     "cases",
     "case_items",
     "case_decisions",
