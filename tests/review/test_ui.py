@@ -56,11 +56,16 @@ def test_security_headers_and_cookies(app: Any) -> None:
     r = c.get("/ui/login")
     h = r.headers
     assert (
-        "frame-ancestors 'none'" in h["content-security-policy"] and "script-src 'self'" in h["content-security-policy"]
+        "frame-ancestors 'none'" in h["content-security-policy"]
+        and "script-src 'self'" in h["content-security-policy"]
     )
     assert h["x-frame-options"] == "DENY" and h["x-content-type-options"] == "nosniff"
     assert h["referrer-policy"] == "no-referrer" and "strict-transport-security" not in h
-    assert TestClient(app, base_url="https://testserver").get("/ui/login").headers["strict-transport-security"]
+    assert (
+        TestClient(app, base_url="https://testserver")
+        .get("/ui/login")
+        .headers["strict-transport-security"]
+    )
     r = sign_in(c, "rita")
     assert r.status_code == 303
     cookies = r.headers.get_list("set-cookie")
@@ -87,7 +92,10 @@ def test_csrf_is_required_and_bound_to_the_session(app: Any, cases: Any, db: Any
     r = c.post(f"/ui/cases/{cid}/decide", data={**form, "csrf_token": good}, follow_redirects=False)
     assert r.status_code == 303
     # the login form has its own token
-    assert TestClient(app).post("/ui/login", data={"name": "rita", "password": PASSWORD}).status_code == 403
+    assert (
+        TestClient(app).post("/ui/login", data={"name": "rita", "password": PASSWORD}).status_code
+        == 403
+    )
 
 
 def test_sign_in_failures_are_rate_limited(app: Any, db: Any) -> None:
@@ -100,7 +108,9 @@ def test_sign_in_failures_are_rate_limited(app: Any, db: Any) -> None:
     assert acts.count("auth.sign_in_failed") == 5 and "auth.rate_limited" in acts
 
 
-def test_wrong_role_gets_403_and_an_audit_record(app: Any, cases: Any, db: Any, review: Any) -> None:
+def test_wrong_role_gets_403_and_an_audit_record(
+    app: Any, cases: Any, db: Any, review: Any
+) -> None:
     auditor = TestClient(app)
     assert sign_in(auditor, "otto").headers["location"].endswith("/dashboard")
     cid = cases["csam_known"]
@@ -120,18 +130,25 @@ def test_wrong_role_gets_403_and_an_audit_record(app: Any, cases: Any, db: Any, 
     assert reviewer.get("/ui/audit").status_code == 403
     assert reviewer.get("/ui/appeals").status_code == 403
     with db.session() as s:
-        denied = list(s.scalars(select(AuditRecordRow).where(AuditRecordRow.action == "access.denied")))
+        denied = list(
+            s.scalars(select(AuditRecordRow).where(AuditRecordRow.action == "access.denied"))
+        )
     assert {d.actor for d in denied} == {"otto", "rita"} and len(denied) == 6
 
 
-def test_reveal_is_deliberate_recorded_and_limited(db: Any, review: Any, people: Any, cases: Any) -> None:
+def test_reveal_is_deliberate_recorded_and_limited(
+    db: Any, review: Any, people: Any, cases: Any
+) -> None:
     app = make_ui_app(db, replace(review, config=replace(review.config, exposure_daily_limit=2)))
     c = TestClient(app)
     sign_in(c, "rita")
     from amparo.store import review_repo
 
     with db.session() as s:
-        refs = [review_repo.list_case_items(s, case_id=i)[0].evidence_ref for i in sorted(cases.values())]
+        refs = [
+            review_repo.list_case_items(s, case_id=i)[0].evidence_ref
+            for i in sorted(cases.values())
+        ]
     preview = c.get(f"/ui/evidence/{refs[0]}/preview")
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
     assert preview.content != draw_landscape(1)

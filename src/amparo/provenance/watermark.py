@@ -192,7 +192,9 @@ def _top_peaks(surface: FloatArray, count: int) -> list[tuple[int, int, float]]:
     return [(int(i // PERIOD), int(i % PERIOD), (float(flat[i]) - mean) / std) for i in idx]
 
 
-def _decode_tile(key: bytes, layout: TileLayout, folded: FloatArray, scale: float) -> WatermarkReading | None:
+def _decode_tile(
+    key: bytes, layout: TileLayout, folded: FloatArray, scale: float
+) -> WatermarkReading | None:
     spectrum = np.fft.rfft2(folded) * layout.pilot_spectrum_conj
     corr: FloatArray = np.asarray(np.fft.irfft2(spectrum, s=folded.shape), np.float32)
     for dy, dx, z in _top_peaks(corr, _PEAKS_TRIED):
@@ -252,7 +254,9 @@ def _fold_at_scale(white: FloatArray, scale: float) -> FloatArray | None:
     pad = 4  # circular margin so the bicubic kernel wraps around like the tile does
     wrapped = np.pad(tile, pad, mode="wrap").astype(np.float32)
     size = PERIOD + 2 * round(pad * PERIOD / period)
-    big = np.asarray(Image.fromarray(wrapped, mode="F").resize((size, size), Image.Resampling.BICUBIC))
+    big = np.asarray(
+        Image.fromarray(wrapped, mode="F").resize((size, size), Image.Resampling.BICUBIC)
+    )
     m = (size - PERIOD) // 2
     return np.asarray(big[m : m + PERIOD, m : m + PERIOD], np.float32)
 

@@ -20,7 +20,9 @@ def _plasma(rng: np.random.Generator, size: int, octaves: int = 6) -> npt.NDArra
     for octave in range(octaves):
         n = 2 ** (octave + 2)
         small = rng.random((n, n)).astype(np.float32)
-        layer = np.asarray(Image.fromarray(small, mode="F").resize((size, size), Image.Resampling.BICUBIC))
+        layer = np.asarray(
+            Image.fromarray(small, mode="F").resize((size, size), Image.Resampling.BICUBIC)
+        )
         acc += amp * layer
         total += amp
         amp *= 0.55

@@ -22,7 +22,9 @@ import pywt
 from amparo.provenance.watermark_signal import ImageInput, to_rgb_array
 
 SDXL_WATERMARK_MESSAGE = 0xB3EC907BB19E
-SDXL_WATERMARK_BITS = np.array([(SDXL_WATERMARK_MESSAGE >> (47 - i)) & 1 for i in range(48)], dtype=np.uint8)
+SDXL_WATERMARK_BITS = np.array(
+    [(SDXL_WATERMARK_MESSAGE >> (47 - i)) & 1 for i in range(48)], dtype=np.uint8
+)
 _SCALE = 36.0
 _BLOCK = 4
 _MIN_PIXELS = 256 * 256
