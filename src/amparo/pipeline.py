@@ -87,6 +87,16 @@ class Pipeline:
                 out.append(sig)
         return out
 
+    def hash_of_record(self, decoded: DecodedImage, data: bytes) -> list[Signal]:
+        """Hashes to store, export or share: each hasher's reference value, never a lookup shortcut."""
+        out = []
+        for hasher in self.signals:
+            exact = getattr(hasher, "hash_of_record", None)
+            sig = exact(decoded, data) if exact is not None else hasher.hash_image(decoded, data)
+            if sig is not None:
+                out.append(sig)
+        return out
+
     def _run_stage(self, stage: str, decoded: DecodedImage, data: bytes, a: Analysis) -> None:
         t0 = time.perf_counter()
         names = self.detectors.names_for_stage(stage)

@@ -41,10 +41,11 @@ class Service:
         self.settings = settings
         settings.check_production_secrets()
         settings.ensure_dirs()
-        self.db = Database(settings.resolved_database_url)
+        # Per-row MACs of ledger, events, banks, cases and evidence metadata (integrity/mac.py).
+        self.db = Database.sealed(settings.resolved_database_url, settings.keys_dir)
         if migrate:
             self.db.migrate()
-        self.signals: SignalRegistry = default_signal_registry()
+        self.signals: SignalRegistry = default_signal_registry(pdq_fast_lookup=settings.pdq_fast_lookup)
         self.detectors = detectors or DetectorRegistry()
         if detectors is None and load_detectors and settings.detectors != "none":
             builtin = _optional("amparo.signals.classifiers.builtin")
@@ -66,6 +67,7 @@ class Service:
             if review_actions is not None:
                 review_actions.register_review_actions(self.actions, self)
             self._audit_policy_change()
+            self._audit_settings_change()
         self.pipeline = Pipeline(
             settings=settings,
             db=self.db,
@@ -102,6 +104,33 @@ class Service:
                 },
             )
 
+    def _audit_settings_change(self) -> None:
+        """One record when the settings in force differ from the last recorded (never on a routine
+        start). Secrets are never written: only whether each is set, and the vault's key id."""
+        from amparo.audit import names
+        from amparo.store import audit_repo
+
+        current = settings_snapshot(self.settings)
+        if self.vault is not None:
+            current["vault_master_key_id"] = self.vault.master.key_id
+            current["vault_master_key_source"] = self.vault.master.source.split(":", 1)[0]
+        current["audit_key_id"] = self.audit.key_id
+        if self.db.sealer is not None:
+            current["integrity_key_id"] = self.db.sealer.key_id
+        with self.db.session() as s:
+            last = audit_repo.list_records(s, limit=1, action=names.SETTINGS_CHANGE)
+            before = (last[0].details or {}).get("settings", {}) if last else {}
+            if before == current:
+                return
+            changed = sorted(k for k in set(before) | set(current) if before.get(k) != current.get(k))
+            self.audit.record(
+                s,
+                action=names.SETTINGS_CHANGE,
+                subject_type="settings",
+                subject_id="service",
+                details={"settings": current, "changed": changed if last else ["(first recorded)"]},
+            )
+
     def _make_prompt_detector(self) -> Any:
         from amparo.signals.classifiers.prompt_signal import PromptGateDetector
 
@@ -120,3 +149,19 @@ class Service:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_SECRET_SUFFIXES = ("_key", "_secret", "_password", "_token")  # master_key, session_secret, upstream_api_key...
+
+
+def settings_snapshot(settings: Settings) -> dict[str, Any]:
+    """The settings as JSON values, without secrets (only whether each is set)."""
+    data = settings.model_dump(mode="json")
+    for k in list(data):
+        if k.endswith(_SECRET_SUFFIXES):
+            data[k] = data[k] is not None
+    if settings.database_url:
+        from sqlalchemy.engine import make_url
+
+        data["database_url"] = make_url(settings.database_url).render_as_string(hide_password=True)
+    return data

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     pdq_quality_floor: int = 50
     pdq_default_threshold: int = 31
+    # Checks may look PDQ up by the fast reduced decode (signals then say exact=false); banks,
+    # evidence, the ledger and exports always hold the reference hash of the full decode.
+    pdq_fast_lookup: bool = False
 
     policy_file: Path | None = None  # default: the shipped default policy
     profile: str | None = None  # default jurisdiction profile, e.g. "eu-es" or "us"
@@ -49,6 +52,9 @@ class Settings(BaseSettings):
     master_key: str | None = None  # hex; prefer master_key_file in production
     watermark_key: str | None = None  # hex
     session_secret: str | None = None
+    # Pin the audit signing key (its 16-hex id): verification trusts it and the keys the chain
+    # vouches for, never a public key file found in keys/. Unset: the key this install holds.
+    audit_key_id: str | None = None
 
     # Rate limits on the API and the proxy, counted in the database (shared by every replica);
     # requests per window, 0 = no limit. Behind a reverse proxy, run uvicorn with --proxy-headers

@@ -80,8 +80,10 @@ def test_bank_lifecycle_upload_check_and_event(live_api, bridge) -> None:
     v = r.json()
     assert r.status_code == 200 and v["decision"] == "block" and v["labels"] == ["csam_known"]
     assert v["rule"] == "hash.csam_known" and v["event_id"]
-    ev = get(f"{url}/v1/events/{v['event_id']}", headers=h(keys["auditor"])).json()
+    ev = get(f"{url}/v1/events/{v['event_id']}", headers=h(keys["admin"])).json()
     assert ev["account"] == "user-7" and ev["decision"] == "block"
+    seen_by_auditor = get(f"{url}/v1/events/{v['event_id']}", headers=h(keys["auditor"])).json()
+    assert seen_by_auditor["account"] is None and seen_by_auditor["decision"] == "block"  # finding 9
     r = patch(f"{url}/v1/banks/KNOWN", json={"enabled": False}, headers=admin)
     assert r.json()["enabled"] is False
     r = post(f"{url}/v1/lookup", json={"signals": [{"type": "pdq", "value": pdq}]}, headers=admin)

@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from amparo.banks.management import export_bank, import_text
+from amparo.banks.management import Acting, export_bank, import_text
 from amparo.domain.signals import Signal
 from amparo.errors import BadInput, Conflict, NotFound
 from amparo.store import banks_repo
 from amparo.store.banks_repo import NewEntry
+
+
+def who(service):  # type: ignore[no-untyped-def]
+    return Acting(service.audit, "test", "admin")
+
 
 rng = np.random.default_rng(7)
 
@@ -153,11 +158,13 @@ def test_csv_and_pytx_round_trip(service) -> None:
     hashes = [rand_pdq() for _ in range(5)]
     csv_text = "signal_type,value,opinion,note\n" + "".join(f"pdq,{h},positive,n{i}\n" for i, h in enumerate(hashes))
     csv_text += "md5," + "c" * 32 + ",disputed,\n"
-    out = import_text(service.db, service.pipeline, bank="SRC", text=csv_text, fmt="csv")
+    out = import_text(service.db, service.pipeline, who(service), bank="SRC", text=csv_text, fmt="csv")
     assert out["imported"] == 6
     exported = "".join(export_bank(service.db, bank="SRC", fmt="pytx"))
     make_bank(service, "DST")
-    assert import_text(service.db, service.pipeline, bank="DST", text=exported, fmt="pytx")["imported"] == 6
+    assert (
+        import_text(service.db, service.pipeline, who(service), bank="DST", text=exported, fmt="pytx")["imported"] == 6
+    )
     csv_out = "".join(export_bank(service.db, bank="SRC", fmt="csv"))
     assert csv_out.startswith("signal_type,value,opinion") and csv_out.count("\n") == 7
     assert "disputed" in csv_out
@@ -167,6 +174,6 @@ def test_bad_row_rejects_whole_import(service) -> None:
     make_bank(service, "B")
     text = f"pdq {rand_pdq()}\npdq nothex\n"
     with pytest.raises(BadInput, match="line 2"):
-        import_text(service.db, service.pipeline, bank="B", text=text, fmt="pytx")
+        import_text(service.db, service.pipeline, who(service), bank="B", text=text, fmt="pytx")
     with service.db.session() as s:
         assert banks_repo.count_entries(s, bank_id=banks_repo.get_bank(s, name="B").id) == 0

@@ -78,9 +78,7 @@ def test_edit_source_type(signer, root_pem):
 @pytest.mark.parametrize(("fmt", "mime"), FORMATS)
 def test_tampering_reads_invalid(fmt, mime, signer, root_pem):
     original = _encoded(fmt)
-    signed = bytearray(
-        sign_image(original, mime, signer=signer, generator_name="g", generation_id="x")
-    )
+    signed = bytearray(sign_image(original, mime, signer=signer, generator_name="g", generation_id="x"))
     probe = original[len(original) // 2 : len(original) // 2 + 16]  # compressed pixel data
     at = bytes(signed).find(probe)
     assert at > 0
@@ -109,9 +107,7 @@ def test_reencode_strips_manifest_and_plain_images_have_none(fmt, mime, signer, 
 
 def test_other_root_is_not_trusted(signer, tmp_path):
     other = keys.init_provenance_keys(tmp_path / "other", "Other Org")
-    signed = sign_image(
-        _encoded("PNG"), "image/png", signer=signer, generator_name="g", generation_id="x"
-    )
+    signed = sign_image(_encoded("PNG"), "image/png", signer=signer, generator_name="g", generation_id="x")
     reading = read_manifest(signed, "image/png", keys.read_root_pem(other))
     assert reading.validation_state == "Valid" and not reading.trusted
 
@@ -129,9 +125,7 @@ def test_self_signed_leaf_is_rejected_clearly():
     )
     signer = signer_from_pem(keys._pem(cert), keys._key_pem(key))
     with pytest.raises(ConfigurationError, match="self-signed"):
-        sign_image(
-            _encoded("PNG"), "image/png", signer=signer, generator_name="g", generation_id="x"
-        )
+        sign_image(_encoded("PNG"), "image/png", signer=signer, generator_name="g", generation_id="x")
 
 
 def test_unsupported_mime(signer):
@@ -164,3 +158,42 @@ def test_watermark_key_from_env_or_file(tmp_path):
         keys.load_watermark_key(tmp_path / "missing", env={})
     with pytest.raises(ConfigurationError):
         keys.load_provenance_keys(tmp_path / "missing")
+
+
+def test_edit_output_opens_its_input_as_parent_ingredient(tmp_path, provenance_keys, root_pem):
+    """Edits carry c2pa.opened (first) and the input image as the parentOf ingredient; c2pa-python
+    validates the result against the root."""
+    import json as _json
+
+    import c2pa
+
+    from amparo.provenance.keys import load_watermark_key
+    from amparo.proxy.stamping import Stamper
+
+    stamper = Stamper(
+        signer=load_signer(provenance_keys),
+        watermark_key=load_watermark_key(provenance_keys.directory, env={}),
+        generator_name="Gen",
+    )
+    source = _encoded("PNG", 256)
+    edited = _encoded("JPEG", 256)
+    out = stamper.stamp(edited, generation_id="g-9", watermark_id=5, edit=True, parent=(source, "image/png"))
+    reading = read_manifest(out.data, out.mime, root_pem)
+    assert reading is not None and reading.validation_state == "Trusted", reading
+    assert reading.actions[0] == "c2pa.opened" and "c2pa.edited" in reading.actions
+    assert reading.parent_ingredients == ("input",)
+    assert "compositeWithTrainedAlgorithmicMedia" in reading.digital_source_types
+    # the raw store, as any C2PA reader sees it: the opened action points at the ingredient
+    ctx = c2pa.Context.from_dict({"verify": {"verify_trust": True}, "trust": {"trust_anchors": root_pem}})
+    with c2pa.Reader.try_create(out.mime, io.BytesIO(out.data), context=ctx) as r:
+        store = _json.loads(r.json())
+    manifest = store["manifests"][store["active_manifest"]]
+    (ingredient,) = manifest["ingredients"]
+    assert ingredient["relationship"] == "parentOf" and ingredient["format"] == "image/png"
+    actions = next(a for a in manifest["assertions"] if a["label"].startswith("c2pa.actions"))["data"]["actions"]
+    assert actions[0]["action"] == "c2pa.opened" and actions[0]["parameters"]["ingredients"]
+    # a generation still starts with c2pa.created and has no ingredient
+    gen = stamper.stamp(edited, generation_id="g-10", watermark_id=6, edit=False)
+    gen_reading = read_manifest(gen.data, gen.mime, root_pem)
+    assert gen_reading is not None and gen_reading.actions == ("c2pa.created",)
+    assert gen_reading.parent_ingredients == ()

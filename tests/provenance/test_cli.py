@@ -54,9 +54,7 @@ def test_init_then_verify(tmp_path, monkeypatch):
     stripped = tmp_path / "stripped.jpg"
     Image.fromarray(marked).save(stripped, "JPEG", quality=75)
 
-    result = runner.invoke(
-        app, ["provenance", "verify", "--dir", str(kdir), "--json", str(good), str(stripped)]
-    )
+    result = runner.invoke(app, ["provenance", "verify", "--dir", str(kdir), "--json", str(good), str(stripped)])
     assert result.exit_code == 0, result.output
     first, second = json.loads(result.output)
     assert first["manifest"]["validation_state"] == "Trusted"
@@ -69,9 +67,7 @@ def test_init_then_verify(tmp_path, monkeypatch):
     assert "id=4242" in text.output and "no manifest" in text.output
 
     monkeypatch.setenv(WATERMARK_KEY_ENV, "00" * 32)  # another key: the mark is unreadable
-    other = runner.invoke(
-        app, ["provenance", "verify", "--dir", str(kdir), "--json", str(stripped)]
-    )
+    other = runner.invoke(app, ["provenance", "verify", "--dir", str(kdir), "--json", str(stripped)])
     assert json.loads(other.output)[0]["watermark"]["status"] == "none"
 
 
@@ -85,7 +81,49 @@ def test_verify_reports_unreadable_files(tmp_path, monkeypatch):
     )
     assert result.exit_code == 1
     assert "not a JPEG" in result.output and "cannot read" in result.output
-    bad = CliRunner().invoke(
-        _app(), ["provenance", "verify", str(bogus)], env={WATERMARK_KEY_ENV: "zz"}
-    )
+    bad = CliRunner().invoke(_app(), ["provenance", "verify", str(bogus)], env={WATERMARK_KEY_ENV: "zz"})
     assert bad.exit_code == 2
+
+
+def _marked_png(tmp_path, key_dir, payload: int):  # type: ignore[no-untyped-def]
+    marked = embed_watermark(draw_benign_image(3, 512), payload, load_watermark_key(key_dir, env={}))
+    path = tmp_path / f"marked-{payload}.png"
+    Image.fromarray(marked).save(path, "PNG")
+    return path
+
+
+def test_one_key_location_resolved_from_the_data_dir(tmp_path, monkeypatch):
+    """init and verify without --dir use <data dir>/keys/provenance, the proxy's directory."""
+    from amparo.proxy.stamping import provenance_dir
+    from amparo.settings import Settings
+
+    monkeypatch.delenv(WATERMARK_KEY_ENV, raising=False)
+    monkeypatch.delenv("AMPARO_PROVENANCE_DIR", raising=False)
+    monkeypatch.setenv("AMPARO_DATA_DIR", str(tmp_path / "datadir"))
+    monkeypatch.chdir(tmp_path)
+    runner, app = CliRunner(), _app()
+    made = runner.invoke(app, ["provenance", "init", "--json"])
+    assert made.exit_code == 0, made.output
+    directory = json.loads(made.output)["directory"]
+    assert directory == str(tmp_path / "datadir" / "keys" / "provenance")
+    assert directory == str(provenance_dir(Settings()))
+    assert not (tmp_path / "data").exists()  # no second CA under the working directory
+
+    image = _marked_png(tmp_path, tmp_path / "datadir" / "keys" / "provenance", 777)
+    seen = runner.invoke(app, ["provenance", "verify", "--json", str(image)])
+    assert seen.exit_code == 0, seen.output
+    assert json.loads(seen.output)[0]["watermark"]["id"] == 777
+
+
+def test_verify_without_the_key_says_so_never_none(tmp_path, monkeypatch):
+    monkeypatch.delenv(WATERMARK_KEY_ENV, raising=False)
+    runner, app = CliRunner(), _app()
+    kdir = tmp_path / "keys"
+    assert runner.invoke(app, ["provenance", "init", "--dir", str(kdir)]).exit_code == 0
+    image = _marked_png(tmp_path, kdir, 99)
+    (kdir / "watermark.key").unlink()
+    out = runner.invoke(app, ["provenance", "verify", "--dir", str(kdir), "--json", str(image)])
+    wm = json.loads(out.output)[0]["watermark"]
+    assert wm["status"] == "key_missing" and "unknown" in wm["detail"]
+    text = runner.invoke(app, ["provenance", "verify", "--dir", str(kdir), str(image)]).output
+    assert "  watermark: UNKNOWN" in text and "\n  watermark: none" not in text

@@ -192,3 +192,33 @@ def test_ui_is_mounted_by_the_full_app(service: Any) -> None:
 
     r = TestClient(build_app(service)).get("/ui/login")
     assert r.status_code == 200 and "Sign in" in r.text and r.headers["x-frame-options"] == "DENY"
+
+
+def test_audit_page_verifies_incrementally(app: Any, db: Any, review: Any) -> None:
+    """The page walks only the records after the last verified head (issue 14 finding 9); the
+    marker it keeps is MAC'd, so a forged one is ignored."""
+    from sqlalchemy import text as sql
+
+    from amparo.integrity.mac import RowSealer
+    from amparo.store import integrity_marker
+
+    sealer = RowSealer(b"k" * 32)
+    db.install_sealer(sealer, migrated=True)
+    auditor = TestClient(app)
+    sign_in(auditor, "otto")
+    first = auditor.get("/ui/audit").text
+    assert "Chain intact" in first and "records checked" in first
+    with db.session() as s:
+        marked = integrity_marker.read(s, sealer)
+    assert marked is not None
+    for i in range(3):
+        with db.session() as s:
+            review.audit.record(
+                s, action="case.decide", subject_type="case", subject_id=i, actor="x", actor_role="reviewer"
+            )
+    second = auditor.get("/ui/audit").text
+    assert "Chain intact" in second and f"the {marked[0]} before them at an earlier check" in second
+    with db.engine.begin() as c:  # someone moves the marker forward without the key
+        c.execute(sql("UPDATE integrity_heads SET row_count = row_count + 50 WHERE table_name LIKE 'marker:%'"))
+    with db.session() as s:
+        assert integrity_marker.read(s, sealer) is None

@@ -2,11 +2,12 @@
 
 The private key is a PKCS#8 PEM file in Settings.keys_dir, created on first use with mode
 0600 (O_EXCL, so two starting processes cannot both create one). The public key is written
-beside it so that verifiers need no secret.
+beside it for people; verification never trusts a public key file (see audit/keyring.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -22,7 +23,7 @@ from amparo.errors import ConfigurationError
 
 PRIVATE_KEY_FILE = "audit_ed25519.pem"
 PUBLIC_KEY_FILE = "audit_ed25519.pub"  # hex of the raw 32-byte public key
-EXTRA_PUBLIC_KEYS_GLOB = "audit_ed25519.*.pub"  # earlier keys kept after a rotation
+RETIRED_PUBLIC_KEY = "audit_ed25519.{key_id}.pub"  # earlier keys, kept for people after a rotation
 
 
 def key_id_of(public: Ed25519PublicKey) -> str:
@@ -76,22 +77,40 @@ class AuditSigner:
             pub_path.write_text(public_hex(signer.public) + "\n")
         return signer
 
+    @staticmethod
+    def generate() -> AuditSigner:
+        return AuditSigner(Ed25519PrivateKey.generate(), created=True)
+
+    def install(self, keys_dir: Path) -> None:
+        """Make this the key in keys_dir (atomic replace; the old public key is kept, named by id)."""
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        pub_path = keys_dir / PUBLIC_KEY_FILE
+        if pub_path.exists():
+            old = pub_path.read_text().strip()
+            with contextlib.suppress(ValueError):
+                old_id = key_id_of(Ed25519PublicKey.from_public_bytes(bytes.fromhex(old)))
+                (keys_dir / RETIRED_PUBLIC_KEY.format(key_id=old_id)).write_text(old + "\n")
+        pem = self._private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        tmp = keys_dir / (PRIVATE_KEY_FILE + ".new")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, keys_dir / PRIVATE_KEY_FILE)
+        pub_path.write_text(public_hex(self.public) + "\n")
+
     def sign(self, message: bytes) -> str:
         return self._private.sign(message).hex()
 
 
-def trusted_public_keys(keys_dir: Path) -> dict[str, Ed25519PublicKey]:
-    """key id → public key, for every audit key this installation has used."""
-    keys: dict[str, Ed25519PublicKey] = {}
-    paths = [keys_dir / PUBLIC_KEY_FILE, *sorted(keys_dir.glob(EXTRA_PUBLIC_KEYS_GLOB))]
-    for p in paths:
-        if p.exists():
-            try:
-                pub = Ed25519PublicKey.from_public_bytes(bytes.fromhex(p.read_text().strip()))
-            except ValueError as e:
-                raise ConfigurationError(f"bad audit public key file {p}: {e}") from e
-            keys[key_id_of(pub)] = pub
-    return keys
+def public_key_from_hex(value: str) -> Ed25519PublicKey:
+    try:
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(value.strip()))
+    except ValueError as e:
+        raise ConfigurationError(f"bad Ed25519 public key {value[:80]!r}: {e}") from e
 
 
 def verify_signature(public: Ed25519PublicKey, signature_hex: str, message: bytes) -> bool:

@@ -17,12 +17,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from amparo.audit import names
+from amparo.audit import keyring, names
 from amparo.audit.canonical import canonical_json, normalise_details, record_hash
 from amparo.audit.signing import (
     AuditSigner,
+    key_id_of,
     public_hex,
-    trusted_public_keys,
+    public_key_from_hex,
     verify_signature,
 )
 from amparo.errors import BadInput
@@ -38,6 +39,21 @@ def now_text() -> str:
 
 def record_signing_message(hash_hex: str) -> bytes:
     return b"amparo-audit-record/1:" + hash_hex.encode("ascii")
+
+
+def record_fields(row: Any) -> dict[str, Any]:
+    """The hashed fields of a stored record, as read back."""
+    return {
+        "seq": int(row.seq),
+        "created_at": row.created_at,
+        "actor": row.actor,
+        "actor_role": row.actor_role,
+        "action": row.action,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "details": row.details if row.details is not None else {},
+        "prev_hash": row.prev_hash,
+    }
 
 
 def checkpoint_body(*, seq: int, hash_hex: str, created_at: str, key_id: str) -> dict[str, Any]:
@@ -65,11 +81,13 @@ class VerifyResult:
 
 
 class AuditTrail:
-    def __init__(self, keys_dir: Path, *, checkpoint_every: int = 1000) -> None:
+    def __init__(self, keys_dir: Path, *, checkpoint_every: int = 1000, pinned_key_id: str | None = None) -> None:
         self.keys_dir = keys_dir
         self.signer = AuditSigner.load_or_create(keys_dir)
         self.checkpoint_every = checkpoint_every
+        self.pinned_key_id = pinned_key_id or None
         self._announce_key = self.signer.created
+        self._verified: tuple[int, str] | None = None  # last head this process verified
 
     @property
     def key_id(self) -> str:
@@ -168,14 +186,78 @@ class AuditTrail:
 
     # -- verification --------------------------------------------------------------------
 
-    def verify_chain(
-        self, session: Session, *, external_checkpoints: list[dict[str, Any]] | None = None
-    ) -> VerifyResult:
-        return verify_chain(
-            session,
-            public_keys=trusted_public_keys(self.keys_dir),
-            external_checkpoints=external_checkpoints,
+    def trusted_keys(self, session: Session) -> dict[str, Ed25519PublicKey]:
+        roots = keyring.root_keys(
+            session, local=self.signer.public, pinned_key_id=self.pinned_key_id, keys_dir=self.keys_dir
         )
+        return keyring.trusted_keys(session, roots)
+
+    def verify_chain(
+        self,
+        session: Session,
+        *,
+        external_checkpoints: list[dict[str, Any]] | None = None,
+        start: tuple[int, str] | None = None,
+    ) -> VerifyResult:
+        """The whole chain, or (start=(seq, hash) of a head verified earlier) only what follows it."""
+        result = verify_chain(
+            session,
+            public_keys=self.trusted_keys(session),
+            external_checkpoints=external_checkpoints,
+            start=start,
+        )
+        if result.ok:
+            self._verified = (result.head_seq, result.head_hash)
+        return result
+
+    def verify_incremental(self, session: Session, *, start: tuple[int, str] | None = None) -> VerifyResult:
+        """From the last head verified (given, e.g. a sealed marker, or this process's own)."""
+        begin = start or self._verified
+        return self.verify_chain(session, start=begin)
+
+    # -- key rotation and trust (audited admin acts) ----------------------------------------
+
+    def rotate_key(self, session: Session, *, actor: str, reason: str = "") -> AuditSigner:
+        """Record the successor key, signed by the current one; the caller commits, then calls
+        `adopt` (a crash between the two leaves the old key signing, which stays trusted)."""
+        new = AuditSigner.generate()
+        self.record(
+            session,
+            action=names.AUDIT_KEY_ROTATED,
+            subject_type="key",
+            subject_id=new.key_id,
+            actor=actor,
+            actor_role="admin",
+            details={
+                "previous_key_id": self.key_id,
+                "previous_public_key": public_hex(self.signer.public),
+                "public_key": public_hex(new.public),
+                "reason": reason[:500],
+            },
+        )
+        return new
+
+    def adopt(self, new: AuditSigner) -> None:
+        new.install(self.keys_dir)
+        new.created = False
+        self.signer = new
+        self._announce_key = False
+
+    def trust_key(self, session: Session, *, public_key_hex: str, actor: str, reason: str) -> str:
+        pub = public_key_from_hex(public_key_hex)
+        kid = key_id_of(pub)
+        if not reason.strip():
+            raise BadInput("say why this key is trusted (--reason)", code="missing_reason")
+        self.record(
+            session,
+            action=names.AUDIT_KEY_TRUSTED,
+            subject_type="key",
+            subject_id=kid,
+            actor=actor,
+            actor_role="admin",
+            details={"public_key": public_hex(pub), "reason": reason[:500]},
+        )
+        return kid
 
 
 def verify_chain(
@@ -183,39 +265,35 @@ def verify_chain(
     *,
     public_keys: dict[str, Ed25519PublicKey],
     external_checkpoints: list[dict[str, Any]] | None = None,
+    start: tuple[int, str] | None = None,
 ) -> VerifyResult:
-    """Walk the whole chain; stop at and name the first broken record."""
+    """Walk the chain (from `start`, a (seq, hash) verified before, else from the first record);
+    stop at and name the first broken record."""
     head_seq, head_hash = audit_repo.read_head(session)
     expected = 1
     prev = audit_repo.ZERO_HASH
     count = 0
     hashes_at: dict[int, str] = {}
     wanted = _checkpoint_seqs(session, external_checkpoints)
+    stored_cp = {int(c.seq) for c in audit_repo.list_checkpoints(session, limit=1_000_000)}
 
     def broken(seq: int, problem: str) -> VerifyResult:
         return VerifyResult(False, count, head_seq, head_hash, seq, problem)
 
-    for row in audit_repo.iter_records(session):
+    if start is not None and start[0] > 0:
+        anchor = audit_repo.get_record(session, seq=start[0])
+        if anchor is None or anchor.hash != start[1] or record_hash(record_fields(anchor)) != start[1]:
+            return broken(start[0], f"record {start[0]} changed since it was last verified")
+        expected, prev = start[0] + 1, start[1]
+    for row in audit_repo.iter_records(session, after_seq=expected - 1):
         seq = int(row.seq)
         if seq != expected:
             if seq > expected:
                 return broken(expected, f"record {expected} is missing (the next stored is {seq})")
             return broken(seq, f"record {seq} is out of order (expected {expected})")
-        fields = {
-            "seq": seq,
-            "created_at": row.created_at,
-            "actor": row.actor,
-            "actor_role": row.actor_role,
-            "action": row.action,
-            "subject_type": row.subject_type,
-            "subject_id": row.subject_id,
-            "details": row.details if row.details is not None else {},
-            "prev_hash": row.prev_hash,
-        }
+        fields = record_fields(row)
         if row.prev_hash != prev:
-            return broken(
-                seq, f"record {seq} does not follow record {seq - 1} (previous hash differs)"
-            )
+            return broken(seq, f"record {seq} does not follow record {seq - 1} (previous hash differs)")
         if record_hash(fields) != row.hash:
             return broken(seq, f"record {seq} was altered (its content does not match its hash)")
         pub = public_keys.get(row.key_id)
@@ -223,6 +301,9 @@ def verify_chain(
             return broken(seq, f"record {seq} is signed by an unknown key {row.key_id}")
         if not verify_signature(pub, row.signature, record_signing_message(row.hash)):
             return broken(seq, f"record {seq} has an invalid signature")
+        if row.action == names.AUDIT_CHECKPOINT and seq not in stored_cp:
+            # checkpoint() records first, then stores the signed checkpoint in the same transaction
+            return broken(seq, f"the checkpoint taken at record {seq} was deleted")
         if seq in wanted:
             hashes_at[seq] = row.hash
         prev = row.hash
@@ -238,10 +319,10 @@ def verify_chain(
     checked = 0
     for cp in _all_checkpoints(session, external_checkpoints):
         seq = int(cp["seq"])
+        if start is not None and seq <= start[0]:
+            continue
         pub = public_keys.get(cp["key_id"])
-        body = checkpoint_body(
-            seq=seq, hash_hex=cp["hash"], created_at=cp["created_at"], key_id=cp["key_id"]
-        )
+        body = checkpoint_body(seq=seq, hash_hex=cp["hash"], created_at=cp["created_at"], key_id=cp["key_id"])
         if pub is None or not verify_signature(pub, cp["signature"], canonical_json(body)):
             return broken(seq, f"checkpoint at record {seq} has an invalid signature")
         if seq > last:
@@ -252,9 +333,7 @@ def verify_chain(
     return VerifyResult(True, count, head_seq, head_hash, None, None, checked)
 
 
-def _all_checkpoints(
-    session: Session, external: list[dict[str, Any]] | None
-) -> list[dict[str, Any]]:
+def _all_checkpoints(session: Session, external: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     stored = [
         {
             "seq": c.seq,

@@ -77,7 +77,7 @@ def build_review_components(
     """Audit trail (signing key in keys_dir), vault (refuses a missing or wrong master key)
     and the case workflow. The database must be migrated first."""
     settings.ensure_dirs()
-    audit = AuditTrail(settings.keys_dir)
+    audit = AuditTrail(settings.keys_dir, pinned_key_id=settings.audit_key_id)
     vault = Vault.open(settings, db, audit, retention=retention)
     return ReviewComponents(
         audit=audit,

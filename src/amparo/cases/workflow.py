@@ -412,6 +412,8 @@ class CaseService:
         hashes: dict[tuple[str, str], None] = {}
         for it in items:
             for s in it.signals or []:
+                if s.get("exact") is False:  # a fast-lookup PDQ is not a hash of record: never banked
+                    continue
                 if s.get("type") in ("pdq", "md5", "sha256") and s.get("value"):
                     hashes[(s["type"], s["value"])] = None
             if it.evidence_ref:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from amparo.audit import names
+from amparo.audit.signing import public_hex
 from amparo.audit.trail import AuditTrail
 from amparo.cli.output import emit, fail
 from amparo.errors import AmparoError
@@ -18,7 +20,8 @@ def _open() -> tuple[Database, AuditTrail]:
     try:
         settings = Settings()  # type: ignore[call-arg]
         settings.ensure_dirs()
-        return Database(settings.resolved_database_url), AuditTrail(settings.keys_dir)
+        db = Database.sealed(settings.resolved_database_url, settings.keys_dir)  # checkpoints are sealed rows
+        return db, AuditTrail(settings.keys_dir, pinned_key_id=settings.audit_key_id)
     except AmparoError as e:
         raise fail(e.message) from None
 
@@ -82,3 +85,55 @@ def register(app: typer.Typer) -> None:
             as_json=as_json or out is None,
             text=f"checkpoint of record {cp['seq']} written to {out}",
         )
+
+    @audit_app.command("rotate-key")
+    def rotate_key(
+        reason: str = typer.Option(..., "--reason", help="Why the key is replaced (recorded)."),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Replace the audit signing key. The old key signs a record naming the new one, then the
+        new key announces itself: both stay trusted by `amparo verify` through the chain."""
+        db, trail = _open()
+        try:
+            old_id = trail.key_id
+            with db.session() as s:
+                new = trail.rotate_key(s, actor="cli", reason=reason)
+            trail.adopt(new)
+            with db.session() as s:
+                trail.record(
+                    s,
+                    action=names.KEY_CREATED,
+                    subject_type="key",
+                    subject_id=new.key_id,
+                    actor="cli",
+                    actor_role="admin",
+                    details={"purpose": "audit-signing", "public_key": public_hex(new.public), "rotated_from": old_id},
+                )
+        except AmparoError as e:
+            raise fail(e.message) from None
+        finally:
+            db.dispose()
+        out = {"previous_key_id": old_id, "key_id": new.key_id}
+        emit(
+            out,
+            as_json=as_json,
+            text=f"audit key rotated: {old_id} -> {new.key_id} (set AMPARO_AUDIT_KEY_ID if pinned)",
+        )
+
+    @audit_app.command("trust-key")
+    def trust_key(
+        public_key: str = typer.Option(..., "--public-key", help="Ed25519 public key, 64 hex characters."),
+        reason: str = typer.Option(..., "--reason", help="Why this key is trusted (recorded)."),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Vouch for an audit key (e.g. one used before keys were pinned): an audited admin act.
+        Public key files in keys/ are never trusted by themselves."""
+        db, trail = _open()
+        try:
+            with db.session() as s:
+                kid = trail.trust_key(s, public_key_hex=public_key, actor="cli", reason=reason)
+        except AmparoError as e:
+            raise fail(e.message) from None
+        finally:
+            db.dispose()
+        emit({"trusted_key_id": kid}, as_json=as_json, text=f"audit key {kid} trusted (recorded in the chain)")

@@ -20,6 +20,17 @@ def register(app: typer.Typer) -> None:
 
         return open_service(load_detectors=False)
 
+    def who(s0):  # type: ignore[no-untyped-def]
+        import getpass
+
+        from amparo.banks.management import Acting
+
+        try:
+            user = getpass.getuser()
+        except Exception:
+            user = "unknown"
+        return Acting(s0.audit, f"cli:{user}", "admin")
+
     @banks.command("create")
     def create(
         name: str,
@@ -31,13 +42,14 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Create a bank."""
-        from amparo.store import banks_repo
+        from amparo.banks import management as bm
 
         s0 = svc()
         try:
             with s0.db.session() as s:
-                b = banks_repo.create_bank(
+                b = bm.create_bank(
                     s,
+                    who(s0),
                     name=name,
                     category=category,
                     source=source,
@@ -76,12 +88,12 @@ def register(app: typer.Typer) -> None:
                 )
 
     def _set_enabled(name: str, enabled: bool, json_out: bool) -> None:
-        from amparo.store import banks_repo
+        from amparo.banks import management as bm
 
         s0 = svc()
         try:
             with s0.db.session() as s:
-                banks_repo.update_bank(s, name=name, enabled=enabled)
+                bm.update_bank(s, who(s0), name=name, enabled=enabled)
         except AmparoError as e:
             raise fail(e.message) from None
         emit(
@@ -105,14 +117,14 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Delete a bank and its entries."""
-        from amparo.store import banks_repo
+        from amparo.banks import management as bm
 
         if not yes:
             raise fail("deleting a bank removes its entries: repeat with --yes")
         s0 = svc()
         try:
             with s0.db.session() as s:
-                n = banks_repo.delete_bank(s, name=name)
+                n = bm.delete_bank(s, who(s0), name=name)
         except AmparoError as e:
             raise fail(e.message) from None
         emit({"deleted": name, "entries_removed": n}, as_json=json_out, text=f"deleted {name} ({n} entries)")
@@ -127,9 +139,9 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Add image files (hashed here) or raw hashes to a bank."""
+        from amparo.banks import management as bm
         from amparo.banks.management import entries_from_image
         from amparo.cli.output import inputs as iter_inputs
-        from amparo.store import banks_repo
         from amparo.store.banks_repo import NewEntry
 
         s0 = svc()
@@ -150,8 +162,7 @@ def register(app: typer.Typer) -> None:
                         )
                     )
             with s0.db.session() as s:
-                b = banks_repo.get_bank(s, name=name)
-                ids = banks_repo.add_entries(s, bank_id=b.id, entries=entries)
+                ids = bm.add_entries(s, who(s0), bank=name, entries=entries, via="raw" if signal_type else "files")
         except (AmparoError, OSError) as e:
             raise fail(getattr(e, "message", str(e))) from None
         emit(
@@ -174,7 +185,7 @@ def register(app: typer.Typer) -> None:
         try:
             text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
             out = import_text(
-                s0.db, s0.pipeline, bank=name, text=text, fmt=format, signal_type=signal_type, opinion=opinion
+                s0.db, s0.pipeline, who(s0), bank=name, text=text, fmt=format, signal_type=signal_type, opinion=opinion
             )
         except (AmparoError, OSError, UnicodeDecodeError) as e:
             raise fail(getattr(e, "message", str(e))) from None
@@ -187,10 +198,11 @@ def register(app: typer.Typer) -> None:
         out: str = typer.Option("-", help="file, or - for stdout"),
     ) -> None:
         """Export a bank's entries."""
-        from amparo.banks.management import export_bank
+        from amparo.banks.management import export_bank, record_export
 
         s0 = svc()
         try:
+            record_export(s0.db, who(s0), bank=name, fmt=format)
             chunks = export_bank(s0.db, bank=name, fmt=format)
             if out == "-":
                 for c in chunks:

@@ -1,11 +1,36 @@
-"""`amparo keys create|list|revoke`: API keys with roles. The key is printed once, never stored."""
+"""`amparo keys create|list|revoke`: API keys with roles. The key is printed once, never stored.
+Creation and revocation are audit records (never the secret), committed with the change."""
 
 from __future__ import annotations
 
+import getpass
+from typing import Any
+
 import typer
 
+from amparo.audit import names
 from amparo.cli.output import emit, fail
 from amparo.errors import AmparoError
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+def _record(svc: Any, s: Any, action: str, subject: str, details: dict[str, Any]) -> None:
+    if svc.audit is not None:
+        svc.audit.record(
+            s,
+            action=action,
+            subject_type="api_key",
+            subject_id=subject,
+            actor=_actor(),
+            actor_role="admin",
+            details=details,
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +51,7 @@ def register(app: typer.Typer) -> None:
         try:
             with svc.db.session() as s:
                 row, key = keys_repo.create_key(s, name=name, role=role)
+                _record(svc, s, names.KEY_CREATED, row.prefix, {"name": row.name, "role": row.role, "purpose": "api"})
         except AmparoError as e:
             raise fail(e.message) from None
         emit(
@@ -63,7 +89,8 @@ def register(app: typer.Typer) -> None:
         svc = open_service(load_detectors=False)
         try:
             with svc.db.session() as s:
-                keys_repo.revoke_key(s, prefix=prefix)
+                row = keys_repo.revoke_key(s, prefix=prefix)
+                _record(svc, s, names.KEY_REVOKED, prefix, {"name": row.name, "role": row.role, "purpose": "api"})
         except AmparoError as e:
             raise fail(e.message) from None
         emit({"revoked": prefix}, as_json=json_out, text=f"revoked {prefix}")

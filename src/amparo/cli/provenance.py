@@ -15,20 +15,24 @@ from amparo.content.mime import sniff_image_mime
 from amparo.errors import AmparoError
 from amparo.provenance.c2pa_signing import read_manifest
 from amparo.provenance.keys import (
+    PROVENANCE_DIR_ENV,
     WATERMARK_KEY_ENV,
+    WATERMARK_KEY_FILE,
     ProvenanceKeyPaths,
     init_provenance_keys,
-    load_watermark_key,
+    provenance_dir,
+    watermark_key_or_none,
 )
 from amparo.provenance.watermark import detect_sdxl_watermark, read_watermark
+from amparo.settings import Settings
 
-PROVENANCE_DIR_ENV = "AMPARO_PROVENANCE_DIR"
-DEFAULT_PROVENANCE_DIR = Path("data") / "provenance"
 MAX_VERIFY_BYTES = 64 * 1024 * 1024
+_DIR_HELP = f"key directory (default ${PROVENANCE_DIR_ENV}, else <data dir>/keys/provenance as the proxy uses)"
 
 
 def _default_dir() -> Path:
-    return Path(os.environ.get(PROVENANCE_DIR_ENV) or DEFAULT_PROVENANCE_DIR)
+    # The same directory the proxy signs with: resolved from the data dir, never the working dir.
+    return provenance_dir(Settings().keys_dir)
 
 
 def _fail(message: str, as_json: bool) -> None:
@@ -40,9 +44,7 @@ def _fail(message: str, as_json: bool) -> None:
 
 
 def init_command(
-    directory: Annotated[
-        Path | None, typer.Option("--dir", help=f"key directory (default ${PROVENANCE_DIR_ENV})")
-    ] = None,
+    directory: Annotated[Path | None, typer.Option("--dir", help=_DIR_HELP)] = None,
     organisation: Annotated[
         str, typer.Option("--organisation", help="organisation name in the certificates")
     ] = "Amparo",
@@ -75,7 +77,7 @@ def init_command(
     )
 
 
-def _verify_one(path: Path, root_pem: str | None, key: bytes | None) -> dict[str, Any]:
+def _verify_one(path: Path, root_pem: str | None, key: bytes | None, key_dir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"image": str(path)}
     try:
         if path.stat().st_size > MAX_VERIFY_BYTES:
@@ -100,7 +102,12 @@ def _verify_one(path: Path, root_pem: str | None, key: bytes | None) -> dict[str
         out["error"] = f"cannot decode the image: {exc}"
         return out
     if key is None:
-        out["watermark"] = {"status": "no key"}
+        # Without the key nothing can be said about Amparo's mark: never report "none" here.
+        out["watermark"] = {
+            "status": "key_missing",
+            "detail": f"no watermark key ({key_dir / WATERMARK_KEY_FILE} absent, {WATERMARK_KEY_ENV} unset): "
+            "whether the image carries Amparo's watermark is unknown",
+        }
     else:
         reading = read_watermark(rgb, key)
         out["watermark"] = (
@@ -137,6 +144,8 @@ def _print_result(result: dict[str, Any]) -> None:
             )
             for err in manifest["errors"]:
                 typer.echo(f"    ! {err}")
+    if "trust_anchor" in result:
+        typer.echo(f"  trust anchor {result['trust_anchor']}")
     wm = result.get("watermark")
     if wm is not None:
         if wm["status"] == "found":
@@ -144,6 +153,8 @@ def _print_result(result: dict[str, Any]) -> None:
                 f"  watermark: id={wm['id']} (0x{wm['id_hex']})  confidence={wm['confidence']}"
                 f"  bit_errors={wm['bit_errors']}/{wm['coded_bits']}"
             )
+        elif wm["status"] == "key_missing":
+            typer.echo(f"  watermark: UNKNOWN - {wm['detail']}")
         else:
             typer.echo(f"  watermark: {wm['status']}")
     sdxl = result.get("sdxl_watermark")
@@ -153,22 +164,21 @@ def _print_result(result: dict[str, Any]) -> None:
 
 def verify_command(
     images: Annotated[list[Path], typer.Argument(help="image files (JPEG, PNG, WebP)")],
-    directory: Annotated[
-        Path | None, typer.Option("--dir", help=f"key directory (default ${PROVENANCE_DIR_ENV})")
-    ] = None,
+    directory: Annotated[Path | None, typer.Option("--dir", help=_DIR_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Print each image's C2PA manifest reading and Amparo watermark reading."""
     paths = ProvenanceKeyPaths.in_directory(directory or _default_dir())
     root_pem = paths.root_cert.read_text("ascii") if paths.root_cert.is_file() else None
-    key: bytes | None
+    key: bytes | None = None
     try:
-        key = load_watermark_key(paths.directory)
+        key = watermark_key_or_none(os.environ.get(WATERMARK_KEY_ENV, "").strip() or None, paths.directory)
     except AmparoError as exc:
-        if os.environ.get(WATERMARK_KEY_ENV):
-            _fail(exc.message, as_json)  # a malformed key given on purpose is an error
-        key = None
-    results = [_verify_one(p, root_pem, key) for p in images]
+        _fail(exc.message, as_json)  # a malformed key is an error, not "no watermark"
+    results = [_verify_one(p, root_pem, key, paths.directory) for p in images]
+    for r in results:
+        if root_pem is None and r.get("manifest"):
+            r["trust_anchor"] = f"missing: {paths.root_cert} (a good manifest reads Valid, not Trusted)"
     if as_json:
         typer.echo(json.dumps(results, indent=2))
     else:

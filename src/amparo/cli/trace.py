@@ -21,6 +21,11 @@ def trace_line(source: str, r: dict) -> str:  # type: ignore[type-arg]
         f"{source}: {g['generation_id']} via {r['method']} (confidence {r['confidence']:.3f})  "
         f"{g['created_at']}  account={g['account'] or '-'}  {g['operation']}  "
         f"decision={g['decision']}"
+        + (
+            f"  WARNING: ledger row {g['integrity']} outside Amparo, account and decision unreliable"
+            if g.get("integrity") in ("altered", "unsealed")
+            else ""
+        )
     )
 
 

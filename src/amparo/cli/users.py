@@ -37,9 +37,9 @@ def register(app: typer.Typer) -> None:
         try:
             settings = Settings()  # type: ignore[call-arg]
             settings.ensure_dirs()
-            db = Database(settings.resolved_database_url)
+            db = Database.sealed(settings.resolved_database_url, settings.keys_dir)
             db.migrate()
-            trail = AuditTrail(settings.keys_dir)
+            trail = AuditTrail(settings.keys_dir, pinned_key_id=settings.audit_key_id)
             with db.session() as s:
                 user = create_user(
                     s,

@@ -14,11 +14,15 @@ class Signal:
     type: str
     value: str
     quality: int | None = None  # PDQ quality 0..100; None where meaningless
+    # False for a lookup-only value (PDQ's fast reduced decode), never stored as a hash of record.
+    exact: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": self.type, "value": self.value}
         if self.quality is not None:
             d["quality"] = self.quality
+        if not self.exact:
+            d["exact"] = False
         return d
 
 

@@ -203,14 +203,8 @@ class Vault:
             max_bytes=settings.max_upload_bytes,
         )
         vault.recover(db, min_age_seconds=recover_min_age_seconds)
-        with db.session() as s:
-            audit.record(
-                s,
-                action=names.VAULT_STARTED,
-                subject_type="key",
-                subject_id=master.key_id,
-                details={"purpose": "vault-master", "source": master.source.split(":", 1)[0]},
-            )
+        # No record for a routine start: a change of master key or its source is a settings
+        # change, recorded by Service._audit_settings_change.
         return vault
 
     def recover(self, db: Database, *, min_age_seconds: float = 600.0) -> dict[str, int]:
@@ -295,6 +289,7 @@ class Vault:
             md5=hashes.md5,
             pdq=hashes.pdq,
             pdq_quality=hashes.pdq_quality,
+            pdq_origin="reference" if hashes.pdq else None,
             key_id=self.master.key_id,
             wrapped_key=sealing.wrap_key(self.master.key, data_key, ref),
             metadata_ciphertext=sealing.seal(
@@ -377,6 +372,39 @@ class Vault:
                 f"evidence {ref}: SHA-256 differs from the one taken at capture"
             )
         return content, json.loads(meta_raw)
+
+    def rehash_legacy_pdq(self, session: Session, *, actor: str, actor_role: str = "admin") -> dict[str, int]:
+        """Replace PDQ values taken by the pre-0005 fast decode with the reference hash of the
+        kept bytes (migration 0005 marked them); one audit record for the whole run."""
+        done = failed = changed = 0
+        while True:
+            rows = [r for r in evidence_repo.legacy_pdq_items(session, limit=200)]
+            if not rows:
+                break
+            for row in rows:
+                try:
+                    content, _ = self._decrypt(row)
+                    pdq, quality = pdq_of_bytes(content)
+                except Exception:  # unreadable: keep the value, mark it so nobody mistakes it
+                    row.pdq_origin = "legacy_unreadable"
+                    failed += 1
+                    continue
+                changed += int(pdq != row.pdq)
+                row.pdq, row.pdq_quality, row.pdq_origin = pdq, quality, "reference"
+                done += 1
+            session.flush()
+        out = {"rehashed": done, "changed": changed, "unreadable": failed}
+        if done or failed:
+            self.audit.record(
+                session,
+                action=names.INTEGRITY_REHASH_PDQ,
+                subject_type="evidence",
+                subject_id="*",
+                actor=actor,
+                actor_role=actor_role,
+                details=out,
+            )
+        return out
 
     def read(
         self,

@@ -1,9 +1,11 @@
 """C2PA manifests for generated images: sign with the private-CA signer, read and validate.
 
 A signed manifest carries:
-  * `c2pa.actions` (stored by the SDK as `c2pa.actions.v2`) whose first action is `c2pa.created`
-    with the IPTC digital source type (trainedAlgorithmicMedia for generations,
-    compositeWithTrainedAlgorithmicMedia for edits) and the generator as `softwareAgent`;
+  * `c2pa.actions` (stored by the SDK as `c2pa.actions.v2`): for a generation one `c2pa.created`
+    action with the IPTC digital source type trainedAlgorithmicMedia; for an edit `c2pa.opened`
+    (pointing at the input image, embedded as a `parentOf` ingredient, with its own manifest if
+    it had one) then `c2pa.edited` with compositeWithTrainedAlgorithmicMedia. The generator is
+    the `softwareAgent`;
   * claim_generator_info naming the generator;
   * `org.amparo.generation` (GENERATION_ASSERTION) with the Amparo generation id;
   * optionally `c2pa.soft-binding` naming the invisible watermark that carries the same id.
@@ -26,6 +28,7 @@ from amparo.errors import BadInput, ConfigurationError, UnsupportedMedia
 from amparo.provenance.keys import ProvenanceKeyPaths
 
 GENERATION_ASSERTION = "org.amparo.generation"
+PARENT_INGREDIENT_LABEL = "amparo-edit-input"
 SOFT_BINDING_ASSERTION = "c2pa.soft-binding"
 ACTIONS_LABELS = ("c2pa.actions", "c2pa.actions.v2")
 WATERMARK_SOFT_BINDING_ALG = "org.amparo.watermark.v1"  # not in the C2PA soft-binding registry
@@ -80,6 +83,8 @@ class ManifestReading:
     soft_bindings: tuple[SoftBinding, ...] = ()
     errors: tuple[str, ...] = ()
     manifest_label: str | None = None
+    actions: tuple[str, ...] = ()
+    parent_ingredients: tuple[str, ...] = ()  # titles of `parentOf` ingredients
 
     @property
     def trusted(self) -> bool:
@@ -100,6 +105,8 @@ class ManifestReading:
             "soft_bindings": [{"alg": s.alg, "value": s.value} for s in self.soft_bindings],
             "errors": list(self.errors),
             "manifest_label": self.manifest_label,
+            "actions": list(self.actions),
+            "parent_ingredients": list(self.parent_ingredients),
         }
 
 
@@ -108,8 +115,7 @@ def normalise_mime(mime: str) -> str:
     m = _MIME_ALIASES.get(m, m)
     if m not in SUPPORTED_MIME_TYPES:
         raise UnsupportedMedia(
-            f"unsupported image type {mime!r}; "
-            f"C2PA signing supports {', '.join(SUPPORTED_MIME_TYPES)}"
+            f"unsupported image type {mime!r}; C2PA signing supports {', '.join(SUPPORTED_MIME_TYPES)}"
         )
     return m
 
@@ -121,8 +127,7 @@ def load_signer(paths: ProvenanceKeyPaths) -> c2pa.Signer:
         key = paths.signer_key.read_bytes()
     except OSError as exc:
         raise ConfigurationError(
-            f"cannot read the C2PA signer from {paths.directory}: {exc.strerror}; "
-            "run `amparo provenance init`"
+            f"cannot read the C2PA signer from {paths.directory}: {exc.strerror}; run `amparo provenance init`"
         ) from exc
     return signer_from_pem(chain, key)
 
@@ -146,23 +151,23 @@ def _manifest(
     generation_id: str,
     digital_source_type: str,
     soft_binding: SoftBinding | None,
+    *,
+    opened_parent: bool = False,
 ) -> dict[str, Any]:
     agent: dict[str, str] = {"name": generator_name}
     if generator_version:
         agent["version"] = generator_version
+    made = {"softwareAgent": agent, "digitalSourceType": IPTC_SOURCE_TYPE_PREFIX + digital_source_type}
+    if opened_parent:
+        # C2PA: an edit's first action is c2pa.opened of the parent ingredient (the input image).
+        actions = [
+            {"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_INGREDIENT_LABEL]}},
+            {"action": "c2pa.edited", **made},
+        ]
+    else:
+        actions = [{"action": "c2pa.created", **made}]
     assertions: list[dict[str, Any]] = [
-        {
-            "label": "c2pa.actions",
-            "data": {
-                "actions": [
-                    {
-                        "action": "c2pa.created",
-                        "softwareAgent": agent,
-                        "digitalSourceType": IPTC_SOURCE_TYPE_PREFIX + digital_source_type,
-                    }
-                ]
-            },
-        },
+        {"label": "c2pa.actions", "data": {"actions": actions}},
         {
             "label": GENERATION_ASSERTION,
             "data": {"generation_id": generation_id, "generator": generator_name},
@@ -194,8 +199,12 @@ def sign_image(
     digital_source_type: DigitalSourceType = "trainedAlgorithmicMedia",
     soft_binding: SoftBinding | None = None,
     generator_version: str | None = None,
+    parent: tuple[bytes, str] | None = None,
 ) -> bytes:
-    """Return `image_bytes` with an embedded, signed C2PA manifest."""
+    """Return `image_bytes` with an embedded, signed C2PA manifest.
+
+    `parent`: (bytes, mime) of the image an edit started from; it becomes the `parentOf`
+    ingredient that the manifest's `c2pa.opened` action names."""
     m = normalise_mime(mime)
     if digital_source_type not in DIGITAL_SOURCE_TYPES:
         raise BadInput(f"digital_source_type must be one of {', '.join(DIGITAL_SOURCE_TYPES)}")
@@ -208,11 +217,19 @@ def sign_image(
         raise BadInput("empty image")
     if len(image_bytes) > MAX_IMAGE_BYTES:
         raise BadInput("image too large to sign")
-    manifest = _manifest(generator_name, generator_version, gid, digital_source_type, soft_binding)
+    parent_mime = normalise_mime(parent[1]) if parent is not None else None
+    if parent is not None and not parent[0]:
+        raise BadInput("empty parent image")
+    manifest = _manifest(
+        generator_name, generator_version, gid, digital_source_type, soft_binding, opened_parent=parent is not None
+    )
     dst = io.BytesIO()
     try:
         context = c2pa.Context.from_dict(_SIGN_CONTEXT_SETTINGS)
         with c2pa.Builder(manifest, context) as builder:
+            if parent is not None and parent_mime is not None:
+                ingredient = {"title": "input", "relationship": "parentOf", "label": PARENT_INGREDIENT_LABEL}
+                builder.add_ingredient(ingredient, parent_mime, io.BytesIO(parent[0]))
             builder.sign(signer, m, io.BytesIO(image_bytes), dst)
     except c2pa.C2paError.Signature as exc:
         raise ConfigurationError(
@@ -226,9 +243,7 @@ def sign_image(
 
 
 def _reader_context(trust_anchors_pem: str | bytes | None) -> c2pa.Context:
-    settings: dict[str, Any] = {
-        "verify": {"verify_trust": True, "remote_manifest_fetch": False, "ocsp_fetch": False}
-    }
+    settings: dict[str, Any] = {"verify": {"verify_trust": True, "remote_manifest_fetch": False, "ocsp_fetch": False}}
     if trust_anchors_pem:
         pem = trust_anchors_pem
         if isinstance(pem, bytes):
@@ -254,10 +269,12 @@ def _reading_from_store(store: dict[str, Any], state: str) -> ManifestReading:
     generator: str | None = None
     generation_id: str | None = None
     bindings: list[SoftBinding] = []
+    actions: list[str] = []
     for assertion in manifest.get("assertions") or []:
         name, data = assertion.get("label"), assertion.get("data") or {}
         if name in ACTIONS_LABELS:
             for action in data.get("actions") or []:
+                actions.append(str(action.get("action", "")))
                 dst = action.get("digitalSourceType")
                 if isinstance(dst, str):
                     source_types.append(dst.removeprefix(IPTC_SOURCE_TYPE_PREFIX))
@@ -298,6 +315,12 @@ def _reading_from_store(store: dict[str, Any], state: str) -> ManifestReading:
         soft_bindings=tuple(bindings),
         errors=tuple(errors),
         manifest_label=label,
+        actions=tuple(actions),
+        parent_ingredients=tuple(
+            str(i.get("title", ""))
+            for i in manifest.get("ingredients") or []
+            if isinstance(i, dict) and i.get("relationship") == "parentOf"
+        ),
     )
 
 

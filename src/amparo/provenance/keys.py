@@ -33,6 +33,8 @@ SIGNER_KEY_FILE = "signer.key"
 SIGNER_CHAIN_FILE = "signer-chain.pem"  # leaf then intermediate, as c2pa wants it (no root)
 WATERMARK_KEY_FILE = "watermark.key"  # 32 random bytes, hex
 WATERMARK_KEY_ENV = "AMPARO_WATERMARK_KEY"
+PROVENANCE_DIR_ENV = "AMPARO_PROVENANCE_DIR"
+PROVENANCE_SUBDIR = "provenance"
 
 ROOT_VALIDITY_DAYS = 3650
 INTERMEDIATE_VALIDITY_DAYS = 1825
@@ -235,8 +237,7 @@ def load_provenance_keys(directory: str | os.PathLike[str]) -> ProvenanceKeyPath
     missing = [p.name for p in (paths.signer_chain, paths.signer_key) if not p.is_file()]
     if missing:
         raise ConfigurationError(
-            f"no provenance signer in {paths.directory} (missing {', '.join(missing)}); "
-            "run `amparo provenance init`"
+            f"no provenance signer in {paths.directory} (missing {', '.join(missing)}); run `amparo provenance init`"
         )
     return paths
 
@@ -250,16 +251,13 @@ def load_watermark_key(
     if value:
         return WatermarkKey.from_hex(value)
     if directory is None:
-        raise ConfigurationError(
-            f"no watermark key: set {WATERMARK_KEY_ENV} or run `amparo provenance init`"
-        )
+        raise ConfigurationError(f"no watermark key: set {WATERMARK_KEY_ENV} or run `amparo provenance init`")
     path = Path(directory) / WATERMARK_KEY_FILE
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(
-            f"cannot read the watermark key {path}: set {WATERMARK_KEY_ENV} or run "
-            "`amparo provenance init`"
+            f"cannot read the watermark key {path}: set {WATERMARK_KEY_ENV} or run `amparo provenance init`"
         ) from exc
     return WatermarkKey.from_hex(text)
 
@@ -269,3 +267,25 @@ def read_root_pem(paths: ProvenanceKeyPaths) -> str:
         return paths.root_cert.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read the root certificate {paths.root_cert}") from exc
+
+
+def provenance_dir(keys_dir: Path, *, env: dict[str, str] | None = None) -> Path:
+    """The one provenance key directory: $AMPARO_PROVENANCE_DIR, else <data_dir>/keys/provenance.
+
+    The proxy, `amparo provenance init|verify` and `amparo trace` all resolve it here, so a key
+    made by one is the key the others read (never a second CA under the working directory)."""
+    environ = os.environ if env is None else env
+    value = environ.get(PROVENANCE_DIR_ENV, "").strip()
+    return Path(value) if value else keys_dir / PROVENANCE_SUBDIR
+
+
+def watermark_key_or_none(configured_hex: str | None, directory: Path) -> WatermarkKey | None:
+    """The configured key (AMPARO_WATERMARK_KEY) if set, else `directory`/watermark.key, else None.
+
+    A malformed key raises: silently reading with no key would report images as unmarked."""
+    if configured_hex:
+        return WatermarkKey.from_hex(configured_hex)
+    path = directory / WATERMARK_KEY_FILE
+    if not path.exists():
+        return None
+    return load_watermark_key(directory, env={})

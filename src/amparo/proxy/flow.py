@@ -216,6 +216,7 @@ class ProxyFlow:
                 watermark_id=new_watermark_id(),
                 edit=req.operation == "edit",
                 model=req.model,
+                parent=(req.images[0].data, req.images[0].mime) if req.images else None,
             )
             entry.outputs.append(
                 OutputRecord(

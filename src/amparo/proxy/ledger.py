@@ -219,9 +219,17 @@ class GenerationLedger:
                 )
 
     def get(self, generation_id: str) -> dict[str, Any] | None:
+        """The row, with `integrity`: whether its MAC still holds ("altered": edited outside
+        Amparo, so its account and decision cannot be relied on)."""
+        from amparo.store import integrity_repo
+
         with self.db.session() as s:
             row = s.scalars(select(GenerationRow).where(GenerationRow.generation_id == generation_id)).first()
-            return row_to_dict(row) if row is not None else None
+            if row is None:
+                return None
+            out = row_to_dict(row)
+            out["integrity"] = integrity_repo.row_state(s, getattr(self.db, "sealer", None), "generations", row.id)
+            return out
 
     def read_prompt(self, generation_id: str) -> str | None:
         with self.db.session() as s:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from amparo.provenance.keys import (
     load_watermark_key,
     read_root_pem,
 )
+from amparo.provenance.keys import provenance_dir as keys_provenance_dir
 from amparo.provenance.trace import centre_pdq
 from amparo.provenance.watermark import MIN_EMBED_SIDE, embed_watermark
 from amparo.settings import Settings
@@ -41,8 +41,6 @@ from amparo.signals.hashes.pdq import pdq_of_bytes
 
 log = logging.getLogger(__name__)
 
-PROVENANCE_DIR_ENV = "AMPARO_PROVENANCE_DIR"
-PROVENANCE_SUBDIR = "provenance"
 SOURCE_TYPE_GENERATION: DigitalSourceType = "trainedAlgorithmicMedia"
 SOURCE_TYPE_EDIT: DigitalSourceType = "compositeWithTrainedAlgorithmicMedia"
 PNG_COMPRESS_LEVEL = 3  # level 6 costs ~0.2 s more per 1024x1024 for ~12 % smaller files
@@ -55,8 +53,7 @@ _FORMATS = {
 
 
 def provenance_dir(settings: Settings) -> Path:
-    env = os.environ.get(PROVENANCE_DIR_ENV, "").strip()
-    return Path(env) if env else settings.keys_dir / PROVENANCE_SUBDIR
+    return keys_provenance_dir(settings.keys_dir)
 
 
 def provenance_paths(settings: Settings, *, create: bool) -> ProvenanceKeyPaths:
@@ -121,6 +118,7 @@ class Stamper:
         watermark_id: int,
         edit: bool,
         model: str | None = None,
+        parent: tuple[bytes, str] | None = None,
     ) -> StampedImage:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
@@ -152,6 +150,7 @@ class Stamper:
                 digital_source_type=SOURCE_TYPE_EDIT if edit else SOURCE_TYPE_GENERATION,
                 soft_binding=watermark_soft_binding(wm_id) if wm_id is not None else None,
                 generator_version=model[:100] if model else None,
+                parent=parent if edit else None,
             )
         pdq, quality = pdq_of_bytes(signed)
         centre = centre_pdq(rgb)

@@ -45,8 +45,8 @@ class SignalRegistry:
         return iter(self._hashers.values())
 
 
-def default_signal_registry() -> SignalRegistry:
-    reg = SignalRegistry([PdqHasher(), MD5, SHA1, SHA256])
+def default_signal_registry(*, pdq_fast_lookup: bool = False) -> SignalRegistry:
+    reg = SignalRegistry([PdqHasher(fast=pdq_fast_lookup), MD5, SHA1, SHA256])
     for ep in entry_points(group="amparo.signals"):
         reg.register(ep.load()())
     return reg

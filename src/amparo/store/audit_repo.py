@@ -50,10 +50,10 @@ def read_head(session: Session) -> tuple[int, str]:
     return (0, ZERO_HASH) if row is None else (int(row.seq), str(row.hash))
 
 
-def iter_records(session: Session, *, batch: int = 2000) -> Iterator[Row[Any]]:
-    """All records in seq order as plain rows (not tracked by the session), in batches."""
+def iter_records(session: Session, *, batch: int = 2000, after_seq: int = -1) -> Iterator[Row[Any]]:
+    """Records after `after_seq` in seq order as plain rows (not tracked by the session), in batches."""
     table = AuditRecordRow.__table__
-    last = -1
+    last = after_seq
     while True:
         rows = list(
             session.execute(

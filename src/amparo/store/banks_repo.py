@@ -28,6 +28,8 @@ class NewEntry:
     note: str | None = None
     external_id: str | None = None
     metadata: dict[str, Any] | None = None
+    # PDQ only: "reference" when hashed here from the full decode, else "imported" (see tables.py)
+    pdq_origin: str | None = None
 
 
 def _check_name(name: str) -> None:
@@ -212,6 +214,7 @@ def add_entries(session: Session, *, bank_id: int, entries: Sequence[NewEntry]) 
                 note=e.note,
                 external_id=e.external_id,
                 entry_metadata=e.metadata or {},
+                pdq_origin=(e.pdq_origin or "imported") if e.signal_type == "pdq" else None,
             )
             new_rows.append(row)
             existing[(e.signal_type, e.value)] = row

@@ -12,6 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from amparo.integrity.mac import RowSealer
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -64,6 +66,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sealer: RowSealer | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -80,6 +83,30 @@ class Database:
 
     def migrate(self) -> None:
         migrate(self.engine)
+        if self.sealer is not None:
+            from amparo.store import integrity_repo
+
+            integrity_repo.ensure_heads(self._sessions, self.sealer)
+
+    @classmethod
+    def sealed(cls, url: str, keys_dir: Path) -> Database:
+        """A Database whose covered rows are sealed with the installation's integrity key: every
+        process that writes ledger, event, bank, case, evidence, user or key rows opens it so."""
+        from amparo.integrity.mac import load_or_create_key
+
+        db = cls(url)
+        db.install_sealer(RowSealer(load_or_create_key(keys_dir)))
+        return db
+
+    def install_sealer(self, sealer: RowSealer, *, migrated: bool = False) -> None:
+        """Seal covered rows with per-row MACs from now on (store/integrity_repo.py)."""
+        from amparo.store import integrity_repo
+
+        if self.sealer is None:
+            integrity_repo.install(self._sessions, sealer)
+            self.sealer = sealer
+            if migrated:
+                integrity_repo.ensure_heads(self._sessions, sealer)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -14,7 +14,8 @@ from amparo.store.tables import AccountAttemptRow, EventRow, utcnow
 
 
 def record_event(session: Session, *, item: Item, verdict: Verdict, automated: bool = True) -> int:
-    pdq = next((s.value for s in verdict.signals if s.type == "pdq"), None)
+    # Only a hash of record is stored (a fast lookup value is not the reference PDQ).
+    pdq = next((s.value for s in verdict.signals if s.type == "pdq" and s.exact), None)
     sha = next((s.value for s in verdict.signals if s.type == "sha256"), None)
     row = EventRow(
         item_id=item.id,

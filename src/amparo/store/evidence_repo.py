@@ -193,3 +193,9 @@ def expired_items(session: Session, *, now: datetime, limit: int = 500) -> list[
         .limit(limit)
     )
     return list(session.scalars(q))
+
+
+def legacy_pdq_items(session: Session, *, limit: int = 500) -> list[EvidenceItemRow]:
+    """Items whose PDQ came from the pre-0005 fast decode (the bytes are kept: re-hashable)."""
+    q = select(EvidenceItemRow).where(EvidenceItemRow.pdq_origin == "legacy_fast").order_by(EvidenceItemRow.id)
+    return list(session.scalars(q.limit(limit)))

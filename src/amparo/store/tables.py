@@ -47,6 +47,7 @@ class BankRow(Base):
     pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class BankEntryRow(Base):
@@ -61,6 +62,10 @@ class BankEntryRow(Base):
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     entry_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 0005: where a PDQ value came from: "reference" (hashed here from the full decode),
+    # "imported" (as the source file gave it), "legacy_fast" (hashed before 0005, bytes not kept)
+    pdq_origin: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
     __table_args__ = (
         Index("ix_bank_entries_lookup", "signal_type", "value"),
         UniqueConstraint("bank_id", "signal_type", "value", name="uq_bank_entry_value"),
@@ -78,6 +83,7 @@ class IndexChangeRow(Base):
     entry_id: Mapped[int] = mapped_column(BigInteger)
     op: Mapped[str] = mapped_column(String(10))  # add | remove
     value: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class ApiKeyRow(Base):
@@ -90,6 +96,7 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class EventRow(Base):
@@ -110,6 +117,7 @@ class EventRow(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class AccountAttemptRow(Base):
@@ -143,6 +151,7 @@ class GenerationRow(Base):
     outputs: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{index, pdq, sha256, watermark_id}]
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class GenerationOutputRow(Base):
@@ -156,6 +165,7 @@ class GenerationOutputRow(Base):
     pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
     watermark_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     pdq_centre: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0003: central 80 %
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class LegalReportRow(Base):
@@ -169,3 +179,14 @@ class LegalReportRow(Base):
     status: Mapped[str] = mapped_column(String(20), default="queued")  # queued | needs_review | sent | failed
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
+
+
+class IntegrityHeadRow(Base):
+    """Per covered table: row count and XOR of keyed presence tokens, MAC'd (integrity/mac.py)."""
+
+    __tablename__ = "integrity_heads"
+    table_name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    row_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    presence_xor: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))

@@ -36,6 +36,7 @@ class UserRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class UiSessionRow(Base):
@@ -98,6 +99,7 @@ class CaseRow(Base):
     report_state: Mapped[str | None] = mapped_column(String(20), nullable=True)  # queued|sent
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class CaseItemRow(Base):
@@ -115,6 +117,7 @@ class CaseItemRow(Base):
     classifications: Mapped[list[Any]] = mapped_column(JSON, default=list)
     text_excerpt: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class CaseDecisionRow(Base):
@@ -131,6 +134,7 @@ class CaseDecisionRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     actions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # what it triggered
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class AppealRow(Base):
@@ -148,6 +152,7 @@ class AppealRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(30), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class VaultKeyCheckRow(Base):
@@ -183,6 +188,8 @@ class EvidenceItemRow(Base):
     profile: Mapped[str] = mapped_column(String(40), default="default")
     reported: Mapped[bool] = mapped_column(Boolean, default=False)
     retain_until: Mapped[datetime] = mapped_column(index=True)
+    pdq_origin: Mapped[str | None] = mapped_column(String(20), nullable=True)  # 0005: see BankEntryRow
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class EvidenceTombstoneRow(Base):
@@ -202,6 +209,7 @@ class EvidenceTombstoneRow(Base):
     sha1: Mapped[str] = mapped_column(String(40))
     md5: Mapped[str] = mapped_column(String(32))
     pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class LegalHoldRow(Base):
@@ -214,6 +222,7 @@ class LegalHoldRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ends_at: Mapped[datetime] = mapped_column()
     released_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py
 
 
 class AuditRecordRow(Base):
@@ -253,3 +262,4 @@ class AuditCheckpointRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(32))
     signature: Mapped[str] = mapped_column(String(128))
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0005: integrity/mac.py

@@ -35,7 +35,7 @@ from amparo.cases.workflow import (
     DecisionInput,
 )
 from amparo.errors import AmparoError, BadInput, Forbidden, NotFound
-from amparo.store import audit_repo, evidence_repo, rate_limits_repo, review_repo
+from amparo.store import audit_repo, evidence_repo, integrity_marker, rate_limits_repo, review_repo
 from amparo.store.database import Database
 from amparo.ui import tokens
 
@@ -811,7 +811,14 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
         auth = ui.authenticate(request)
         ui.require(auth, roles.VIEW_AUDIT, what="see the audit trail", subject="audit")
         with ui.db.session() as s:
-            result = review.audit.verify_chain(s)
+            # Incremental: from the last head a full check verified (a marker MAC'd with the
+            # integrity key), so a load costs the new records only; `amparo verify` walks all.
+            sealer = getattr(ui.db, "sealer", None)
+            start = integrity_marker.read(s, sealer) if sealer is not None else None
+            result = review.audit.verify_incremental(s, start=start)
+            if result.ok and sealer is not None:
+                integrity_marker.write(s, sealer, result.head_seq, result.head_hash)
+            verified_from = result.head_seq - result.records if result.ok else None
             records = [
                 {
                     "seq": r.seq,
@@ -831,6 +838,7 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
             "audit.html",
             auth=auth,
             result=result,
+            verified_from=verified_from,
             records=records,
             checkpoints=checkpoints,
         )

@@ -10,7 +10,8 @@ from fastapi.responses import StreamingResponse
 from amparo.api.auth import require
 from amparo.api.schemas import BankIn, BankOut, BankPatch, EntriesIn, EntryPatch
 from amparo.api.uploads import read_upload
-from amparo.banks.management import entries_from_image, export_bank, import_text
+from amparo.banks import management as bm
+from amparo.banks.management import api_acting, entries_from_image, export_bank, import_text
 from amparo.errors import BadInput
 from amparo.store import banks_repo
 from amparo.store.banks_repo import NewEntry
@@ -54,9 +55,10 @@ def list_banks(request: Request, _: ApiPrincipal = Depends(require("banks.read")
 
 
 @router.post("", response_model=BankOut, status_code=201)
-def create_bank(request: Request, body: BankIn, _: ApiPrincipal = Depends(require("banks.write"))) -> BankOut:
+def create_bank(request: Request, body: BankIn, p: ApiPrincipal = Depends(require("banks.write"))) -> BankOut:
     with request.app.state.service.db.session() as s:
-        return bank_out(banks_repo.create_bank(s, **body.model_dump()), 0)
+        svc = request.app.state.service
+        return bank_out(bm.create_bank(s, api_acting(svc.audit, p), **body.model_dump()), 0)
 
 
 @router.get("/{name}", response_model=BankOut)
@@ -68,19 +70,19 @@ def get_bank(request: Request, name: str, _: ApiPrincipal = Depends(require("ban
 
 @router.patch("/{name}", response_model=BankOut)
 def update_bank(
-    request: Request, name: str, body: BankPatch, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, name: str, body: BankPatch, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> BankOut:
     fields = body.model_dump(exclude_none=True)
     if "name" in fields:
         fields["new_name"] = fields.pop("name")
     with request.app.state.service.db.session() as s:
-        return bank_out(banks_repo.update_bank(s, name=name, **fields))
+        return bank_out(bm.update_bank(s, api_acting(request.app.state.service.audit, p), name=name, **fields))
 
 
 @router.delete("/{name}")
-def delete_bank(request: Request, name: str, _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def delete_bank(request: Request, name: str, p: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
     with request.app.state.service.db.session() as s:
-        n = banks_repo.delete_bank(s, name=name)
+        n = bm.delete_bank(s, api_acting(request.app.state.service.audit, p), name=name)
     request.app.state.service.matcher.refresh()
     return {"deleted": name, "entries_removed": n}
 
@@ -98,7 +100,7 @@ def list_entries(
 
 @router.post("/{name}/entries", status_code=201, summary="Add raw hashes")
 def add_entries(
-    request: Request, name: str, body: EntriesIn, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, name: str, body: EntriesIn, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     svc = request.app.state.service
     entries = []
@@ -110,8 +112,7 @@ def add_entries(
             raise BadInput(f"entries[{i}]: {err.message}", code=err.code) from None
         entries.append(NewEntry(hasher.name, value, e.opinion, e.note, e.external_id, e.metadata))
     with svc.db.session() as s:
-        b = banks_repo.get_bank(s, name=name)
-        ids = banks_repo.add_entries(s, bank_id=b.id, entries=entries)
+        ids = bm.add_entries(s, api_acting(svc.audit, p), bank=name, entries=entries)
     svc.matcher.refresh()
     return {"ids": ids}
 
@@ -123,7 +124,7 @@ def add_from_upload(
     file: UploadFile = File(...),
     opinion: Literal["positive", "negative", "disputed"] = Form("positive"),
     note: str | None = Form(None),
-    _: ApiPrincipal = Depends(require("banks.write")),
+    p: ApiPrincipal = Depends(require("banks.write")),
 ) -> dict[str, Any]:
     svc = request.app.state.service
     data = read_upload(file, svc.settings.max_upload_bytes)
@@ -131,29 +132,28 @@ def add_from_upload(
         svc.pipeline, data, opinion=opinion, note=note, quality_floor=svc.settings.pdq_quality_floor
     )
     with svc.db.session() as s:
-        b = banks_repo.get_bank(s, name=name)
-        ids = banks_repo.add_entries(s, bank_id=b.id, entries=entries)
+        ids = bm.add_entries(s, api_acting(svc.audit, p), bank=name, entries=entries, via="upload")
     svc.matcher.refresh()
     return {"ids": ids, "signals": [{"type": e.signal_type, "value": e.value} for e in entries]}
 
 
 @router.patch("/{name}/entries/{entry_id}")
 def update_entry(
-    request: Request, name: str, entry_id: int, body: EntryPatch, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, name: str, entry_id: int, body: EntryPatch, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
-    with request.app.state.service.db.session() as s:
-        banks_repo.get_entry_in_bank(s, bank=name, entry_id=entry_id)
-        return entry_out(banks_repo.update_entry(s, entry_id=entry_id, **body.model_dump(exclude_none=True)))
+    svc = request.app.state.service
+    with svc.db.session() as s:
+        who = api_acting(svc.audit, p)
+        return entry_out(bm.update_entry(s, who, bank=name, entry_id=entry_id, **body.model_dump(exclude_none=True)))
 
 
 @router.delete("/{name}/entries/{entry_id}")
 def delete_entry(
-    request: Request, name: str, entry_id: int, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, name: str, entry_id: int, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     svc = request.app.state.service
     with svc.db.session() as s:
-        banks_repo.get_entry_in_bank(s, bank=name, entry_id=entry_id)
-        n = banks_repo.remove_entries(s, entry_ids=[entry_id])
+        n = bm.remove_entries(s, api_acting(svc.audit, p), bank=name, entry_ids=[entry_id])
     svc.matcher.refresh()
     return {"deleted": n}
 
@@ -166,10 +166,19 @@ def import_file(
     format: Literal["csv", "pytx", "lines"] = "csv",
     signal_type: str | None = None,
     opinion: Literal["positive", "negative", "disputed"] = "positive",
-    _: ApiPrincipal = Depends(require("banks.write")),
+    p: ApiPrincipal = Depends(require("banks.write")),
 ) -> dict[str, Any]:
     svc = request.app.state.service
-    out = import_text(svc.db, svc.pipeline, bank=name, text=text, fmt=format, signal_type=signal_type, opinion=opinion)
+    out = import_text(
+        svc.db,
+        svc.pipeline,
+        api_acting(svc.audit, p),
+        bank=name,
+        text=text,
+        fmt=format,
+        signal_type=signal_type,
+        opinion=opinion,
+    )
     svc.matcher.refresh()
     return out
 
@@ -179,10 +188,9 @@ def export_file(
     request: Request,
     name: str,
     format: Literal["csv", "pytx", "lines"] = "csv",
-    _: ApiPrincipal = Depends(require("banks.read")),
+    p: ApiPrincipal = Depends(require("banks.read")),
 ) -> StreamingResponse:
     svc = request.app.state.service
-    with svc.db.session() as s:
-        banks_repo.get_bank(s, name=name)  # 404 before streaming starts
+    bm.record_export(svc.db, api_acting(svc.audit, p), bank=name, fmt=format)  # 404 before streaming starts
     media = "text/csv" if format == "csv" else "text/plain"
     return StreamingResponse(export_bank(svc.db, bank=name, fmt=format), media_type=media)

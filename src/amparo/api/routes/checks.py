@@ -27,7 +27,7 @@ def hash_upload(
     svc = request.app.state.service
     data = read_upload(file, svc.settings.max_upload_bytes)
     decoded = svc.pipeline.decode(data)
-    return {"signals": [s.to_dict() for s in svc.pipeline.hash_image(decoded, data)]}
+    return {"signals": [s.to_dict() for s in svc.pipeline.hash_of_record(decoded, data)]}
 
 
 @router.post("/lookup", summary="Look hashes up in the enabled banks")
