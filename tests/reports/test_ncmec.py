@@ -1,0 +1,135 @@
+"""CyberTipline: a confirmed case becomes a complete report at the stand-in; failures never lose it."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from reports.conftest import confirmed_case, make_actor
+
+from amparo.reports.exporters import ExporterRegistry, ReportQueue
+from amparo.reports.ncmec_client import NcmecClient, NcmecExporter
+from amparo.reports.ncmec_xml import Reporter
+from amparo.store import audit_repo, evidence_repo, reports_repo
+
+REPORTER = Reporter("Trust", "Safety", "tns@platform.example", platform="Example Images")
+
+
+def queue_for(service: Any, url: str, *, password: str = "secret", attempts: int = 2) -> ReportQueue:
+    reg = ExporterRegistry()
+    client = NcmecClient(url, "esp", password, timeout=5, attempts=attempts, backoff_seconds=0.01)
+    reg.register(NcmecExporter(client, REPORTER))
+    return ReportQueue(db=service.db, audit=service.audit, vault=service.vault, registry=reg)
+
+
+def ncmec_rows(service: Any) -> list[Any]:
+    with service.db.session() as s:
+        rows = reports_repo.list_reports(s, target="ncmec")
+        for r in rows:
+            s.expunge(r)
+        return rows
+
+
+def test_confirmed_case_yields_a_complete_cybertipline_report(service, ncmec) -> None:
+    url, standin = ncmec
+    rita = make_actor(service, "rita", "reviewer")
+    case_id = confirmed_case(service, rita)
+    [row] = ncmec_rows(service)
+    [res] = queue_for(service, url).process()
+    assert res.ok, res.error
+    rid = res.detail["ncmec_report_id"]
+    rep = standin.reports[rid]
+    assert rep.state == "finished"
+    root = ET.fromstring(rep.xml)
+    assert root.findtext("incidentSummary/incidentType").startswith("Child Pornography")
+    assert root.findtext("personOrUserReported/espIdentifier") == "acct-42"
+    assert root.findtext("personOrUserReported/ipCaptureEvent/ipAddress") == "203.0.113.7"
+    [(fid, f)] = rep.files.items()
+    details = ET.fromstring(f["details"])
+    assert details.findtext("fileViewedByEsp") == "true"  # rita revealed it
+    hashes = {h.get("hashType"): h.text for h in details.findall("originalFileHash")}
+    with service.db.session() as s:
+        [item] = evidence_repo.list_items(s, case_id=case_id, limit=10)
+        assert hashes == {"MD5": item.md5, "SHA1": item.sha1, "SHA256": item.sha256}
+        assert f["md5"] == item.md5
+        # held a year, the report id in the audit trail, the row sent
+        holds = evidence_repo.active_holds(s, ref=item.ref, now=item.created_at)
+        assert holds and (holds[0].ends_at - item.created_at).days >= 365
+        sent = audit_repo.list_records(s, action="report.sent")
+        assert sent[0].details["ncmec_report_id"] == rid
+        assert reports_repo.get_report(s, report_id=row.id).status == "sent"
+
+
+def test_unviewed_automated_file_is_reported_as_not_viewed_with_generative_flag(service, ncmec) -> None:
+    url, standin = ncmec
+    rita = make_actor(service, "rita", "reviewer")
+    confirmed_case(service, rita, label="csam_known", reveal=False, ip=None)
+    [res] = queue_for(service, url).process()
+    assert res.ok, res.error
+    rep = standin.reports[res.detail["ncmec_report_id"]]
+    [f] = rep.files.values()
+    details = ET.fromstring(f["details"])
+    assert details.findtext("fileViewedByEsp") == "false"
+    assert ET.fromstring(rep.xml).find("personOrUserReported/ipCaptureEvent") is None
+
+
+def test_unreachable_endpoint_keeps_the_report_queued_and_retry_sends_it_once(service, ncmec) -> None:
+    url, standin = ncmec
+    rita = make_actor(service, "rita", "reviewer")
+    confirmed_case(service, rita)
+    dead = queue_for(service, "http://127.0.0.1:9/ispws")
+    [res] = dead.process()
+    assert not res.ok and "ConnectError" in (res.error or "")
+    [row] = ncmec_rows(service)
+    assert row.status == "queued" and row.payload["attempts"] == 1 and row.payload["last_error"]
+    live = queue_for(service, url)
+    res2 = live.retry(row.id, actor="ada", actor_role="admin")
+    assert res2.ok
+    assert [r.state for r in standin.reports.values()] == ["finished"]
+    assert standin.calls.count("submit") == 1
+    assert live.process() == []  # nothing left to send
+
+
+def test_failure_mid_upload_retracts_the_open_report_then_retry_finishes(service, ncmec) -> None:
+    url, standin = ncmec
+    rita = make_actor(service, "rita", "reviewer")
+    confirmed_case(service, rita)
+    standin.fail["fileinfo"] = 5  # more than the client's attempts
+    [res] = queue_for(service, url).process()
+    assert not res.ok
+    [first] = standin.reports.values()
+    assert first.state == "retracted"  # never left open
+    [row] = ncmec_rows(service)
+    assert row.status == "queued"
+    standin.fail.clear()
+    assert queue_for(service, url).retry(row.id, actor="ada", actor_role="admin").ok
+    assert sorted(r.state for r in standin.reports.values()) == ["finished", "retracted"]
+    with service.db.session() as s:
+        assert audit_repo.list_records(s, action="report.retracted")
+
+
+def test_transient_5xx_is_retried_with_backoff(service, ncmec) -> None:
+    url, standin = ncmec
+    rita = make_actor(service, "rita", "reviewer")
+    confirmed_case(service, rita)
+    standin.fail["submit"] = 1
+    [res] = queue_for(service, url, attempts=3).process()
+    assert res.ok
+    assert standin.calls.count("submit") == 2
+
+
+def test_wrong_credentials_and_unconfirmed_material_are_not_sent(service, ncmec) -> None:
+    url, standin = ncmec
+    rita = make_actor(service, "rita", "reviewer")
+    confirmed_case(service, rita)
+    [res] = queue_for(service, url, password="wrong").process()
+    assert not res.ok and "401" in (res.error or "")
+    assert standin.reports == {}
+
+
+def test_standin_rejects_a_report_missing_required_elements(ncmec) -> None:
+    import httpx
+
+    url, _ = ncmec
+    r = httpx.post(url + "/submit", content=b"<report><reporter/></report>", auth=("esp", "secret"))
+    assert r.status_code == 400 and b"incidentSummary is required" in r.content
