@@ -192,3 +192,8 @@ def holds(session: Session, *, active_at: datetime | None = None, limit: int = 5
 def tombstones(session: Session, *, limit: int = 500) -> list[EvidenceTombstoneRow]:
     q = select(EvidenceTombstoneRow).order_by(EvidenceTombstoneRow.id.desc()).limit(limit)
     return list(session.scalars(q))
+
+
+def generations_for_account(session: Session, *, account: str) -> list[GenerationRow]:
+    q = select(GenerationRow).where(GenerationRow.account == account).order_by(GenerationRow.id)
+    return list(session.scalars(q))
