@@ -37,6 +37,7 @@ VERB_MODULES = (
     "proxy",
     "retention",
     "evidence",
+    "reports",
 )
 EVAL_MODULES = ("eval_prompts", "eval_images")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,8 @@ def _read_all(path: Path, check: PackageCheck) -> dict[str, bytes]:
                 continue
             try:
                 out[info.filename] = z.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError) as e:
-                # a flipped byte in stored data fails the ZIP's CRC: name the member
+            except (zipfile.BadZipFile, OSError, ValueError, zlib.error) as e:
+                # a flipped byte fails the ZIP's CRC or the inflater: name the member
                 check.fail(info.filename, f"{info.filename}: damaged ({e})")
                 out[info.filename] = b""
     return out
