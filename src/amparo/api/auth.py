@@ -18,10 +18,11 @@ from amparo.store.keys_repo import ApiPrincipal
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
         {"hash", "lookup", "check", "banks.read", "banks.write", "events.read", "trace", "keys", "appeals"}
+        | {"reports.read", "reports.write"}
     ),
     "submitter": frozenset({"hash", "lookup", "check", "appeals"}),
     "reviewer": frozenset({"hash", "lookup", "check", "banks.read", "events.read", "trace"}),
-    "auditor": frozenset({"banks.read", "events.read"}),
+    "auditor": frozenset({"banks.read", "events.read", "reports.read"}),
 }
 
 
