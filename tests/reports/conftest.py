@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import LiveServer, free_port
 from PIL import Image, ImageDraw
 
 from amparo.cases.roles import Actor
 from amparo.cases.workflow import CaseItemInput, DecisionInput
 from amparo.store import review_repo
-from conftest import LiveServer, free_port
 
 
 def benign_png(seed: int) -> bytes:

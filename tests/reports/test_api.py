@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from reports.conftest import confirmed_case, make_actor
-from reports.synth import add_event
 
 from amparo.reports.package_verify import verify_package
+from reports.conftest import confirmed_case, make_actor
+from reports.synth import add_event
 
 
 def test_reports_api(service, live_api, ncmec, tdb, monkeypatch, tmp_path: Path) -> None:
@@ -49,7 +49,10 @@ def test_reports_api(service, live_api, ncmec, tdb, monkeypatch, tmp_path: Path)
         assert c.post(f"/v1/reports/{row['id']}/retry", headers=h("admin")).status_code == 409
         r = c.post("/v1/reports/statements", headers=h("admin"), json={"from": "2026-05-01", "to": "2026-06-01"})
         assert r.json() == {"queued": 1}
-        assert c.post("/v1/reports/statements", headers=h("admin"), json={"from": "2026-13-01", "to": "x"}).status_code == 400
+        assert (
+            c.post("/v1/reports/statements", headers=h("admin"), json={"from": "2026-13-01", "to": "x"}).status_code
+            == 400
+        )
         sor = c.get(f"/v1/reports/sor/event-{eid}", headers=h("auditor")).json()
         assert sor["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED"]
         assert c.get("/v1/reports/sor/drop-table", headers=h("auditor")).status_code == 400
@@ -68,4 +71,6 @@ def test_reports_api(service, live_api, ncmec, tdb, monkeypatch, tmp_path: Path)
         with zipfile.ZipFile(io.BytesIO(r.content)) as z:
             assert any(n.startswith("items/") for n in z.namelist())
         assert c.post("/v1/reports/packages", headers=h("admin"), json={"purpose": "x"}).status_code == 400
-        assert c.post("/v1/reports/packages", headers=h("auditor"), json={"case_id": 1, "purpose": "x"}).status_code == 403
+        assert (
+            c.post("/v1/reports/packages", headers=h("auditor"), json={"case_id": 1, "purpose": "x"}).status_code == 403
+        )

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reports.conftest import confirmed_case, make_actor
-from reports.synth import add_event
+from conftest import make_settings
 from typer.testing import CliRunner
 
 from amparo.cli.main import app
 from amparo.service import Service
-from conftest import make_settings
+from reports.conftest import confirmed_case, make_actor
+from reports.synth import add_event
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from reports.conftest import confirmed_case, make_actor
-
 from amparo.reports.exporters import ExporterRegistry, ReportQueue
 from amparo.reports.ncmec_client import NcmecClient, NcmecExporter
 from amparo.reports.ncmec_xml import Reporter
 from amparo.store import audit_repo, evidence_repo, reports_repo
+from reports.conftest import confirmed_case, make_actor
 
 REPORTER = Reporter("Trust", "Safety", "tns@platform.example", platform="Example Images")
 
@@ -133,3 +132,35 @@ def test_standin_rejects_a_report_missing_required_elements(ncmec) -> None:
     url, _ = ncmec
     r = httpx.post(url + "/submit", content=b"<report><reporter/></report>", auth=("esp", "secret"))
     assert r.status_code == 400 and b"incidentSummary is required" in r.content
+
+
+def test_restart_after_an_interrupted_upload_retracts_and_finishes_once(service, ncmec) -> None:
+    """A crash between upload and saving its file id: the next run retracts the open report and starts over."""
+    import httpx
+
+    url, standin = ncmec
+    rita = make_actor(service, "rita", "reviewer")
+    confirmed_case(service, rita)
+    r = httpx.post(url + "/submit", content=b"<report/>", auth=("esp", "secret"))  # what the crashed run opened
+    assert r.status_code == 400
+
+    ok = httpx.post(
+        url + "/submit",
+        content=b"<report><incidentSummary><incidentType>Child Pornography (possession, manufacture, and "
+        b"distribution)</incidentType><incidentDateTime>2026-01-01T00:00:00+00:00</incidentDateTime>"
+        b"</incidentSummary><reporter><reportingPerson><email>a@b.example</email></reportingPerson></reporter>"
+        b"</report>",
+        auth=("esp", "secret"),
+    )
+    crashed_id = ET.fromstring(ok.content).findtext("reportId")
+    [row] = ncmec_rows(service)
+    with service.db.session() as s:
+        fresh = reports_repo.get_report(s, report_id=row.id)
+        payload = dict(fresh.payload)
+        payload["state"] = {"report_id": crashed_id, "pending": "upload", "files": {}}
+        reports_repo.save_report(s, row=fresh, status="queued", payload=payload)
+    [res] = queue_for(service, url).process()
+    assert res.ok, res.error
+    assert standin.reports[crashed_id].state == "retracted"
+    finished = [rid for rid, rep in standin.reports.items() if rep.state == "finished"]
+    assert finished == [res.detail["ncmec_report_id"]] and finished[0] != crashed_id

@@ -11,18 +11,27 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from reports.conftest import benign_png, confirmed_case, make_actor
 
 from amparo.errors import BadInput
 from amparo.reports.package import Scope, build_package, unseal_with
 from amparo.reports.package_verify import verify_package
 from amparo.store import evidence_repo
+from reports.conftest import benign_png, confirmed_case, make_actor
 
 
 def build(service, scope: Scope, **kw):  # type: ignore[no-untyped-def]
-    return build_package(db=service.db, vault=service.vault, audit=service.audit, scope=scope, actor="cli:ada",
-                         actor_role="admin", purpose="Fiscalía order 12/2026", **kw)
+    return build_package(
+        db=service.db,
+        vault=service.vault,
+        audit=service.audit,
+        scope=scope,
+        actor="cli:ada",
+        actor_role="admin",
+        purpose="Fiscalía order 12/2026",
+        **kw,
+    )
 
 
 def test_case_package_is_complete_held_and_verifies(service, tmp_path: Path) -> None:
@@ -41,8 +50,14 @@ def test_case_package_is_complete_held_and_verifies(service, tmp_path: Path) -> 
         pdf = z.read("summary.pdf")
         [item_name] = [n for n in names if n.startswith("items/")]
         assert z.read(item_name) == benign_png(1)
-    assert {"SHA256SUMS", "SHA256SUMS.sig", "manifest.json", "keys/audit_ed25519_public.pem",
-            "custody/checkpoint.json", "custody/checkpoint.sig"} <= names
+    assert {
+        "SHA256SUMS",
+        "SHA256SUMS.sig",
+        "manifest.json",
+        "keys/audit_ed25519_public.pem",
+        "custody/checkpoint.json",
+        "custody/checkpoint.sig",
+    } <= names
     assert items[0]["sha256"] and decisions[0]["reviewer_outcome"] == "confirm"
     assert decisions[0]["decisions"][0]["reviewer"] == "rita"
     assert "evidence.reveal" in custody and "case.decide" in custody
@@ -59,7 +74,9 @@ def test_a_single_flipped_byte_is_named(service, tmp_path: Path, target: str) ->
     folder = tmp_path / "pkg"
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         z.extractall(folder)
-    victim = next(p for p in sorted(folder.rglob("*")) if p.is_file() and p.relative_to(folder).as_posix().startswith(target))
+    victim = next(
+        p for p in sorted(folder.rglob("*")) if p.is_file() and p.relative_to(folder).as_posix().startswith(target)
+    )
     raw = bytearray(victim.read_bytes())
     raw[len(raw) // 2] ^= 0x01
     victim.write_bytes(bytes(raw))
@@ -89,8 +106,19 @@ def test_manual_procedure_with_sha256sum_and_openssl(service, tmp_path: Path) ->
         z.extractall(tmp_path)
     sums = subprocess.run(["sha256sum", "-c", "--strict", "SHA256SUMS"], cwd=tmp_path, capture_output=True)
     assert sums.returncode == 0, sums.stdout + sums.stderr
-    cmd = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "keys/audit_ed25519_public.pem", "-rawin",
-           "-in", "SHA256SUMS", "-sigfile", "SHA256SUMS.sig"]
+    cmd = [
+        "openssl",
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        "keys/audit_ed25519_public.pem",
+        "-rawin",
+        "-in",
+        "SHA256SUMS",
+        "-sigfile",
+        "SHA256SUMS.sig",
+    ]
     assert subprocess.run(cmd, cwd=tmp_path, capture_output=True).returncode == 0
     cp = cmd[:-4] + ["-in", "custody/checkpoint_body.json", "-sigfile", "custody/checkpoint.sig"]
     assert subprocess.run(cp, cwd=tmp_path, capture_output=True).returncode == 0
@@ -111,7 +139,7 @@ def test_sealed_package_opens_only_with_the_recipient_key(service, tmp_path: Pat
         assert name.endswith(".sealed")
         ref = name.split("/")[1].split(".")[0]
         assert unseal_with(private, z.read(name), ref.encode()) == benign_png(1)
-        with pytest.raises(Exception):
+        with pytest.raises(InvalidTag):
             unseal_with(X25519PrivateKey.generate(), z.read(name), ref.encode())
 
 

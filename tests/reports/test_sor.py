@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reports.conftest import make_actor
-from reports.synth import LABELS, add_event
 
 from amparo.domain.items import ItemKind
 from amparo.errors import BadInput
@@ -20,6 +18,8 @@ from amparo.reports.sor import build_statement, checked_statement, lint_personal
 from amparo.reports.sor_client import SorExporter, TdbClient, enqueue_statements
 from amparo.reports.sor_schema import validate
 from amparo.store import reports_repo
+from reports.conftest import make_actor
+from reports.synth import LABELS, add_event
 
 KEY = b"k" * 32
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -67,10 +67,23 @@ def test_statements_are_valid_across_the_enums(rec: DecisionRecord) -> None:
 
 def test_csam_and_ncii_deepfakes_get_their_dsa_keywords() -> None:
     base = dict(
-        decision_id="event-1", event_id=1, case_id=None, account="a", kind="generated_image", surface="generation",
-        profile="eu-es", content_at=T0, applied_at=T0, decision="block", automated_detection=True,
-        automated_decision="fully", system="image_classifiers", reviewer_outcome=None, confirmed_label=None,
-        account_action="ban", generated=True,
+        decision_id="event-1",
+        event_id=1,
+        case_id=None,
+        account="a",
+        kind="generated_image",
+        surface="generation",
+        profile="eu-es",
+        content_at=T0,
+        applied_at=T0,
+        decision="block",
+        automated_detection=True,
+        automated_decision="fully",
+        system="image_classifiers",
+        reviewer_outcome=None,
+        confirmed_label=None,
+        account_action="ban",
+        generated=True,
     )
     csam = build_statement(DecisionRecord(labels=["csam_suspected"], **base), key=KEY)  # type: ignore[arg-type]
     assert csam["category"] == "STATEMENT_CATEGORY_PROTECTION_OF_MINORS"
@@ -86,7 +99,11 @@ def test_csam_and_ncii_deepfakes_get_their_dsa_keywords() -> None:
 
 def test_validator_refuses_what_the_database_refuses() -> None:
     assert "decision_ground" in validate({"category": "X"})
-    bad = {"puid": "has space", "content_type": ["CONTENT_TYPE_IMAGE"], "category": "STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT"}
+    bad = {
+        "puid": "has space",
+        "content_type": ["CONTENT_TYPE_IMAGE"],
+        "category": "STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT",
+    }
     errors = validate(bad)
     assert {"puid", "category", "decision_visibility", "decision_facts", "content_date"} <= set(errors)
 
@@ -101,10 +118,24 @@ def test_lint_refuses_personal_data_in_free_text() -> None:
 
 def test_art17_statement_in_five_languages_with_the_appeal_route(service) -> None:
     rec = DecisionRecord(
-        decision_id="event-5", event_id=5, case_id=2, account="a", kind="image", surface="upload", profile="eu-es",
-        content_at=T0, applied_at=T0, decision="block", labels=["ncii_known"], automated_detection=True,
-        automated_decision="partially", system="hash_matching", reviewer_outcome="confirm",
-        confirmed_label="ncii_known", account_action=None, generated=False,
+        decision_id="event-5",
+        event_id=5,
+        case_id=2,
+        account="a",
+        kind="image",
+        surface="upload",
+        profile="eu-es",
+        content_at=T0,
+        applied_at=T0,
+        decision="block",
+        labels=["ncii_known"],
+        automated_detection=True,
+        automated_decision="partially",
+        system="hash_matching",
+        reviewer_outcome="confirm",
+        confirmed_label="ncii_known",
+        account_action=None,
+        generated=False,
     )
     texts = {lang: user_statement(rec, language=lang) for lang in LANGUAGES}
     assert len({t["title"] for t in texts.values()}) == 5
@@ -118,8 +149,13 @@ def test_eu_decisions_are_sent_in_batches_and_never_twice(service, tdb) -> None:
     url, standin = tdb
     with service.db.session() as s:
         for i in range(130):
-            add_event(s, decision="block", labels=[LABELS[i % len(LABELS)]], at=T0 + timedelta(minutes=i),
-                      kind=ItemKind.GENERATED_IMAGE if i % 2 else ItemKind.IMAGE)
+            add_event(
+                s,
+                decision="block",
+                labels=[LABELS[i % len(LABELS)]],
+                at=T0 + timedelta(minutes=i),
+                kind=ItemKind.GENERATED_IMAGE if i % 2 else ItemKind.IMAGE,
+            )
         add_event(s, decision="allow", labels=[], at=T0)  # not a restriction
         add_event(s, decision="block", labels=["csam_known"], profile="us", at=T0)  # not an EU decision
     with service.db.session() as s:

@@ -11,9 +11,6 @@ import zipfile
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from reports.conftest import make_actor
-from reports.synth import add_event, year_of_events
-
 from amparo.cases.workflow import DecisionInput
 from amparo.domain.items import ItemKind
 from amparo.reports.sor import checked_statement
@@ -22,6 +19,8 @@ from amparo.reports.transparency import transparency_report, wilson
 from amparo.reports.transparency_export import csv_parts, xlsx_bytes
 from amparo.store import reports_repo
 from amparo.store.tables import EventRow
+from reports.conftest import make_actor
+from reports.synth import add_event, year_of_events
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = datetime(2027, 1, 1, tzinfo=UTC)
@@ -50,14 +49,19 @@ def test_a_year_of_decisions_reconciles_in_under_a_minute(service) -> None:
     appeal_ids = []
     for eid, flagged, matched, positive in plan:
         with service.db.session() as s:
-            case = service.cases.open_case(s, labels=["csam_suspected"], reasons=[], items=[], event_id=eid,
-                                           title="synthetic", source="policy")
+            case = service.cases.open_case(
+                s, labels=["csam_suspected"], reasons=[], items=[], event_id=eid, title="synthetic", source="policy"
+            )
             s.get(type(case), case.id).created_at = s.get(EventRow, eid).created_at
             cid, ver = case.id, case.version
         with service.db.session() as s:
-            service.cases.decide(s, case_id=cid, expected_version=ver, actor=reviewer,
-                                 decision=DecisionInput("confirm", "csam_suspected") if positive
-                                 else DecisionInput("not_violating"))
+            service.cases.decide(
+                s,
+                case_id=cid,
+                expected_version=ver,
+                actor=reviewer,
+                decision=DecisionInput("confirm", "csam_suspected") if positive else DecisionInput("not_violating"),
+            )
         system = "hash_matching" if matched else "image_classifiers"
         cell = ("tp" if positive else "fp") if flagged else ("fn" if positive else "tn")
         truth[(system, cell)] += 1
@@ -67,8 +71,14 @@ def test_a_year_of_decisions_reconciles_in_under_a_minute(service) -> None:
                 appeal_ids.append((a.id, a.version))
     for i, (aid, ver) in enumerate(appeal_ids[:15]):
         with service.db.session() as s:
-            service.cases.decide_appeal(s, appeal_id=aid, expected_version=ver, note="",
-                                        outcome=("upheld", "reversed", "partially_reversed")[i % 3], actor=senior)
+            service.cases.decide_appeal(
+                s,
+                appeal_id=aid,
+                expected_version=ver,
+                note="",
+                outcome=("upheld", "reversed", "partially_reversed")[i % 3],
+                actor=senior,
+            )
 
     t0 = time.perf_counter()
     with service.db.session() as s:
@@ -84,11 +94,19 @@ def test_a_year_of_decisions_reconciles_in_under_a_minute(service) -> None:
         queued = enqueue_statements(s, start=START, end=END)
     with service.db.session() as s:
         rows = reports_repo.list_reports(s, target="dsa_sor", limit=100_000)
-        statements = [checked_statement(record_by_decision_id(s, r.payload["decision_id"]), key=b"k" * 32)
-                      for r in rows[:300]]
-        expected = s.query(EventRow).filter(
-            EventRow.decision.in_(("block", "refuse", "age_restrict", "label")), EventRow.jurisdiction == "eu-es",
-            EventRow.created_at >= START, EventRow.created_at < END).count()
+        statements = [
+            checked_statement(record_by_decision_id(s, r.payload["decision_id"]), key=b"k" * 32) for r in rows[:300]
+        ]
+        expected = (
+            s.query(EventRow)
+            .filter(
+                EventRow.decision.in_(("block", "refuse", "age_restrict", "label")),
+                EventRow.jurisdiction == "eu-es",
+                EventRow.created_at >= START,
+                EventRow.created_at < END,
+            )
+            .count()
+        )
     assert queued == len(rows) == rep["statements_total"] == expected > 1000
     assert len({st["puid"] for st in statements}) == len(statements)
     illegal, tc = rep["own_initiative_illegal"]["TOTAL"], rep["own_initiative_tc"]["TOTAL"]
@@ -96,7 +114,9 @@ def test_a_year_of_decisions_reconciles_in_under_a_minute(service) -> None:
     for part in (rep["own_initiative_illegal"], rep["own_initiative_tc"]):
         cats = [v["measures"] for k, v in part.items() if k.startswith("STATEMENT_CATEGORY_") and ":" not in k]
         assert sum(cats) == part["TOTAL"]["measures"]
-        assert part["TOTAL"]["automated_detection"] + part["TOTAL"].get("human_detection", 0) == part["TOTAL"]["measures"]
+        assert (
+            part["TOTAL"]["automated_detection"] + part["TOTAL"].get("human_detection", 0) == part["TOTAL"]["measures"]
+        )
     assert sum(rep["by_detection_method"].values()) == rep["statements_total"]
 
     # Accuracy, precision, recall per system: exactly the reviewers' outcomes.

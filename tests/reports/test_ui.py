@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from reports.conftest import confirmed_case
-from reports.synth import add_event
+from conftest import LiveServer, free_port
 from review.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot_dir
 from review.conftest import PASSWORD, password_hash
 
 from amparo.cases.roles import Actor
 from amparo.cases.workflow import DecisionInput
 from amparo.store import review_repo
-from conftest import LiveServer, free_port
+from reports.conftest import confirmed_case
+from reports.synth import add_event
 
 
 def _user(service: Any, name: str, role: str) -> Actor:

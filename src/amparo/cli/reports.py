@@ -63,17 +63,25 @@ def register(app: typer.Typer) -> None:
             for row in reports_repo.list_reports(s, status=status, target=target, limit=limit):
                 d = report_summary(row)
                 err = f"  error: {d['last_error']}" if d["last_error"] else ""
-                emit(d, as_json=json_out, text=f"{d['id']:>6} {d['target']:10} {d['status']:12} tries={d['attempts']}{err}")
+                emit(
+                    d,
+                    as_json=json_out,
+                    text=f"{d['id']:>6} {d['target']:10} {d['status']:12} tries={d['attempts']}{err}",
+                )
 
     @rp.command("send")
-    def send(target: str = typer.Option(None), limit: int = 100, json_out: bool = typer.Option(False, "--json")) -> None:
+    def send(
+        target: str = typer.Option(None), limit: int = 100, json_out: bool = typer.Option(False, "--json")
+    ) -> None:
         """Send every queued report; a failure stays queued with its error (exit 1 if any failed)."""
         r = _reports()
         if not r.registry.targets:
             raise fail("no report target is configured (see docs/reports.md: AMPARO_NCMEC_*, AMPARO_DSA_TDB_*)")
         results = r.queue.process(target=target, limit=limit)
         for res in results:
-            emit(res.to_dict(), as_json=json_out, text=f"{res.report_id} {res.target}: {'sent' if res.ok else res.error}")
+            emit(
+                res.to_dict(), as_json=json_out, text=f"{res.report_id} {res.target}: {'sent' if res.ok else res.error}"
+            )
         raise typer.Exit(0 if all(x.ok for x in results) else 1)
 
     @rp.command("retry")
@@ -154,8 +162,11 @@ def register(app: typer.Typer) -> None:
             written += [str(out / "transparency_report.xlsx"), str(out / "transparency_report.json")]
         summary = {k: rep[k] for k in ("period", "statements_total", "complaints", "by_detection_method")}
         summary["written"] = written
-        emit(rep if json_out and out is None else summary, as_json=json_out,
-             text=f"{rep['period']}: {rep['statements_total']} restrictions; written: {', '.join(written) or '-'}")
+        emit(
+            rep if json_out and out is None else summary,
+            as_json=json_out,
+            text=f"{rep['period']}: {rep['statements_total']} restrictions; written: {', '.join(written) or '-'}",
+        )
 
     @rp.command("package")
     def package(

@@ -8,6 +8,7 @@ the three always classify a decision the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 ILLEGAL = "DECISION_GROUND_ILLEGAL_CONTENT"
 INCOMPATIBLE = "DECISION_GROUND_INCOMPATIBLE_CONTENT"
@@ -97,7 +98,7 @@ def keyword_for(labels: list[str] | tuple[str, ...], *, generated: bool) -> str:
     return cat.keyword
 
 
-def automated_system(verdict: dict[str, object], kind: str) -> str:
+def automated_system(verdict: dict[str, Any], kind: str) -> str:
     """Which automated means flagged an item: the one whose accuracy the transparency report states."""
     if verdict.get("matches"):
         return "hash_matching"

@@ -207,9 +207,7 @@ class NcmecExporter:
                 ctx.save(state)
             if not done.get("info"):
                 name = (meta.get("context") or {}).get("source")
-                xml = file_details_xml(
-                    report_id=rid, file_id=done["file_id"], f=f, original_name=name, ip=_ip_of(meta)
-                )
+                xml = file_details_xml(report_id=rid, file_id=done["file_id"], f=f, original_name=name, ip=_ip_of(meta))
                 self.client.fileinfo(xml)
                 done["info"] = True
                 ctx.save(state)

@@ -160,7 +160,9 @@ def build_package(
         evidence = reports_repo.evidence_for_cases(s, case_ids=case_ids)
         if scope.start is not None and scope.end is not None:
             seen = {e.ref for e in evidence}
-            evidence += [e for e in reports_repo.evidence_between(s, start=scope.start, end=scope.end) if e.ref not in seen]
+            evidence += [
+                e for e in reports_repo.evidence_between(s, start=scope.start, end=scope.end) if e.ref not in seen
+            ]
         if not case_ids and not evidence:
             raise NotFound("nothing in that scope: no case and no preserved item")
         refs = [e.ref for e in evidence]
@@ -181,7 +183,12 @@ def build_package(
     for ref in refs:
         with db.session() as s:
             row, content = vault.read(
-                s, ref=ref, actor=actor, actor_role=actor_role, purpose=f"evidence package {pkg_id}", action="evidence.export"
+                s,
+                ref=ref,
+                actor=actor,
+                actor_role=actor_role,
+                purpose=f"evidence package {pkg_id}",
+                action="evidence.export",
             )
             name = f"items/{ref}.{EXT.get(row.media_type, 'bin')}"
             entry = {"ref": ref, "item_id": row.item_id, "case_id": row.case_id, "event_id": row.event_id,
@@ -202,7 +209,9 @@ def build_package(
         gens = reports_repo.generations_for_outputs(s, sha256s=[i["sha256"] for i in items])
         if scope.account is not None:
             have = {g.generation_id for g in gens}
-            gens += [g for g in reports_repo.generations_for_account(s, account=scope.account) if g.generation_id not in have]
+            gens += [
+                g for g in reports_repo.generations_for_account(s, account=scope.account) if g.generation_id not in have
+            ]
         ledger = [_ledger(g, read_prompt) for g in gens]
         custody = reports_repo.subject_records(s, subject_type="evidence", subject_ids=refs)
         custody += reports_repo.subject_records(s, subject_type="case", subject_ids=[str(c) for c in case_ids])

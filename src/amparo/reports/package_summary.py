@@ -56,7 +56,12 @@ def summary_pdf(
         t = _T[lang]
         paras.append(("h", t["title"].format(id=manifest["package_id"])))
         paras.append(
-            ("p", t["intro"].format(created=manifest["created_at"], by=manifest["created_by"], purpose=manifest["purpose"]))
+            (
+                "p",
+                t["intro"].format(
+                    created=manifest["created_at"], by=manifest["created_by"], purpose=manifest["purpose"]
+                ),
+            )
         )
         scope = ", ".join(f"{k}={v}" for k, v in manifest["scope"].items() if v is not None)
         paras.append(("p", f"{t['scope']}: {scope}"))
@@ -83,7 +88,5 @@ def summary_pdf(
             paras.append(("h", t["ledger"]))
             paras.extend(("p", t["gen"].format(**g)) for g in ledger)
         paras.append(("h", t["verify"]))
-        paras.append(
-            ("p", t["verify_text"].format(key=manifest["audit_key_id"], seq=manifest["checkpoint"]["seq"]))
-        )
+        paras.append(("p", t["verify_text"].format(key=manifest["audit_key_id"], seq=manifest["checkpoint"]["seq"])))
     return render_pdf(paras, title=f"Amparo evidence package {manifest['package_id']}")

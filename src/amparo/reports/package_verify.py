@@ -144,7 +144,9 @@ def _check_custody(files: dict[str, bytes], pub: Ed25519PublicKey, check: Packag
         except (ValueError, KeyError, TypeError):
             ok = False
         if not ok:
-            check.fail("custody/audit_excerpt.jsonl", f"custody/audit_excerpt.jsonl line {n}: record hash or signature fails")
+            check.fail(
+                "custody/audit_excerpt.jsonl", f"custody/audit_excerpt.jsonl line {n}: record hash or signature fails"
+            )
     try:
         cp = json.loads(files.get("custody/checkpoint.json", b"{}"))
         signed = {k: cp[k] for k in ("format", "seq", "hash", "created_at", "key_id")}

@@ -15,7 +15,7 @@ from amparo.reports.exporters import ExporterRegistry, ReportQueue
 from amparo.reports.ncmec_client import EXTTEST_URL, NcmecClient, NcmecExporter
 from amparo.reports.ncmec_xml import Reporter
 from amparo.reports.sor import SorConfig, puid_key
-from amparo.reports.sor_client import TdbClient, SorExporter
+from amparo.reports.sor_client import SorExporter, TdbClient
 
 
 class ReportsConfig(BaseSettings):
@@ -105,7 +105,9 @@ def build_reports(service: Any, *, config: ReportsConfig | None = None) -> Repor
     token = cfg.secret(cfg.dsa_tdb_token, cfg.dsa_tdb_token_file)
     if cfg.dsa_tdb_url and token:
         registry.register(
-            SorExporter(TdbClient(cfg.dsa_tdb_url, token), key=key, config=SorConfig(reference_url=cfg.dsa_reference_url))
+            SorExporter(
+                TdbClient(cfg.dsa_tdb_url, token), key=key, config=SorConfig(reference_url=cfg.dsa_reference_url)
+            )
         )
     queue = ReportQueue(db=service.db, audit=service.audit, vault=service.vault, registry=registry)
     return Reports(service=service, config=cfg, registry=registry, queue=queue, puid_key=key)

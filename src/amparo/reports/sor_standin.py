@@ -80,9 +80,7 @@ def build_tdb_app(state: TdbStandIn) -> FastAPI:
         dupes = sorted({p for p in puids if p in state.statements or puids.count(p) > 1})
         if dupes:
             msg = "The platform identifier(s) are not all unique within this call."
-            return JSONResponse(
-                {"message": msg, "errors": {"puid": [msg], "existing_puids": dupes}}, status_code=422
-            )
+            return JSONResponse({"message": msg, "errors": {"puid": [msg], "existing_puids": dupes}}, status_code=422)
         return JSONResponse({"statements": [store(s) for s in items]}, status_code=201)
 
     return app

@@ -72,7 +72,12 @@ def _part3(rep: dict[str, Any]) -> list[list[Any]]:
         rep,
         "Orders from Member States' authorities",
         [
-            ("Number of orders to act against illegal content", "TOTAL", rep["orders"]["act_against_illegal_content"], note),
+            (
+                "Number of orders to act against illegal content",
+                "TOTAL",
+                rep["orders"]["act_against_illegal_content"],
+                note,
+            ),
             ("Number of orders to provide information", "TOTAL", rep["orders"]["provide_information"], note),
         ],
     )

@@ -80,8 +80,8 @@ def add_reports_routes(router: APIRouter, ui: Any, service: Any) -> None:
         rep = reports().transparency(start=s, end=e)
         illegal = {k: v for k, v in rep["own_initiative_illegal"].items() if k.startswith("KEYWORD")}
         tc = {k: v for k, v in rep["own_initiative_tc"].items() if ":" in k or k.startswith("KEYWORD")}
-        by_kw = sorted(((k.split(":")[-1].removeprefix("KEYWORD_"), v["measures"]) for k, v in {**illegal, **tc}.items()),
-                       key=lambda kv: -kv[1])  # fmt: skip
+        pairs = [(k.split(":")[-1].removeprefix("KEYWORD_"), v["measures"]) for k, v in {**illegal, **tc}.items()]
+        by_kw = sorted(pairs, key=lambda kv: -kv[1])
         systems = {k: v for k, v in rep["automated_means"]["systems"].items() if k != "TOTAL"}
         precision = [(k, v["precision"]["value"] or 0.0) for k, v in systems.items()]
         return ui.render(

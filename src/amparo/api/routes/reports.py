@@ -126,7 +126,9 @@ def retry(request: Request, report_id: int, p: ApiPrincipal = Depends(require("r
 
 @router.post("/send", summary="Send every queued report (failures stay queued with their error)")
 def send(
-    request: Request, target: str | None = Query(None, max_length=40), p: ApiPrincipal = Depends(require("reports.write"))
+    request: Request,
+    target: str | None = Query(None, max_length=40),
+    p: ApiPrincipal = Depends(require("reports.write")),
 ) -> dict[str, Any]:
     results = _reports(request).queue.process(target=target)
     return {"results": [x.to_dict() for x in results]}
@@ -183,5 +185,8 @@ def package(request: Request, body: PackageIn, p: ApiPrincipal = Depends(require
     return Response(
         data,
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="evidence-package-{pkg_id}.zip"', "X-Package-Id": pkg_id},
+        headers={
+            "Content-Disposition": f'attachment; filename="evidence-package-{pkg_id}.zip"',
+            "X-Package-Id": pkg_id,
+        },
     )
