@@ -164,3 +164,25 @@ def test_restart_after_an_interrupted_upload_retracts_and_finishes_once(service,
     assert standin.reports[crashed_id].state == "retracted"
     finished = [rid for rid, rep in standin.reports.items() if rep.state == "finished"]
     assert finished == [res.detail["ncmec_report_id"]] and finished[0] != crashed_id
+
+
+def test_a_report_being_sent_elsewhere_is_not_sent_twice_and_unconfigured_targets_wait(service, ncmec) -> None:
+    import pytest
+
+    from amparo.errors import Conflict
+    from amparo.store.tables import LegalReportRow
+
+    url, standin = ncmec
+    confirmed_case(service, make_actor(service, "rita", "reviewer"))
+    with service.db.session() as s:
+        reports_repo.add_report(s, row=LegalReportRow(target="es_authorities", status="queued", payload={}))
+    q = queue_for(service, url)
+    [row] = ncmec_rows(service)
+    assert q.claim(row.id)  # another sender holds it
+    assert q.process() == []  # neither the held row nor the unconfigured target is touched
+    with pytest.raises(Conflict):
+        q.send_one(row.id)
+    assert standin.reports == {}
+    with service.db.session() as s:
+        other = reports_repo.list_reports(s, target="es_authorities")[0]
+        assert other.status == "queued" and "attempts" not in other.payload

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from amparo.audit.trail import AuditTrail
@@ -30,6 +30,7 @@ REPORT_QUEUED = "report.queued"
 PACKAGE_BUILT = "evidence.package"
 
 QUEUED, SENT, FAILED, NEEDS_REVIEW = "queued", "sent", "failed", "needs_review"
+CLAIM_SECONDS = 600  # a sender that dies mid-send frees the row after this
 
 
 class ExportError(AmparoError):
@@ -114,6 +115,8 @@ class ReportQueue:
         exporter = self.registry.get(target)
         if exporter is None:
             return self._failed(row, f"no exporter configured for target {target!r}", actor, actor_role)
+        if not self.claim(report_id):
+            raise Conflict(f"legal report {report_id} is being sent by another process")
         state = dict((row.payload or {}).get("state") or {})
         ctx = SendContext(
             db=self.db,
@@ -137,6 +140,7 @@ class ReportQueue:
             assert fresh is not None
             payload = dict(fresh.payload or {})
             payload.update(remote=detail, sent_at=datetime.now(UTC).isoformat(), last_error=None)
+            payload.pop("claimed_until", None)
             payload["attempts"] = int(payload.get("attempts", 0)) + 1
             reports_repo.save_report(s, row=fresh, status=SENT, payload=payload)
             self.audit.record(
@@ -160,6 +164,7 @@ class ReportQueue:
             payload["attempts"] = int(payload.get("attempts", 0)) + 1
             payload["last_error"] = error[:1000]
             payload["last_attempt_at"] = datetime.now(UTC).isoformat()
+            payload.pop("claimed_until", None)
             reports_repo.save_report(s, row=fresh, status=status, payload=payload)
             self.audit.record(
                 s,
@@ -177,18 +182,40 @@ class ReportQueue:
             )
         return SendResult(row.id, row.target, False, error=error)
 
+    def claim(self, report_id: int) -> bool:
+        """Take the row for one send (a lease in its payload, the row locked on PostgreSQL): two processes
+        never send the same report at once. False when it is sent or someone else holds a live lease."""
+        now = datetime.now(UTC)
+        with self.db.session() as s:
+            row = reports_repo.lock_report(s, report_id=report_id)
+            if row is None or row.status == SENT:
+                return False
+            payload = dict(row.payload or {})
+            until = payload.get("claimed_until")
+            if until and datetime.fromisoformat(until) > now:
+                return False
+            payload["claimed_until"] = (now + timedelta(seconds=CLAIM_SECONDS)).isoformat()
+            reports_repo.save_report(s, row=row, status=row.status, payload=payload)
+        return True
+
     def process(self, *, target: str | None = None, limit: int = 100) -> list[SendResult]:
-        """Send every queued report (of one target, or all). Batching exporters get their rows together."""
+        """Send every queued report of a configured target (of one target, or all). Batching exporters get
+        their rows together; rows of an unconfigured target wait untouched."""
         with self.db.session() as s:
             ids = [(r.id, r.target) for r in reports_repo.list_reports(s, status=QUEUED, target=target, limit=limit)]
         results: list[SendResult] = []
         batched: dict[str, list[int]] = {}
         for rid, tgt in ids:
             exp = self.registry.get(tgt)
-            if exp is not None and hasattr(exp, "send_batch"):
+            if exp is None:
+                continue
+            if hasattr(exp, "send_batch"):
                 batched.setdefault(tgt, []).append(rid)
             else:
-                results.append(self.send_one(rid))
+                try:
+                    results.append(self.send_one(rid))
+                except Conflict:  # sent meanwhile, or held by another sender
+                    continue
         for tgt, rids in batched.items():
             results.extend(self.registry.get(tgt).send_batch(self, rids))  # type: ignore[union-attr]
         return results
@@ -223,6 +250,7 @@ class ReportQueue:
             assert fresh is not None
             payload = dict(fresh.payload or {})
             payload.update(remote=detail, sent_at=datetime.now(UTC).isoformat(), last_error=None)
+            payload.pop("claimed_until", None)
             payload["attempts"] = int(payload.get("attempts", 0)) + 1
             reports_repo.save_report(s, row=fresh, status=SENT, payload=payload)
             self.audit.record(

@@ -117,6 +117,8 @@ class SorExporter:
         results: list[SendResult] = []
         todo: dict[str, tuple[int, dict[str, Any]]] = {}  # puid -> (report id, statement)
         for rid in ids:
+            if not queue.claim(rid):
+                continue  # sent meanwhile, or another process is sending it
             try:
                 with queue.db.session() as s:
                     row = reports_repo.get_report(s, report_id=rid)
