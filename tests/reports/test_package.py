@@ -156,3 +156,23 @@ def test_account_and_range_scopes_and_bad_scope(service) -> None:
         assert len([n for n in z.namelist() if n.startswith("items/")]) == 2
     with pytest.raises(BadInput):
         build(service, Scope(case_id=1, account="x"))
+
+
+def test_summary_pdf_is_well_formed_and_bilingual() -> None:
+    import re
+
+    from amparo.reports.pdf import render_pdf
+
+    pdf = render_pdf([("h", "Paquete de pruebas"), ("p", "Fiscalía " * 1000), ("h", "Evidence package")], title="t")
+    assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
+    xref_at = int(re.search(rb"startxref\n(\d+)\n", pdf).group(1))
+    assert pdf[xref_at:].startswith(b"xref\n")
+    count = int(pdf[xref_at:].split(b"\n")[1].split()[1])
+    offsets = [int(line[:10]) for line in pdf[xref_at:].split(b"\n")[3 : 3 + count - 1]]
+    for n, off in enumerate(offsets, start=1):  # every object where the table says it is
+        assert pdf[off:].startswith(f"{n} 0 obj".encode())
+    for m in re.finditer(rb"<< /Length (\d+) >>\nstream\n", pdf):  # stream lengths are exact
+        end = m.end() + int(m.group(1))
+        assert pdf[end:].startswith(b"\nendstream")
+    assert b"Fiscal\xeda" in pdf  # WinAnsi: Spanish accents print
+    assert b"/Count 2" in pdf or b"/Count 3" in pdf  # long text flows onto more pages
