@@ -176,3 +176,47 @@ def test_summary_pdf_is_well_formed_and_bilingual() -> None:
         assert pdf[end:].startswith(b"\nendstream")
     assert b"Fiscal\xeda" in pdf  # WinAnsi: Spanish accents print
     assert b"/Count 2" in pdf or b"/Count 3" in pdf  # long text flows onto more pages
+
+
+def test_generated_item_brings_its_ledger_record_with_the_decrypted_prompt(service, ncmec, tmp_path: Path) -> None:
+    import hashlib
+
+    from amparo.proxy.ledger import GenerationLedger, LedgerEntry, OutputRecord
+    from amparo.reports.service import build_reports
+
+    rita = make_actor(service, "rita", "reviewer")
+    sha = hashlib.sha256(benign_png(3)).hexdigest()
+    ledger = GenerationLedger.for_service(service)
+    ledger.record(
+        LedgerEntry(
+            generation_id="gen_test1",
+            operation="generation",
+            account="acct-42",
+            request_hash="0" * 64,
+            decision="allow",
+            prompt="a watercolour landscape with hills",
+            outputs=[OutputRecord(index=0, sha256=sha, pdq=None, watermark_id=7, decision="allow", returned=True)],
+            model="stand-in-model",
+        )
+    )
+    case_id = confirmed_case(service, rita, seed=3, ip=None)
+    reports = build_reports(service)
+    _, data = build(service, Scope(case_id=case_id), read_prompt=reports.read_prompt())
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        [gen] = json.loads(z.read("records/ledger.json"))
+        decisions = json.loads(z.read("records/decisions.json"))
+    assert gen["prompt"] == "a watercolour landscape with hills" and gen["model"] == "stand-in-model"
+    assert decisions[0]["files"][0]["generation_ids"] == ["gen_test1"] and decisions[0]["generated"]
+    # and the CyberTipline file details flag it as generative AI, with the generation id
+    from amparo.reports.exporters import ExporterRegistry, ReportQueue
+    from amparo.reports.ncmec_client import NcmecClient, NcmecExporter
+    from amparo.reports.ncmec_xml import Reporter
+
+    reg = ExporterRegistry()
+    reg.register(
+        NcmecExporter(NcmecClient(ncmec[0], "esp", "secret", backoff_seconds=0.01), Reporter("T", "S", "t@x.example"))
+    )
+    [res] = ReportQueue(db=service.db, audit=service.audit, vault=service.vault, registry=reg).process()
+    assert res.ok, res.error
+    [f] = ncmec[1].reports[res.detail["ncmec_report_id"]].files.values()
+    assert b"<generativeAi />" in f["details"] and b"gen_test1" in f["details"]
