@@ -201,3 +201,26 @@ def test_bad_token_keeps_statements_queued(service, tdb) -> None:
     [r] = queue_for(service, url, token="wrong").process()
     assert not r.ok and "401" in (r.error or "")
     assert standin.statements == {}
+
+
+def test_account_suspension_by_a_reviewer_reaches_the_statement_and_the_report(service) -> None:
+    from amparo.cases.workflow import DecisionInput
+    from amparo.reports.sor_client import record_by_decision_id
+    from amparo.reports.transparency import transparency_report
+
+    rita = make_actor(service, "rita", "reviewer")
+    with service.db.session() as s:
+        eid = add_event(s, decision="block", labels=["ncii_known"], at=T0)
+    with service.db.session() as s:
+        c = service.cases.open_case(s, labels=["ncii_known"], reasons=[], items=[], event_id=eid, account="acct-1")
+        cid, ver = c.id, c.version
+    with service.db.session() as s:
+        service.cases.decide(s, case_id=cid, expected_version=ver, actor=rita,
+                             decision=DecisionInput("confirm", "ncii_known", actions=("account_action",),
+                                                    account_action="ban"))  # fmt: skip
+    with service.db.session() as s:
+        st = checked_statement(record_by_decision_id(s, f"event-{eid}"), key=KEY)
+        rep = transparency_report(s, start=T0, end=T0 + timedelta(days=1))
+    assert st["decision_account"] == "DECISION_ACCOUNT_TERMINATED"
+    assert st["automated_decision"] == "AUTOMATED_DECISION_PARTIALLY"
+    assert rep["own_initiative_illegal"]["TOTAL"]["DECISION_ACCOUNT_TERMINATED"] == 1

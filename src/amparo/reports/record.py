@@ -190,7 +190,21 @@ def moderation_records(
     for c in reports_repo.cases_between(session, start=start, end=end):
         if c.source == "manual" and c.event_id is None and c.state == "decided" and c.outcome == "confirm":
             out.append(_from_manual_case(c))
+    attach_account_actions(session, out)
     return out
+
+
+def attach_account_actions(session: Session, records: list[DecisionRecord]) -> None:
+    """The account restriction a reviewer's decision added (suspend, ban, restrict) to each record."""
+    by_case: dict[int, list[DecisionRecord]] = {}
+    for r in records:
+        if r.case_id is not None and r.reviewer_outcome == "confirm":
+            by_case.setdefault(r.case_id, []).append(r)
+    for d in reports_repo.decisions_for_cases(session, case_ids=list(by_case)):
+        action = _account_action([{"actions": d.actions}])
+        if action:
+            for r in by_case.get(d.case_id, []):
+                r.account_action = action
 
 
 def reviewed_events(session: Session, *, start: datetime, end: datetime) -> list[tuple[EventRow, CaseRow]]:

@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 
 from amparo.errors import AmparoError, NotFound
 from amparo.reports.exporters import ExportError, ReportQueue, SendResult
-from amparo.reports.record import DecisionRecord, _from_event, case_record, moderation_records
+from amparo.reports.record import (
+    DecisionRecord,
+    _from_event,
+    attach_account_actions,
+    case_record,
+    moderation_records,
+)
 from amparo.reports.sor import SorConfig, checked_statement
 from amparo.reports.sor_schema import MAX_BATCH
 from amparo.store import reports_repo
@@ -61,7 +67,9 @@ def record_by_decision_id(session: Session, decision_id: str) -> DecisionRecord:
     if ev is None:
         raise NotFound(f"no event {num}")
     case = reports_repo.cases_for_events(session, event_ids=[ev.id]).get(ev.id)
-    return _from_event(ev, case)
+    rec = _from_event(ev, case)
+    attach_account_actions(session, [rec])
+    return rec
 
 
 def decision_id_of(row: LegalReportRow) -> str | None:

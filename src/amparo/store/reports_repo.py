@@ -197,3 +197,11 @@ def tombstones(session: Session, *, limit: int = 500) -> list[EvidenceTombstoneR
 def generations_for_account(session: Session, *, account: str) -> list[GenerationRow]:
     q = select(GenerationRow).where(GenerationRow.account == account).order_by(GenerationRow.id)
     return list(session.scalars(q))
+
+
+def decisions_for_cases(session: Session, *, case_ids: list[int]) -> list[CaseDecisionRow]:
+    out: list[CaseDecisionRow] = []
+    for i in range(0, len(case_ids), 500):
+        q = select(CaseDecisionRow).where(CaseDecisionRow.case_id.in_(case_ids[i : i + 500]))
+        out.extend(session.scalars(q.order_by(CaseDecisionRow.id)))
+    return out
