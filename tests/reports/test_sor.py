@@ -224,3 +224,16 @@ def test_account_suspension_by_a_reviewer_reaches_the_statement_and_the_report(s
     assert st["decision_account"] == "DECISION_ACCOUNT_TERMINATED"
     assert st["automated_decision"] == "AUTOMATED_DECISION_PARTIALLY"
     assert rep["own_initiative_illegal"]["TOTAL"]["DECISION_ACCOUNT_TERMINATED"] == 1
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(records, min_size=1, max_size=100, unique_by=lambda r: r.decision_id))
+def test_fuzzed_statements_are_accepted_by_the_validating_standin(tdb, batch: list[DecisionRecord]) -> None:
+    import os
+
+    url, standin = tdb
+    key = os.urandom(32)  # fresh puids per example: the stand-in keeps every statement it accepted
+    client = TdbClient(url, standin.token, timeout=10)
+    r = client.post_batch([checked_statement(rec, key=key) for rec in batch])
+    assert r.status_code == 201, r.text
+    assert all(client.exists(puid_for(key, rec.decision_id)) for rec in batch[:3])
