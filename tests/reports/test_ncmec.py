@@ -186,3 +186,20 @@ def test_a_report_being_sent_elsewhere_is_not_sent_twice_and_unconfigured_target
     with service.db.session() as s:
         other = reports_repo.list_reports(s, target="es_authorities")[0]
         assert other.status == "queued" and "attempts" not in other.payload
+
+
+def test_reading_the_file_for_ncmec_is_not_a_person_viewing_it(service, ncmec) -> None:
+    url, standin = ncmec
+    confirmed_case(service, make_actor(service, "rita", "reviewer"), label="csam_known", reveal=False)
+    standin.fail["finish"] = 5  # the first attempt reads and uploads the file, then fails
+    [first] = queue_for(service, url).process()
+    assert not first.ok
+    standin.fail.clear()
+    [row] = ncmec_rows(service)
+    assert queue_for(service, url).retry(row.id, actor="ada", actor_role="admin").ok
+    [finished] = [r for r in standin.reports.values() if r.state == "finished"]
+    [f] = finished.files.values()
+    assert ET.fromstring(f["details"]).findtext("fileViewedByEsp") == "false"
+    with service.db.session() as s:
+        assert not audit_repo.list_records(s, action="evidence.reveal")
+        assert len(audit_repo.list_records(s, action="evidence.export")) == 2

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from amparo.audit import names
 from amparo.reports.categories import NCMEC_LABELS
 from amparo.reports.exporters import NEEDS_REVIEW, REPORT_RETRACTED, ExportError, SendContext
 from amparo.reports.ncmec_xml import Reporter, file_details_xml, report_xml, response_fields
@@ -130,8 +131,14 @@ class NcmecExporter:
 
     def _read(self, ctx: SendContext, ref: str) -> tuple[bytes, dict[str, Any]]:
         with ctx.db.session() as s:
+            # an export, not a reveal: a machine reading the file for NCMEC is not a person viewing it
             row, content = ctx.vault.read(
-                s, ref=ref, actor=ctx.actor, actor_role=ctx.actor_role, purpose=f"NCMEC report {ctx.report_id}"
+                s,
+                ref=ref,
+                actor=ctx.actor,
+                actor_role=ctx.actor_role,
+                purpose=f"NCMEC report {ctx.report_id}",
+                action=names.EVIDENCE_EXPORT,
             )
             meta = ctx.vault._decrypt(row)[1]  # the capture metadata (item context) has no public reader
         return content, meta
