@@ -218,16 +218,20 @@ class NcmecExporter:
                 self.client.fileinfo(xml)
                 done["info"] = True
                 ctx.save(state)
-        state["pending"] = "finish"
-        ctx.save(state)
-        try:
-            self.client.finish(rid)
-        except NcmecError as e:
-            if e.response_code != ALREADY_FINISHED:
-                raise
-        state.update(pending=None, finished=True)
-        ctx.save(state)
-        self._hold(ctx, rec, rid)
+        if not state.get("finished"):
+            state["pending"] = "finish"
+            ctx.save(state)
+            try:
+                self.client.finish(rid)
+            except NcmecError as e:
+                if e.response_code != ALREADY_FINISHED:
+                    raise
+            state.update(pending=None, finished=True)
+            ctx.save(state)
+        if not state.get("held"):  # a restart after finish neither finishes nor holds twice
+            self._hold(ctx, rec, rid)
+            state["held"] = True
+            ctx.save(state)
         return {
             "ncmec_report_id": rid,
             "files": [{"ref": r, "file_id": v["file_id"]} for r, v in files.items()],

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from amparo.audit import names
 from amparo.audit.canonical import canonical_json
 from amparo.audit.signing import public_hex
 from amparo.errors import BadInput, NotFound
@@ -188,7 +189,7 @@ def build_package(
                 actor=actor,
                 actor_role=actor_role,
                 purpose=f"evidence package {pkg_id}",
-                action="evidence.export",
+                action=names.EVIDENCE_EXPORT,
             )
             name = f"items/{ref}.{EXT.get(row.media_type, 'bin')}"
             entry = {"ref": ref, "item_id": row.item_id, "case_id": row.case_id, "event_id": row.event_id,
