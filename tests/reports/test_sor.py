@@ -114,6 +114,9 @@ def test_lint_refuses_personal_data_in_free_text() -> None:
     assert len(problems) == 4
     assert lint_personal_data({"decision_facts": "account acct-99 did it"}, known=("acct-99",))
     assert lint_personal_data({"decision_facts": "A moderator reviewed it."}) == []
+    # an id that is one of the statement's own fixed words is no leak; part of a longer token neither
+    assert lint_personal_data({"decision_facts": "restricted an uploaded image"}, known=("image",)) == []
+    assert lint_personal_data({"decision_facts": "acct-990 did it"}, known=("acct-99",)) == []
 
 
 def test_art17_statement_in_five_languages_with_the_appeal_route(service) -> None:
@@ -226,7 +229,7 @@ def test_account_suspension_by_a_reviewer_reaches_the_statement_and_the_report(s
     assert rep["own_initiative_illegal"]["TOTAL"]["DECISION_ACCOUNT_TERMINATED"] == 1
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(records, min_size=1, max_size=100, unique_by=lambda r: r.decision_id))
 def test_fuzzed_statements_are_accepted_by_the_validating_standin(tdb, batch: list[DecisionRecord]) -> None:
     import os

@@ -3,6 +3,7 @@ records: the JSON statement, its keyed puid, and the lint that keeps personal da
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -45,6 +46,12 @@ _PERSONAL = (
     ("user handle", re.compile(r"(?<![\w])@\w{2,}")),
     ("web address", re.compile(r"https?://\S+|www\.\S+")),
 )
+_FACTS_REVIEWED = "A trained moderator reviewed and confirmed the decision."
+_FACTS_AUTOMATED = "The decision was taken by automated means without prior human review."
+_FACTS_FIXED = "The platform restricted after identified it as " + _FACTS_REVIEWED + " " + _FACTS_AUTOMATED
+_OTHER_SPECIFICATION = "Policy on synthetic and sexual imagery"
+_ILLEGAL_EXPLANATION = "The content falls under the cited provisions on the material described in the facts."
+_TC_EXPLANATION = "The content is not allowed by the platform's terms of service."
 FREE_TEXT = (
     "decision_facts",
     "illegal_content_explanation",
@@ -79,9 +86,30 @@ def lint_personal_data(statement: dict[str, Any], *, known: tuple[str, ...] = ()
             if rx.search(str(text)):
                 problems.append(f"{key} contains what looks like a {what}")
         for k in known:
-            if k and len(k) >= 3 and k.lower() in str(text).lower():
+            if _mentions(str(text), k):
                 problems.append(f"{key} contains the account identifier")
     return problems
+
+
+@functools.cache
+def _template_words() -> frozenset[str]:
+    from amparo.reports.categories import CATEGORIES
+
+    words: set[str] = set()
+    texts = [*SYSTEM_WORDS.values(), *KIND_WORDS.values(), *(c.legal_ground for c in CATEGORIES.values())]
+    texts += [c.keyword.removeprefix("KEYWORD_").replace("_", " ") for c in CATEGORIES.values()]
+    texts += [_FACTS_FIXED, _ILLEGAL_EXPLANATION, _TC_EXPLANATION, _OTHER_SPECIFICATION]
+    for t in texts:
+        words.update(w.lower() for w in re.findall(r"[\w-]+", t))
+    return frozenset(words)
+
+
+def _mentions(text: str, ident: str) -> bool:
+    """The identifier as a whole token. An id that is one of our own template words (an account named
+    "image") is no leak: the statement's wording is fixed, so finding it there proves nothing."""
+    if not ident or len(ident) < 3 or ident.lower() in _template_words():
+        return False
+    return re.search(r"(?<![\w-])" + re.escape(ident) + r"(?![\w-])", text, re.IGNORECASE) is not None
 
 
 @dataclass(frozen=True)
@@ -104,9 +132,9 @@ def build_statement(rec: DecisionRecord, *, key: bytes, config: SorConfig = SorC
         f"{cat.keyword.removeprefix('KEYWORD_').replace('_', ' ').lower()}."
     )
     if rec.reviewer_outcome == "confirm":
-        facts += " A trained moderator reviewed and confirmed the decision."
+        facts += " " + _FACTS_REVIEWED
     elif rec.automated_decision == "fully":
-        facts += " The decision was taken by automated means without prior human review."
+        facts += " " + _FACTS_AUTOMATED
     s: dict[str, Any] = {
         "decision_ground": cat.ground,
         "category": cat.category,
@@ -121,7 +149,7 @@ def build_statement(rec: DecisionRecord, *, key: bytes, config: SorConfig = SorC
         "puid": puid_for(key, rec.decision_id),
     }
     if rec.keyword == "KEYWORD_OTHER":
-        s["category_specification_other"] = "Policy on synthetic and sexual imagery"
+        s["category_specification_other"] = _OTHER_SPECIFICATION
     vis = VISIBILITY.get(rec.decision)
     if vis is None and rec.decision == "confirm":
         vis = "DECISION_VISIBILITY_CONTENT_REMOVED"
@@ -133,12 +161,10 @@ def build_statement(rec: DecisionRecord, *, key: bytes, config: SorConfig = SorC
         s["decision_provision"] = PROVISION[rec.account_action]
     if cat.ground == ILLEGAL:
         s["illegal_content_legal_ground"] = cat.legal_ground
-        s["illegal_content_explanation"] = (
-            "The content falls under the cited provisions on the material described in the facts."
-        )
+        s["illegal_content_explanation"] = _ILLEGAL_EXPLANATION
     else:
         s["incompatible_content_ground"] = cat.legal_ground
-        s["incompatible_content_explanation"] = "The content is not allowed by the platform's terms of service."
+        s["incompatible_content_explanation"] = _TC_EXPLANATION
         s["incompatible_content_illegal"] = "No"
     scope = [rec.territory] if rec.territory else list(config.territorial_scope)
     if scope:
