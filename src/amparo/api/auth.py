@@ -20,11 +20,12 @@ from amparo.store.keys_repo import ApiPrincipal
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
         {"hash", "lookup", "check", "banks.read", "banks.write", "events.read", "trace", "keys", "appeals", "generate"}
+        | {"reports.read", "reports.write"}
     ),
     # "generate": the image proxy (docs/proxy.md): admin and submitter keys only.
     "submitter": frozenset({"hash", "lookup", "check", "appeals", "generate"}),
     "reviewer": frozenset({"hash", "lookup", "check", "banks.read", "events.read", "trace"}),
-    "auditor": frozenset({"banks.read", "events.read"}),
+    "auditor": frozenset({"banks.read", "events.read", "reports.read"}),
 }
 
 

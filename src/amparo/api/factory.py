@@ -24,6 +24,9 @@ def build_app(service: Service) -> FastAPI:
         from amparo.api.routes import appeals
 
         routers.append(appeals.router)
+        reports = _maybe("amparo.api.routes.reports")
+        if reports is not None:
+            routers.append(reports.router)
     trace = _maybe("amparo.api.routes.trace")
     if trace is not None:
         routers.append(trace.router)

@@ -43,6 +43,12 @@ def _item(row: Any) -> dict[str, Any]:
 def register(app: typer.Typer) -> None:
     ev = typer.Typer(help="Evidence vault: list, legal holds, export, deletion, integrity.", no_args_is_help=True)
     app.add_typer(ev, name="evidence")
+    try:  # the reports room adds `verify-package`
+        from amparo.cli.reports import verify_package_command
+    except ModuleNotFoundError:
+        pass
+    else:
+        verify_package_command(ev)
 
     def vault():  # type: ignore[no-untyped-def]
         from amparo.cli.context import open_service

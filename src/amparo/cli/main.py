@@ -36,6 +36,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "proxy": ("proxy", "The OpenAI-compatible generation guard."),
     "retention": ("retention", "Purge what the retention rules say is due."),
     "evidence": ("evidence", "Evidence vault: list, holds, export, deletion, verify."),
+    "reports": ("reports", "Legal reports (NCMEC, DSA), transparency report, Art. 17 statements, evidence packages."),
     "verify": ("verify", "Check the audit chain and every sealed row; name the first broken one."),
 }
 # eval subcommand -> (module, short help). Modules register with `register_eval(eval_app)`.

@@ -876,4 +876,10 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
             headers={"Cache-Control": "public, max-age=300"},
         )
 
+    try:  # the reports room's pages: legal reports, transparency, holds, deletions
+        from amparo.ui.reports_pages import add_reports_routes
+    except ModuleNotFoundError:
+        pass
+    else:
+        add_reports_routes(router, ui, service)
     return router
