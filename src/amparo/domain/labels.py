@@ -15,6 +15,7 @@ HARM_LABELS = (
     "minor_present",
 )
 # Labels the policy may also assign: a match to a platform-defined bank, a failed detector
-# (fail-closed), and a sexual request about adults (platform policy).
-OPERATIONAL_LABELS = ("hash_match", "detector_failure", "sexual_adult_request")
+# (fail-closed), a sexual request about adults (platform policy), and nudity whose ages could
+# not be judged (held for a person; never reported on its own).
+OPERATIONAL_LABELS = ("hash_match", "detector_failure", "sexual_adult_request", "age_unverified")
 KNOWN_LABELS = HARM_LABELS + OPERATIONAL_LABELS

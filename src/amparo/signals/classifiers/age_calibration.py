@@ -1,0 +1,152 @@
+"""Calibration of the age stage: raw p_minor -> measured share of minors, and the interval's width.
+
+A calibration is data (`age_calibration.json` next to this module, or a file given by the
+caller): an isotonic map of knots (raw, calibrated), linear between knots, and a factor for
+the interval's half-width chosen so that 80% of true ages fall inside it. It is fitted by
+`amparo eval ages FILE --fit-calibration OUT.json` on a labelled set (pool-adjacent-violators,
+no dependency) and must be evaluated on faces it was not fitted on.
+
+The shipped file says what it was fitted on; `fitted_on: null` means the identity map (the
+network's own mass under 18, uncalibrated) and is reported as such by the stage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from amparo.errors import ConfigurationError
+
+DEFAULT_CALIBRATION = Path(__file__).with_name("age_calibration.json")
+
+
+@dataclass(frozen=True)
+class AgeCalibration:
+    raw: tuple[float, ...] = (0.0, 1.0)
+    calibrated: tuple[float, ...] = (0.0, 1.0)
+    interval_scale: float = 1.0
+    fitted_on: str | None = None
+    n: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.raw) != len(self.calibrated) or len(self.raw) < 2:
+            raise ConfigurationError("age calibration: raw and calibrated need the same length (>= 2)")
+        if any(b < a for a, b in zip(self.raw, self.raw[1:], strict=False)):
+            raise ConfigurationError("age calibration: raw knots must be increasing")
+        if any(b < a for a, b in zip(self.calibrated, self.calibrated[1:], strict=False)):
+            raise ConfigurationError("age calibration: the map must be non-decreasing (isotonic)")
+        if not all(0.0 <= v <= 1.0 for v in (*self.raw, *self.calibrated)):
+            raise ConfigurationError("age calibration: knots must lie in 0..1")
+        if not 0.1 <= self.interval_scale <= 10.0:
+            raise ConfigurationError("age calibration: interval_scale must be within 0.1..10")
+
+    @property
+    def is_identity(self) -> bool:
+        return self.fitted_on is None
+
+    def p_minor(self, raw: float) -> float:
+        return float(np.interp(raw, self.raw, self.calibrated))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fitted_on": self.fitted_on,
+            "n": self.n,
+            "raw": [round(v, 6) for v in self.raw],
+            "calibrated": [round(v, 6) for v in self.calibrated],
+            "interval_scale": round(self.interval_scale, 4),
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AgeCalibration:
+        try:
+            return cls(
+                raw=tuple(float(v) for v in d["raw"]),
+                calibrated=tuple(float(v) for v in d["calibrated"]),
+                interval_scale=float(d.get("interval_scale", 1.0)),
+                fitted_on=d.get("fitted_on"),
+                n=int(d.get("n", 0)),
+                notes=dict(d.get("notes") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigurationError(f"age calibration: malformed ({e})") from None
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> AgeCalibration:
+        path = path or DEFAULT_CALIBRATION
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ConfigurationError(f"age calibration file not found: {path}") from None
+        except json.JSONDecodeError as e:
+            raise ConfigurationError(f"{path}: not valid JSON: {e}") from None
+
+
+def isotonic_fit(x: Sequence[float], y: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Pool-adjacent-violators: the non-decreasing step fit of y on x, as (knots, values)."""
+    order = np.argsort(np.asarray(x, dtype=np.float64), kind="mergesort")
+    xs = np.asarray(x, dtype=np.float64)[order]
+    ys = np.asarray(y, dtype=np.float64)[order]
+    # Blocks: [sum of y, count, first x, last x]
+    blocks: list[list[float]] = []
+    for xi, yi in zip(xs, ys, strict=True):
+        blocks.append([yi, 1.0, xi, xi])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
+            s, n, _, hi = blocks.pop()
+            blocks[-1][0] += s
+            blocks[-1][1] += n
+            blocks[-1][3] = hi
+    knots: list[float] = []
+    values: list[float] = []
+    for s, n, lo, hi in blocks:
+        mean = s / n
+        # Each block becomes a flat segment between its first and last x (linear between blocks).
+        for k in (lo, hi) if hi > lo else (lo,):
+            if knots and k <= knots[-1]:
+                continue
+            knots.append(float(k))
+            values.append(float(mean))
+    return knots, values
+
+
+def fit_calibration(
+    raw_p: Sequence[float],
+    true_ages: Sequence[float],
+    est_ages: Sequence[float],
+    sigmas: Sequence[float],
+    *,
+    fitted_on: str,
+    target_coverage: float = 0.8,
+) -> AgeCalibration:
+    """The isotonic p_minor map (minor = true age under 18) and the interval scale that puts
+    `target_coverage` of true ages inside age +/- 1.2816 * scale * sigma."""
+    n = len(raw_p)
+    if n < 20 or not (len(true_ages) == len(est_ages) == len(sigmas) == n):
+        raise ValueError("calibration needs at least 20 faces with raw p, true age, estimate and sigma")
+    minors = [1.0 if a < 18 else 0.0 for a in true_ages]
+    if len(set(minors)) < 2:
+        raise ValueError("calibration needs minors and adults both")
+    knots, values = isotonic_fit(raw_p, minors)
+    raw, cal = list(knots), list(values)
+    if raw[0] > 0.0:
+        raw.insert(0, 0.0)
+        cal.insert(0, cal[0])
+    if raw[-1] < 1.0:
+        raw.append(1.0)
+        cal.append(cal[-1])
+    z = np.abs(np.asarray(true_ages, dtype=np.float64) - np.asarray(est_ages, dtype=np.float64))
+    z = z / np.maximum(np.asarray(sigmas, dtype=np.float64), 1e-6)
+    scale = float(np.quantile(z, target_coverage) / 1.2816)
+    return AgeCalibration(
+        raw=tuple(raw),
+        calibrated=tuple(cal),
+        interval_scale=min(10.0, max(0.1, scale)),
+        fitted_on=fitted_on,
+        n=n,
+    )
