@@ -38,7 +38,7 @@ VERB_MODULES = (
     "retention",
     "evidence",
 )
-EVAL_MODULES = ("eval_prompts", "eval_images")
+EVAL_MODULES = ("eval_prompts", "eval_images", "eval_ages")
 
 for _name in VERB_MODULES:
     try:

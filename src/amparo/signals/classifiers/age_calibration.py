@@ -117,22 +117,22 @@ def isotonic_fit(x: Sequence[float], y: Sequence[float]) -> tuple[list[float], l
 
 def fit_calibration(
     raw_p: Sequence[float],
-    true_ages: Sequence[float],
-    est_ages: Sequence[float],
+    is_minor: Sequence[bool],
+    errors: Sequence[float],
     sigmas: Sequence[float],
     *,
     fitted_on: str,
     target_coverage: float = 0.8,
 ) -> AgeCalibration:
-    """The isotonic p_minor map (minor = true age under 18) and the interval scale that puts
-    `target_coverage` of true ages inside age +/- 1.2816 * scale * sigma."""
+    """The isotonic map of raw p_minor onto the observed share of minors, and the interval scale
+    that puts `target_coverage` of faces within 1.2816 * scale * sigma of their labelled age
+    (`errors`: estimate minus true age, or the distance to a labelled range, per face)."""
     n = len(raw_p)
-    if n < 20 or not (len(true_ages) == len(est_ages) == len(sigmas) == n):
-        raise ValueError("calibration needs at least 20 faces with raw p, true age, estimate and sigma")
-    minors = [1.0 if a < 18 else 0.0 for a in true_ages]
-    if len(set(minors)) < 2:
+    if n < 20 or not (len(is_minor) == len(errors) == len(sigmas) == n):
+        raise ValueError("calibration needs at least 20 faces, each with raw p, truth, error and sigma")
+    if len(set(is_minor)) < 2:
         raise ValueError("calibration needs minors and adults both")
-    knots, values = isotonic_fit(raw_p, minors)
+    knots, values = isotonic_fit(raw_p, [1.0 if m else 0.0 for m in is_minor])
     raw, cal = list(knots), list(values)
     if raw[0] > 0.0:
         raw.insert(0, 0.0)
@@ -140,8 +140,7 @@ def fit_calibration(
     if raw[-1] < 1.0:
         raw.append(1.0)
         cal.append(cal[-1])
-    z = np.abs(np.asarray(true_ages, dtype=np.float64) - np.asarray(est_ages, dtype=np.float64))
-    z = z / np.maximum(np.asarray(sigmas, dtype=np.float64), 1e-6)
+    z = np.abs(np.asarray(errors, dtype=np.float64)) / np.maximum(np.asarray(sigmas, dtype=np.float64), 1e-6)
     scale = float(np.quantile(z, target_coverage) / 1.2816)
     return AgeCalibration(
         raw=tuple(raw),
