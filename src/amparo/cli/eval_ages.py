@@ -46,7 +46,8 @@ def register_eval(eval_app: typer.Typer) -> None:
         split: str = typer.Option(None, help="only rows whose split column has this value"),
         calibration: str = typer.Option(None, help="calibration JSON to apply (default: the shipped one)"),
         fit_calibration: str = typer.Option(None, "--fit-calibration", help="write a calibration fitted on these rows"),
-        paddings: str = typer.Option("0.2", help="crop margins for test-time augmentation, comma-separated"),
+        method: str = typer.Option("platt", help="calibration method for --fit-calibration: platt or isotonic"),
+        paddings: str = typer.Option("0.1", help="crop margins for test-time augmentation, comma-separated"),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """MAE and bias per age bucket, ROC-AUC, false minors at fixed recall, coverage, calibration."""
@@ -81,6 +82,7 @@ def register_eval(eval_app: typer.Typer) -> None:
                 fitted = fit_from_results(
                     results, fitted_on=f"{p.name}" + (f" split={split}" if split else ""),
                     interval_scale_in_use=cal.interval_scale,
+                    method=method,
                 )
             except ValueError as e:
                 raise fail(str(e)) from None

@@ -4,7 +4,8 @@ Input: CSV with a header, or JSON Lines; columns `path` and `age`, where age is 
 ("17"), a range ("20-29", as FairFace labels) or an open range ("70+"). Optional `source` (for
 the per-source table) and `split` (select rows with `--split`). Paths are relative to the file.
 
-Per image the largest face found is the labelled face. Figures (all on the faces found):
+Per image the labelled face is the one nearest the image centre (portrait sets are cropped
+around it; a parent holding a baby would otherwise be taken for the baby). Figures (all on the faces found):
 - MAE and bias per age bucket (for ranged labels: the distance to the range, 0 inside it; a
   range that straddles buckets is its own group, e.g. "10-19");
 - ROC-AUC of p_minor, minor (range wholly under 18) against adult (wholly 18 and over);
@@ -262,7 +263,7 @@ def per_source(results: Sequence[FaceResult], no_face: dict[str, int], **kw: flo
 
 
 def run_age_eval(detector: Any, labels: Sequence[AgeLabel]) -> tuple[list[FaceResult], dict[str, int], list[dict[str, str]]]:
-    """Run the faces/age detector on every labelled image; the largest face is the labelled one."""
+    """Run the faces/age detector on every labelled image; the face nearest the centre is the labelled one."""
     from amparo.content.images import decode_image
     from amparo.errors import AmparoError
 
@@ -272,7 +273,8 @@ def run_age_eval(detector: Any, labels: Sequence[AgeLabel]) -> tuple[list[FaceRe
     for lab in labels:
         try:
             data = Path(lab.path).read_bytes()
-            c = detector.classify(decode_image(data), data)
+            img = decode_image(data)
+            c = detector.classify(img, data)
         except (OSError, AmparoError) as e:
             errors.append({"path": lab.path, "error": str(e)})
             continue
@@ -280,7 +282,8 @@ def run_age_eval(detector: Any, labels: Sequence[AgeLabel]) -> tuple[list[FaceRe
         if not faces:
             no_face[lab.source] = no_face.get(lab.source, 0) + 1
             continue
-        f = max(faces, key=lambda x: (x["box"][2] - x["box"][0]) * (x["box"][3] - x["box"][1]))
+        h, w = img.rgb.shape[:2]
+        f = min(faces, key=lambda x: ((x["box"][0] + x["box"][2]) / 2 - w / 2) ** 2 + ((x["box"][1] + x["box"][3]) / 2 - h / 2) ** 2)
         results.append(
             FaceResult(
                 label=lab,
@@ -297,7 +300,9 @@ def run_age_eval(detector: Any, labels: Sequence[AgeLabel]) -> tuple[list[FaceRe
     return results, no_face, errors
 
 
-def fit_from_results(results: Sequence[FaceResult], *, fitted_on: str, interval_scale_in_use: float = 1.0) -> Any:
+def fit_from_results(
+    results: Sequence[FaceResult], *, fitted_on: str, interval_scale_in_use: float = 1.0, method: str = "platt"
+) -> Any:
     """A calibration fitted on these faces (those whose label says minor or adult for the map;
     all for the interval). `interval_scale_in_use`: the scale the faces were measured with."""
     from amparo.signals.classifiers.age_calibration import fit_calibration
@@ -306,9 +311,11 @@ def fit_from_results(results: Sequence[FaceResult], *, fitted_on: str, interval_
     cal = fit_calibration(
         [r.p_minor_raw for r in known],
         [bool(r.label.is_minor) for r in known],
-        [r.label.error(r.age) for r in known],
+        [r.label.error(r.age) if r.label.exact else None for r in known],
         # the unscaled sigma: the fitted scale replaces the one in use
         [r.sigma / interval_scale_in_use for r in known],
         fitted_on=fitted_on,
+        method=method,
     )
     return cal
+

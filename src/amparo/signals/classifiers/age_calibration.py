@@ -115,37 +115,83 @@ def isotonic_fit(x: Sequence[float], y: Sequence[float]) -> tuple[list[float], l
     return knots, values
 
 
+def platt_fit(raw_p: Sequence[float], positive: Sequence[bool], *, iterations: int = 50) -> tuple[float, float]:
+    """Logistic regression of the label on logit(raw p): (slope, intercept), by Newton's method
+    with a weak ridge (keeps the fit finite when the classes separate)."""
+    x = _logit(np.asarray(raw_p, dtype=np.float64))
+    y = np.asarray(positive, dtype=np.float64)
+    # Platt's targets: shrink 0/1 towards the prior so a perfect separation stays finite.
+    n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
+    t = np.where(y > 0.5, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    w = np.array([1.0, 0.0])
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        grad = design.T @ (p - t) + 1e-3 * w
+        hess = design.T @ (design * (p * (1.0 - p))[:, None]) + 1e-3 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        w = w - step
+        if float(np.abs(step).max()) < 1e-9:
+            break
+    return float(w[0]), float(w[1])
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-4, 1.0 - 1e-4)
+    return np.asarray(np.log(q / (1.0 - q)))
+
+
 def fit_calibration(
     raw_p: Sequence[float],
     is_minor: Sequence[bool],
-    errors: Sequence[float],
+    errors: Sequence[float | None],
     sigmas: Sequence[float],
     *,
     fitted_on: str,
+    method: str = "platt",
     target_coverage: float = 0.8,
 ) -> AgeCalibration:
-    """The isotonic map of raw p_minor onto the observed share of minors, and the interval scale
-    that puts `target_coverage` of faces within 1.2816 * scale * sigma of their labelled age
-    (`errors`: estimate minus true age, or the distance to a labelled range, per face)."""
+    """Map raw p_minor onto the observed share of minors (`platt`: a logistic curve on logit p,
+    smooth and never exactly 0 or 1, for small sets; `isotonic`: pool-adjacent-violators), and
+    the interval scale that puts `target_coverage` of faces within 1.2816 * scale * sigma of
+    their true age. `errors`: estimate minus true age per face, or None for a ranged label
+    (ranges cannot measure an interval: with no exact age the scale stays 1)."""
     n = len(raw_p)
     if n < 20 or not (len(is_minor) == len(errors) == len(sigmas) == n):
         raise ValueError("calibration needs at least 20 faces, each with raw p, truth, error and sigma")
     if len(set(is_minor)) < 2:
         raise ValueError("calibration needs minors and adults both")
-    knots, values = isotonic_fit(raw_p, [1.0 if m else 0.0 for m in is_minor])
-    raw, cal = list(knots), list(values)
-    if raw[0] > 0.0:
-        raw.insert(0, 0.0)
-        cal.insert(0, cal[0])
-    if raw[-1] < 1.0:
-        raw.append(1.0)
-        cal.append(cal[-1])
-    z = np.abs(np.asarray(errors, dtype=np.float64)) / np.maximum(np.asarray(sigmas, dtype=np.float64), 1e-6)
-    scale = float(np.quantile(z, target_coverage) / 1.2816)
+    notes: dict[str, Any] = {"method": method, "minor_share": round(sum(is_minor) / n, 4)}
+    if method == "platt":
+        a, b = platt_fit(raw_p, is_minor)
+        grid = 1.0 / (1.0 + np.exp(-np.linspace(-9.2, 9.2, 47)))
+        raw = [0.0, *[float(g) for g in grid], 1.0]
+        cal = [float(1.0 / (1.0 + np.exp(-(a * _logit(np.array([r]))[0] + b)))) for r in raw]
+        notes["platt"] = {"slope": round(a, 4), "intercept": round(b, 4)}
+    elif method == "isotonic":
+        knots, values = isotonic_fit(raw_p, [1.0 if m else 0.0 for m in is_minor])
+        raw, cal = list(knots), list(values)
+        if raw[0] > 0.0:
+            raw.insert(0, 0.0)
+            cal.insert(0, cal[0])
+        if raw[-1] < 1.0:
+            raw.append(1.0)
+            cal.append(cal[-1])
+    else:
+        raise ValueError(f"unknown calibration method {method!r}")
+    exact = [(e, sg) for e, sg in zip(errors, sigmas, strict=True) if e is not None]
+    scale = 1.0
+    if len(exact) >= 20:
+        z = np.abs(np.array([e for e, _ in exact])) / np.maximum(np.array([sg for _, sg in exact]), 1e-6)
+        scale = float(np.quantile(z, target_coverage) / 1.2816)
+        notes["interval_from"] = len(exact)
+    else:
+        notes["interval_from"] = "unchanged: fewer than 20 exact ages"
     return AgeCalibration(
         raw=tuple(raw),
-        calibrated=tuple(cal),
+        calibrated=tuple(min(1.0, max(0.0, v)) for v in cal),
         interval_scale=min(10.0, max(0.1, scale)),
         fitted_on=fitted_on,
         n=n,
+        notes=notes,
     )
