@@ -91,7 +91,10 @@ def test_generated_outputs_use_the_same_rule(engine) -> None:
     )
     assert unsure.decision == Decision.BLOCK and "age_unverified" in unsure.labels
     adult = judge(
-        engine, c("nudity", nudity=0.9), c("faces_age", faces=1, unsure_faces=0, minor=0.01), kind=ItemKind.GENERATED_IMAGE
+        engine,
+        c("nudity", nudity=0.9),
+        c("faces_age", faces=1, unsure_faces=0, minor=0.01),
+        kind=ItemKind.GENERATED_IMAGE,
     )
     assert adult.labels == ("adult_explicit",)
 

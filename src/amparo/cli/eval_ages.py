@@ -36,7 +36,9 @@ def _print_report(name: str, r: dict[str, Any]) -> None:
         f"80% interval coverage: exact ages {_f(cov['exact'])} (n={cov['n_exact']}),"
         f" ranged labels met {_f(cov['ranges_met'])} (n={cov['n_ranges']})"
     )
-    print("calibration: " + "  ".join(f"{b['p_minor']}:{b['observed_minor']}(n={b['n']})" for b in r["calibration_table"]))
+    print(
+        "calibration: " + "  ".join(f"{b['p_minor']}:{b['observed_minor']}(n={b['n']})" for b in r["calibration_table"])
+    )
 
 
 def register_eval(eval_app: typer.Typer) -> None:
@@ -80,7 +82,8 @@ def register_eval(eval_app: typer.Typer) -> None:
         if fit_calibration:
             try:
                 fitted = fit_from_results(
-                    results, fitted_on=f"{p.name}" + (f" split={split}" if split else ""),
+                    results,
+                    fitted_on=f"{p.name}" + (f" split={split}" if split else ""),
                     interval_scale_in_use=cal.interval_scale,
                     method=method,
                 )

@@ -245,7 +245,9 @@ def summarise(results: Sequence[FaceResult], *, no_face: int, minor_at: float, a
         "coverage_80": {
             "exact": _ratio(sum(r.age_low <= r.label.low <= r.age_high for r in exact), len(exact)),
             "n_exact": len(exact),
-            "ranges_met": _ratio(sum(r.age_low <= r.label.high and r.age_high >= r.label.low for r in ranged), len(ranged)),
+            "ranges_met": _ratio(
+                sum(r.age_low <= r.label.high and r.age_high >= r.label.low for r in ranged), len(ranged)
+            ),
             "n_ranges": len(ranged),
         },
         "calibration_table": table,
@@ -262,7 +264,9 @@ def per_source(results: Sequence[FaceResult], no_face: dict[str, int], **kw: flo
     return out
 
 
-def run_age_eval(detector: Any, labels: Sequence[AgeLabel]) -> tuple[list[FaceResult], dict[str, int], list[dict[str, str]]]:
+def run_age_eval(
+    detector: Any, labels: Sequence[AgeLabel]
+) -> tuple[list[FaceResult], dict[str, int], list[dict[str, str]]]:
     """Run the faces/age detector on every labelled image; the face nearest the centre is the labelled one."""
     from amparo.content.images import decode_image
     from amparo.errors import AmparoError
@@ -283,7 +287,12 @@ def run_age_eval(detector: Any, labels: Sequence[AgeLabel]) -> tuple[list[FaceRe
             no_face[lab.source] = no_face.get(lab.source, 0) + 1
             continue
         h, w = img.rgb.shape[:2]
-        f = min(faces, key=lambda x: ((x["box"][0] + x["box"][2]) / 2 - w / 2) ** 2 + ((x["box"][1] + x["box"][3]) / 2 - h / 2) ** 2)
+        f = min(
+            faces,
+            key=lambda x: (
+                ((x["box"][0] + x["box"][2]) / 2 - w / 2) ** 2 + ((x["box"][1] + x["box"][3]) / 2 - h / 2) ** 2
+            ),
+        )
         results.append(
             FaceResult(
                 label=lab,
@@ -318,4 +327,3 @@ def fit_from_results(
         method=method,
     )
     return cal
-

@@ -126,7 +126,7 @@ def platt_fit(raw_p: Sequence[float], positive: Sequence[bool], *, iterations: i
     w = np.array([1.0, 0.0])
     design = np.stack([x, np.ones_like(x)], axis=1)
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        p = _sigmoid(design @ w)
         grad = design.T @ (p - t) + 1e-3 * w
         hess = design.T @ (design * (p * (1.0 - p))[:, None]) + 1e-3 * np.eye(2)
         step = np.linalg.solve(hess, grad)
@@ -134,6 +134,10 @@ def platt_fit(raw_p: Sequence[float], positive: Sequence[bool], *, iterations: i
         if float(np.abs(step).max()) < 1e-9:
             break
     return float(w[0]), float(w[1])
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(np.exp(-np.logaddexp(0.0, -z)))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -166,7 +170,7 @@ def fit_calibration(
         a, b = platt_fit(raw_p, is_minor)
         grid = 1.0 / (1.0 + np.exp(-np.linspace(-9.2, 9.2, 47)))
         raw = [0.0, *[float(g) for g in grid], 1.0]
-        cal = [float(1.0 / (1.0 + np.exp(-(a * _logit(np.array([r]))[0] + b)))) for r in raw]
+        cal = [float(v) for v in _sigmoid(a * _logit(np.array(raw)) + b)]
         notes["platt"] = {"slope": round(a, 4), "intercept": round(b, 4)}
     elif method == "isotonic":
         knots, values = isotonic_fit(raw_p, [1.0 if m else 0.0 for m in is_minor])

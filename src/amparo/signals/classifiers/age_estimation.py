@@ -90,9 +90,7 @@ def error_floor(age: float, face_px: int) -> float:
     return floor
 
 
-def summarise(
-    probabilities: np.ndarray, face_px: int, calibration: AgeCalibration | None = None
-) -> AgeEstimate:
+def summarise(probabilities: np.ndarray, face_px: int, calibration: AgeCalibration | None = None) -> AgeEstimate:
     """Turn the network's 81-class distribution into an estimate with an uncertainty."""
     p = np.asarray(probabilities, dtype=np.float64)
     p = p / max(float(p.sum()), 1e-12)
@@ -155,9 +153,7 @@ class DlibAgeEstimator:
             try:
                 predictor = dlib.shape_predictor(str(landmark_path))
             except Exception as e:
-                raise DetectorFailed(
-                    f"age estimator: cannot load {landmark_path.name}: {e}"
-                ) from None
+                raise DetectorFailed(f"age estimator: cannot load {landmark_path.name}: {e}") from None
             session = onnx_session(age_path, what="age estimator")
             self._input_name = session.get_inputs()[0].name  # type: ignore[attr-defined]
             self._predictor = predictor
@@ -174,9 +170,7 @@ class DlibAgeEstimator:
         import dlib
 
         try:
-            rect = dlib.rectangle(
-                box.left, box.top, max(box.left, box.right - 1), max(box.top, box.bottom - 1)
-            )
+            rect = dlib.rectangle(box.left, box.top, max(box.left, box.right - 1), max(box.top, box.bottom - 1))
             shape = self._predictor(rgb, rect)
             points = np.array([[shape.part(i).x, shape.part(i).y] for i in range(5)], dtype=np.float64)
             chips = [

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Limits beyond which a face is not judged, set on benign sample photos (no labelled set was
-# available to tune them): the astronaut portrait measures size 94, blur ~1460, yaw ~0.00; the
-# cameraman's three-quarter view yaw -0.43; the astronaut blurred (Gaussian sigma 2 / 4 on the
-# 512 px photo) blur 77 / 12. See docs/detectors.md.
+# Limits beyond which a face is not judged, set on benign sample photos (the labelled set has
+# too few bad faces to tune them): the astronaut portrait measures size 94, blur ~1120, yaw 0.00;
+# the cameraman's three-quarter view yaw -0.43; the astronaut blurred with a Gaussian of sigma 4
+# (512 px photo) blur ~6. See docs/detectors.md.
 MIN_SIZE_PX = 24
 MIN_BLUR = 30.0
 MAX_YAW = 0.5
@@ -58,9 +58,7 @@ class FaceQuality:
 
 def laplacian_variance(chip_rgb: np.ndarray) -> float:
     grey = chip_rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    lap = (
-        grey[1:-1, :-2] + grey[1:-1, 2:] + grey[:-2, 1:-1] + grey[2:, 1:-1] - 4.0 * grey[1:-1, 1:-1]
-    )
+    lap = grey[1:-1, :-2] + grey[1:-1, 2:] + grey[:-2, 1:-1] + grey[2:, 1:-1] - 4.0 * grey[1:-1, 1:-1]
     return float(lap.var())
 
 
