@@ -31,8 +31,9 @@ def test_age_labels_and_groups(tmp_path: Path) -> None:
     for bad in ("x", "-3", "30-20", "200"):
         with pytest.raises(BadInput):
             parse_age(bad)
-    assert AgeLabel("a", 15, 15).group == "13-17" and AgeLabel("a", 3, 9).group == "0-12"
-    assert AgeLabel("a", 10, 19).group == "10-19" and AgeLabel("a", 70, 120).group == "61+"
+    assert AgeLabel("a", 15, 15).group == "13-17" and AgeLabel("a", 12.5, 12.5).group == "12.5"
+    assert AgeLabel("a", 3, 9).group == "3-9" and AgeLabel("a", 70, 120).group == "70+"
+    assert AgeLabel("a", 80, 80).group == "61+"
     assert AgeLabel("a", 3, 9).is_minor is True and AgeLabel("a", 10, 19).is_minor is None
     assert AgeLabel("a", 20, 29).error(25) == 0 and AgeLabel("a", 20, 29).error(17) == -3
     rows = read_age_labels("path,age,split\nx.jpg,5,calibrate\ny.jpg,40,evaluate\n", fmt="csv", base=tmp_path)

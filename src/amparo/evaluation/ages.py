@@ -6,8 +6,8 @@ the per-source table) and `split` (select rows with `--split`). Paths are relati
 
 Per image the labelled face is the one nearest the image centre (portrait sets are cropped
 around it; a parent holding a baby would otherwise be taken for the baby). Figures (all on the faces found):
-- MAE and bias per age bucket (for ranged labels: the distance to the range, 0 inside it; a
-  range that straddles buckets is its own group, e.g. "10-19");
+- MAE and bias per age bucket (0-12, 13-17, 18-25, 26-40, 41-60, 61+); ranged labels are grouped
+  by their range, and their error is the distance to the range (0 inside it);
 - ROC-AUC of p_minor, minor (range wholly under 18) against adult (wholly 18 and over);
 - the thresholds keeping >= 95% and >= 99% recall of minors, and >= 99% recall of under-13s,
   with the share of young adults (18-25; ranged labels within 18-29) and of 26+ flagged;
@@ -59,10 +59,13 @@ class AgeLabel:
 
     @property
     def group(self) -> str:
+        """Exact ages: their bucket (0-12, 13-17, ...); ranged labels: the range itself (20-29, 70+)."""
+        if not self.exact:
+            return f"{self.low:g}+" if self.high >= OPEN_TOP else f"{self.low:g}-{self.high:g}"
         for lo, hi in BUCKETS:
-            if lo <= self.low and self.high <= hi:
+            if lo <= self.low <= hi:
                 return f"{lo}+" if hi >= 200 else f"{lo}-{hi}"
-        return f"{self.low:g}+" if self.high >= OPEN_TOP else f"{self.low:g}-{self.high:g}"
+        return f"{self.low:g}"
 
     def error(self, estimate: float) -> float:
         """Signed distance from the estimate to the labelled range (0 inside it)."""
