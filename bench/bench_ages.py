@@ -2,7 +2,7 @@
 today's stage (the code at BASELINE_COMMIT, loaded from git) in the same run.
 
 Run by hand: `.venv/bin/python bench/bench_ages.py [--repeat 20] [--out FILE.md]`
-(default output: bench/results/ages_latency.md, pasted into bench/results/ages.md).
+(default output: /tmp/ages_latency.md; the table goes into bench/results/ages.md).
 Images: scikit-image's astronaut photo (an adult) pasted 0, 1 or 3 times at 300 px (faces of
 ~55 px) onto a benign procedural 1024x1024 drawing; JPEG q90, decoded first.
 CPU ms is the process CPU time of one classify call (one thread: the latency on a core of its
@@ -82,7 +82,7 @@ def _time(det: Any, image: DecodedImage, repeat: int) -> tuple[list[float], list
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--out", default=str(REPO / "bench" / "results" / "ages_latency.md"))
+    ap.add_argument("--out", default="/tmp/ages_latency.md")
     args = ap.parse_args()
     _baseline_module("baseline_age_estimation", "src/amparo/signals/classifiers/age_estimation.py")
     base_faces = _baseline_module("baseline_faces_age", "src/amparo/signals/classifiers/faces_age.py")
