@@ -32,14 +32,14 @@ def judge(engine: PolicyEngine, *cls: Classification, kind: ItemKind = ItemKind.
 def test_nudity_with_an_unsure_face_goes_to_review(engine) -> None:
     # A face too blurred/small/turned to judge: its p_minor is not counted, the face is "unsure".
     r = judge(engine, c("nudity", nudity=0.9), c("faces_age", faces=1, unsure_faces=1, minor=0.0, min_age=25))
-    assert r.decision == Decision.BLOCK and r.labels == ("age_unverified",)
+    assert r.decision == Decision.BLOCK and r.labels == ("age_unsure",)
     assert r.actions == ("quarantine", "open_case") and r.case_priority == 2
     assert "report" not in r.actions
 
 
 def test_nudity_with_a_possible_minor_goes_to_review_not_csam(engine) -> None:
     r = judge(engine, c("nudity", nudity=0.9), c("faces_age", faces=1, unsure_faces=0, minor=0.3))
-    assert r.labels == ("age_unverified",) and r.decision == Decision.BLOCK
+    assert r.labels == ("age_unsure",) and r.decision == Decision.BLOCK
     assert "csam_suspected" not in r.labels and "report" not in r.actions
 
 
@@ -60,7 +60,7 @@ def test_nudity_with_a_confident_adult_face_is_adult_explicit(engine) -> None:
 
 def test_a_confident_adult_next_to_an_unsure_face_is_not_enough(engine) -> None:
     r = judge(engine, c("nudity", nudity=0.95), c("faces_age", faces=2, unsure_faces=1, minor=0.02))
-    assert r.labels == ("age_unverified",) and r.decision == Decision.BLOCK
+    assert r.labels == ("age_unsure",) and r.decision == Decision.BLOCK
 
 
 def test_nudity_with_a_confident_minor_is_csam_suspected_review_first(engine) -> None:
@@ -89,7 +89,7 @@ def test_generated_outputs_use_the_same_rule(engine) -> None:
         c("faces_age", faces=1, unsure_faces=1, minor=0.0),
         kind=ItemKind.GENERATED_IMAGE,
     )
-    assert unsure.decision == Decision.BLOCK and "age_unverified" in unsure.labels
+    assert unsure.decision == Decision.BLOCK and "age_unsure" in unsure.labels
     adult = judge(
         engine,
         c("nudity", nudity=0.9),
@@ -133,6 +133,13 @@ def test_benign_edit_of_an_unsure_face_is_allowed_with_a_reason(engine) -> None:
         kind=ItemKind.EDIT_REQUEST,
     )
     assert adult.labels == ("nudify_request",)  # refused, but not as a child
+
+
+def test_review_queue_order_puts_possible_minors_before_faceless_nudity() -> None:
+    from amparo.cases.priority import priority_for
+
+    order = [priority_for([x]) for x in ("csam_suspected", "age_unsure", "sexual_deepfake", "age_unverified")]
+    assert order == sorted(order, reverse=True) and len(set(order)) == 4
 
 
 def test_thresholds_are_per_profile(engine) -> None:
