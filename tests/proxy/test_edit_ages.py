@@ -12,6 +12,13 @@ UNSURE_FACE = {"faces": 1, "unsure_faces": 1, "minor": 0.0}
 ADULT_FACE = {"faces": 1, "unsure_faces": 0, "minor": 0.01}
 
 
+@pytest.fixture
+def proxy(sqlite_settings, start_proxy):  # type: ignore[no-untyped-def]
+    # a longer upstream timeout than the shared fixture's 2 s: these tests check verdicts, not timeouts
+    with start_proxy(sqlite_settings, timeout_s=15.0) as p:
+        yield p
+
+
 def _edit(proxy, photo: bytes, prompt: str):  # type: ignore[no-untyped-def]
     return proxy.client.images.edit(image=("photo.jpg", photo, "image/jpeg"), prompt=prompt)
 
