@@ -116,7 +116,8 @@ def main() -> None:
             f"{os.cpu_count()} vCPU {platform.machine()}, Python {platform.python_version()}, one compute thread;"
             f" {args.repeat} calls per row after a warm-up; load average {load:.1f} at the end.",
             "",
-            "| configuration | faces in image | faces found | n | CPU p50 ms | CPU p99 ms | wall p50 ms | wall p99 ms |",
+            "| configuration | faces in image | faces found | n | CPU p50 ms | CPU p99 ms | wall p50 ms"
+            " | wall p99 ms |",
             "|---|---|---|---|---|---|---|---|",
             *rows,
             "",
