@@ -144,3 +144,30 @@ def test_review_queue_order_puts_possible_minors_before_faceless_nudity() -> Non
 
 def test_thresholds_are_per_profile(engine) -> None:
     assert 0.0 < engine.thresholds["minor_review"] < engine.thresholds["minor"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("faces", "label", "priority"),
+    [
+        ({"faces": 1, "unsure_faces": 0, "minor": 0.92}, "csam_suspected", 90),
+        ({"faces": 1, "unsure_faces": 1, "minor": 0.0}, "age_unsure", 80),
+        ({"faces": 0, "unsure_faces": 0, "minor": 0.0}, "age_unverified", 40),
+    ],
+)
+def test_nudity_cases_wait_for_a_reviewer_and_nothing_is_reported(service, shared_data, faces, label, priority) -> None:  # type: ignore[no-untyped-def]
+    from standins import install_standins
+
+    from amparo.domain.items import Context, Item
+    from amparo.store import review_repo
+    from amparo.store.tables import LegalReportRow
+
+    photo = (shared_data / "pdq" / "bridge-mods" / "aaa-orig.jpg").read_bytes()
+    dets = install_standins(service)
+    dets["nudity"].set(photo, nudity=0.93)
+    dets["faces_age"].set(photo, **faces)
+    v = service.pipeline.check(Item.from_image(photo, Context(account="u-9")))
+    assert v.decision == Decision.BLOCK and v.labels == (label,) and "report" not in v.actions
+    with service.db.session() as s:
+        (case,) = review_repo.list_queue(s, include_escalated=True, limit=5)
+        assert case.priority == priority
+        assert s.query(LegalReportRow).count() == 0
