@@ -5,18 +5,24 @@ Sources (each checked for its licence; see bench/results/ages.md):
   published as github.com/thlaiquid-ai/demographic-test-images (folder fairface/,
   ground_truth.json). FairFace (Karkkainen & Joo, 2021) is CC BY 4.0; so is that copy.
   Age labels are ranges. The repository's other files (ig_*) are not FairFace and are skipped.
+- fgnet: the FG-NET Aging Database (1,002 scanned photos of 82 people, exact ages 0-69; the
+  FG-NET consortium, made available for research), as copied into
+  github.com/TAKENISHI-Kaito/allAgesPredictSystem (images/, annotations.csv). Split by person
+  (SHA-256 of the person id), so no one is in both halves. Its terms allow research use only:
+  it stays out of git and out of CI.
 
-Usage: python bench/ages_data.py SOURCE_GIT_DIR [OUT_DIR]
-  SOURCE_GIT_DIR: a clone (or bare git dir) of that repository; OUT_DIR defaults to
-  bench/data/ages. Writes OUT_DIR/fairface540/*.jpg and OUT_DIR/fairface540.csv with columns
-  path, age, source, split: half of each age group (by SHA-256 of the file name) is
-  `calibrate`, the other half `evaluate`, so a calibration is never judged on its own faces.
+Usage: python bench/ages_data.py FAIRFACE_GIT_DIR [FGNET_GIT_DIR] [--out OUT_DIR]
+  each a clone (or bare git dir) of the repository named above; OUT_DIR defaults to
+  bench/data/ages. Writes OUT_DIR/fairface540/, OUT_DIR/fgnet/ and one label file per source
+  plus OUT_DIR/ages.csv (all sources) with columns path, age, source, split: `calibrate` or
+  `evaluate`, so a calibration is never judged on its own faces.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -52,22 +58,46 @@ def build_fairface(src: Path, out: Path) -> Path:
             age = "70+" if group.startswith("more than") else group
             split = "calibrate" if i % 2 == 0 else "evaluate"
             rows.append({"path": f"fairface540/{r['filename']}", "age": age, "source": "fairface", "split": split})
-    labels = out / "fairface540.csv"
-    with labels.open("w", newline="", encoding="utf-8") as f:
+    return _write(out / "fairface540.csv", rows)
+
+
+def build_fgnet(src: Path, out: Path) -> Path:
+    git_dir = _git_dir(src)
+    dest = out / "fgnet"
+    dest.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for row in csv.DictReader(io.StringIO(_git_show(git_dir, "annotations.csv").decode("utf-8"))):
+        name, person, age = row["filename"], row["person_id"], int(row["age"])
+        (dest / name).write_bytes(_git_show(git_dir, f"images/{name}"))
+        digest = hashlib.sha256(f"fgnet-{person}".encode()).digest()[0]
+        split = "calibrate" if digest % 2 == 0 else "evaluate"
+        rows.append({"path": f"fgnet/{name}", "age": str(age), "source": "fgnet", "split": split})
+    return _write(out / "fgnet.csv", rows)
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=["path", "age", "source", "split"])
         w.writeheader()
         w.writerows(rows)
-    return labels
+    return path
 
 
 def main() -> None:
-    if len(sys.argv) < 2:
+    args = [a for a in sys.argv[1:] if not a.startswith("--out")]
+    if not args:
         sys.exit(__doc__)
-    src = Path(sys.argv[1])
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).parent / "data" / "ages"
-    labels = build_fairface(src, out)
-    n = sum(1 for _ in labels.open()) - 1
-    print(f"{labels}: {n} rows")
+    out = Path(sys.argv[sys.argv.index("--out") + 1]) if "--out" in sys.argv else Path(__file__).parent / "data" / "ages"
+    if "--out" in sys.argv:
+        args.remove(str(out))
+    files = [build_fairface(Path(args[0]), out)]
+    if len(args) > 1:
+        files.append(build_fgnet(Path(args[1]), out))
+    rows: list[dict[str, str]] = []
+    for f in files:
+        rows.extend(csv.DictReader(f.open(encoding="utf-8")))
+        print(f"{f}: {sum(1 for _ in f.open()) - 1} rows")
+    print(f"{_write(out / 'ages.csv', rows)}: {len(rows)} rows")
 
 
 if __name__ == "__main__":
