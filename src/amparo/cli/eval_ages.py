@@ -50,6 +50,7 @@ def register_eval(eval_app: typer.Typer) -> None:
         fit_calibration: str = typer.Option(None, "--fit-calibration", help="write a calibration fitted on these rows"),
         method: str = typer.Option("platt", help="calibration method for --fit-calibration: platt or isotonic"),
         paddings: str = typer.Option("0.1", help="crop margins for test-time augmentation, comma-separated"),
+        faces_out: str = typer.Option(None, "--faces-out", help="write one JSON line per face (label and estimate)"),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """MAE and bias per age bucket, ROC-AUC, false minors at fixed recall, coverage, calibration."""
@@ -70,6 +71,11 @@ def register_eval(eval_app: typer.Typer) -> None:
         except (AmparoError, OSError, ValueError) as e:
             raise fail(getattr(e, "message", str(e))) from None
         results, no_face, errors = run_age_eval(detector, labels)
+        if faces_out:
+            with open(faces_out, "w", encoding="utf-8") as f:
+                for r in results:
+                    row = {k: v for k, v in r.__dict__.items() if k != "label"}
+                    f.write(json.dumps({**r.label.__dict__, **row}) + "\n")
         out: dict[str, Any] = {
             "file": str(p),
             "split": split,
