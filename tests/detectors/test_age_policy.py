@@ -53,7 +53,7 @@ def test_nudity_with_no_face_goes_to_review_at_lower_priority(engine) -> None:
 
 
 def test_nudity_with_a_confident_adult_face_is_adult_explicit(engine) -> None:
-    r = judge(engine, c("nudity", nudity=0.95), c("faces_age", faces=1, unsure_faces=0, minor=0.03, min_age=14))
+    r = judge(engine, c("nudity", nudity=0.95), c("faces_age", faces=1, unsure_faces=0, minor=0.01, min_age=14))
     # min_age (the interval's lower bound) under 18 no longer makes a young adult a child
     assert r.decision == Decision.AGE_RESTRICT and r.labels == ("adult_explicit",)
 
