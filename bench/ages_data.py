@@ -20,12 +20,12 @@ Usage: python bench/ages_data.py FAIRFACE_GIT_DIR [FGNET_GIT_DIR] [--out OUT_DIR
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 
@@ -84,20 +84,19 @@ def _write(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--out")]
-    if not args:
-        sys.exit(__doc__)
-    out = Path(sys.argv[sys.argv.index("--out") + 1]) if "--out" in sys.argv else Path(__file__).parent / "data" / "ages"
-    if "--out" in sys.argv:
-        args.remove(str(out))
-    files = [build_fairface(Path(args[0]), out)]
-    if len(args) > 1:
-        files.append(build_fgnet(Path(args[1]), out))
+    ap = argparse.ArgumentParser(description="Rebuild the age-labelled portrait sets (see the module docstring).")
+    ap.add_argument("fairface", type=Path, help="clone of thlaiquid-ai/demographic-test-images")
+    ap.add_argument("fgnet", type=Path, nargs="?", help="clone of TAKENISHI-Kaito/allAgesPredictSystem")
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / "ages")
+    args = ap.parse_args()
+    files = [build_fairface(args.fairface, args.out)]
+    if args.fgnet:
+        files.append(build_fgnet(args.fgnet, args.out))
     rows: list[dict[str, str]] = []
     for f in files:
         rows.extend(csv.DictReader(f.open(encoding="utf-8")))
         print(f"{f}: {sum(1 for _ in f.open()) - 1} rows")
-    print(f"{_write(out / 'ages.csv', rows)}: {len(rows)} rows")
+    print(f"{_write(args.out / 'ages.csv', rows)}: {len(rows)} rows")
 
 
 if __name__ == "__main__":
