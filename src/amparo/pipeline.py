@@ -29,6 +29,8 @@ from amparo.store.database import Database
 
 ATTEMPT_WINDOW = timedelta(hours=24)
 IMAGE_STAGES = ("provenance", "nudity", "faces_age")
+# Stages that the cascade may skip and a caller may ask for anyway (`amparo check --stage`).
+FORCEABLE_STAGES = ("faces_age",)
 
 
 @dataclass
@@ -166,7 +168,14 @@ class Pipeline:
         a.stages.append(StageRun("prompt", True, (time.perf_counter() - t0) * 1000))
 
     # -- the flow ------------------------------------------------------------------------------
-    def analyse(self, item: Item) -> Analysis:
+    def analyse(self, item: Item, *, stages: tuple[str, ...] = ()) -> Analysis:
+        """`stages`: stages to run whatever the cascade decides (FORCEABLE_STAGES), to audit them."""
+        unknown = [s for s in stages if s not in FORCEABLE_STAGES]
+        if unknown:
+            raise BadInput(
+                f"unknown stage {unknown[0]!r}; stages that can be forced: {', '.join(FORCEABLE_STAGES)}",
+                code="unknown_stage",
+            )
         a = Analysis()
         if item.kind in (ItemKind.PROMPT, ItemKind.EDIT_REQUEST):
             if item.text is None:
@@ -176,7 +185,9 @@ class Pipeline:
             return a
         if item.image is None:
             raise BadInput("an image is required", code="missing_image")
-        force_faces = item.kind == ItemKind.EDIT_REQUEST and self.policy.document.cascade.faces_age_on_edit_requests
+        force_faces = "faces_age" in stages or (
+            item.kind == ItemKind.EDIT_REQUEST and self.policy.document.cascade.faces_age_on_edit_requests
+        )
         return self.analyse_image(item.image, force_faces=force_faces, a=a)
 
     def facts(
@@ -194,8 +205,15 @@ class Pipeline:
             extra={**ctx_extra, **(extra or {})},
         )
 
-    def check(self, item: Item, *, record: bool = True, extra_facts: dict[str, Any] | None = None) -> Verdict:
-        a = self.analyse(item)
+    def check(
+        self,
+        item: Item,
+        *,
+        record: bool = True,
+        extra_facts: dict[str, Any] | None = None,
+        stages: tuple[str, ...] = (),
+    ) -> Verdict:
+        a = self.analyse(item, stages=stages)
         return self.decide(item, a, record=record, extra_facts=extra_facts)
 
     def decide(

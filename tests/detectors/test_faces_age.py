@@ -58,9 +58,7 @@ def test_cameraman_turned_face_is_found_and_adult(faces_age):
 @pytest.mark.parametrize("picture_px", [170, 200])
 def test_small_faces_in_a_large_image_are_found(faces_age, picture_px):
     # The astronaut picture scaled so her face is ~28 / ~33 px wide on a 1024x1024 canvas.
-    canvas = paste_scaled(
-        procedural(3, 1024, 1024), skimage_rgb("astronaut"), picture_px, (400, 300)
-    )
+    canvas = paste_scaled(procedural(3, 1024, 1024), skimage_rgb("astronaut"), picture_px, (400, 300))
     c = _classify(faces_age, canvas)
     assert c.score("faces") == 1
     (face,) = c.details["faces"]
@@ -99,9 +97,7 @@ def test_animated_frames_are_examined(faces_age):
 
 
 def test_runs_on_one_thread(faces_age):
-    img = decode_image(
-        encode(paste_scaled(procedural(5, 1024, 1024), skimage_rgb("astronaut"), 300, (10, 10)))
-    )
+    img = decode_image(encode(paste_scaled(procedural(5, 1024, 1024), skimage_rgb("astronaut"), 300, (10, 10))))
     faces_age.classify(img, b"")
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(6):
@@ -147,8 +143,4 @@ def test_uncertainty_and_minor_probability():
 def test_small_faces_get_wider_intervals():
     big, small, tiny = (summarise(_peaked(30), px) for px in (80, 24, 14))
     assert big.age == small.age == tiny.age
-    assert (
-        (big.age_high - big.age_low)
-        < (small.age_high - small.age_low)
-        < (tiny.age_high - tiny.age_low)
-    )
+    assert (big.age_high - big.age_low) < (small.age_high - small.age_low) < (tiny.age_high - tiny.age_low)

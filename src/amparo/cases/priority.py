@@ -7,9 +7,11 @@ from collections.abc import Iterable
 LABEL_PRIORITY = {
     "csam_known": 100,
     "csam_suspected": 90,
+    "age_unsure": 80,  # nudity with a face that may be a minor: before deepfakes, after suspected CSAM
     "sexual_deepfake": 70,
     "ncii_known": 70,
     "csam_request": 50,
+    "age_unverified": 40,  # nudity with no face to judge an age from
 }
 DEFAULT_PRIORITY = 30
 ESCALATION_BONUS = 5

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from amparo.cli.output import emit, error_result, inputs
+from amparo.cli.output import emit, error_result, fail, inputs
 from amparo.errors import AmparoError
 
 VIOLATING = ("block", "refuse")
@@ -24,19 +24,32 @@ def register(app: typer.Typer) -> None:
         account: str = typer.Option(None),
         profile: str = typer.Option(None, help="jurisdiction profile"),
         record: bool = typer.Option(True, help="record an event per image"),
+        stage: list[str] = typer.Option(
+            [], "--stage", help="run this stage whatever the cascade decides (faces_age: audit the age stage)"
+        ),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Check images: hashes, bank matches, detectors, policy verdict. Exit 1 if any is blocked."""
+        """Check images: hashes, bank matches, detectors, policy verdict. Exit 1 if any is blocked.
+
+        With --json, each face the age stage saw is printed under classifications[].details.faces:
+        age, age_low, age_high (80% interval), p_minor (calibrated), minor (true/false/null when
+        unsure), quality (size_px, blur, yaw, problems) and the models that voted."""
         from amparo.cli.context import open_service
         from amparo.domain.items import Context, Item
+        from amparo.pipeline import FORCEABLE_STAGES
 
+        bad = [s for s in stage if s not in FORCEABLE_STAGES]
+        if bad:
+            raise fail(f"unknown stage {bad[0]!r}; stages that can be forced: {', '.join(FORCEABLE_STAGES)}")
         svc = open_service(profile=profile)
         worst = 0
         for path in inputs(files):
             try:
                 data = Path(path).read_bytes()
                 v = svc.pipeline.check(
-                    Item.from_image(data, Context(account=account, surface="cli", source=path)), record=record
+                    Item.from_image(data, Context(account=account, surface="cli", source=path)),
+                    record=record,
+                    stages=tuple(stage),
                 ).to_dict()
                 emit({"input": path, **v}, as_json=json_out, text=verdict_line(path, v))
                 if v["decision"] in VIOLATING:

@@ -43,6 +43,7 @@ VERBS: dict[str, tuple[str, str]] = {
 EVALS: dict[str, tuple[str, str]] = {
     "prompts": ("eval_prompts", "Measure the request gate on a labelled JSON Lines set."),
     "images": ("eval_images", "Measure the image detectors on a labelled set."),
+    "ages": ("eval_ages", "Measure apparent age on a labelled set of faces."),
 }
 
 

@@ -15,6 +15,8 @@ HARM_LABELS = (
     "minor_present",
 )
 # Labels the policy may also assign: a match to a platform-defined bank, a failed detector
-# (fail-closed), and a sexual request about adults (platform policy).
-OPERATIONAL_LABELS = ("hash_match", "detector_failure", "sexual_adult_request")
+# (fail-closed), a sexual request about adults (platform policy), and nudity whose ages could
+# not be decided, held for a person and never reported on their own: `age_unsure` (a face that
+# may be a minor, or too small/blurred/turned to judge) and `age_unverified` (no face at all).
+OPERATIONAL_LABELS = ("hash_match", "detector_failure", "sexual_adult_request", "age_unsure", "age_unverified")
 KNOWN_LABELS = HARM_LABELS + OPERATIONAL_LABELS

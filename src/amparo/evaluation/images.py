@@ -27,6 +27,8 @@ SEVERITY_ORDER = (
     "csam_suspected",
     "ncii_known",
     "sexual_deepfake",
+    "age_unsure",
+    "age_unverified",
     "adult_explicit",
     "hash_match",
     "detector_failure",

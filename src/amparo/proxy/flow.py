@@ -3,7 +3,10 @@
     request gate (prompt; for edits also every input image: hashes, bank matching, nudity,
     faces/age forced, provenance) → refuse, or forward to the upstream
     → every returned image through the pipeline as a generated_image
-      (`derived_from_real_photo` is set for edits unless the input says it is AI-made)
+      (`derived_from_real_photo` is set for edits unless the input says it is AI-made;
+      `derived_from_possible_minor` when an input face is an apparent minor or its age is unsure:
+      the edit is then treated as about a possible minor, and any nudity in an output is
+      csam_suspected whatever age the output's faces appear)
     → any blocked output: preserved in the evidence vault, never returned; the caller is refused
     → allowed outputs: watermark (a fresh 63-bit id per image) then signed C2PA manifest
     → one ledger row per request, whatever happened (allowed, refused, blocked, failed).
@@ -179,13 +182,16 @@ class ProxyFlow:
             entry.stage = "request" if (worst.rule or "").startswith("request.") else "input"
             raise ContentPolicyRefusal(REFUSED_REQUEST, stage=entry.stage, verdict=worst)
         derived = req.operation == "edit" and not all(self._ai_made(v) for v in verdicts)
+        possible_minor = req.operation == "edit" and any(self._possible_minor(v) for v in verdicts)
         user = self.ledger.keys.account_pseudonym(entry.account) if entry.account else None
         result = (
             self.upstream.edit(req, user=user) if req.operation == "edit" else self.upstream.generate(req, user=user)
         )
         timings["upstream"] = result.elapsed_s * 1000
         t = time.perf_counter()
-        checked = [(i, img, self._check_output(img.data, ctx, derived)) for i, img in enumerate(result.images)]
+        checked = [
+            (i, img, self._check_output(img.data, ctx, derived, possible_minor)) for i, img in enumerate(result.images)
+        ]
         timings["outputs"] = (time.perf_counter() - t) * 1000
         blocked = [(i, img, v) for i, img, v in checked if v.decision in STOPPING]
         if blocked:
@@ -300,10 +306,20 @@ class ProxyFlow:
             c.stage == "provenance" and not c.error and c.score("ai_generated") >= threshold for c in v.classifications
         )
 
-    def _check_output(self, data: bytes, ctx: Context, derived: bool) -> Verdict:
+    def _possible_minor(self, v: Verdict) -> bool:
+        """An input face is an apparent minor, or one whose age could not be judged (unsure)."""
+        th = self.pipeline.policy.thresholds
+        review = float(th.get("minor_review", th.get("minor", 0.5)))
+        return any(
+            c.stage == "faces_age" and not c.error and (c.score("unsure_faces") >= 1 or c.score("minor") >= review)
+            for c in v.classifications
+        )
+
+    def _check_output(self, data: bytes, ctx: Context, derived: bool, possible_minor: bool = False) -> Verdict:
         item = Item(kind=ItemKind.GENERATED_IMAGE, image=data, context=ctx)
+        facts = {"derived_from_real_photo": derived, "derived_from_possible_minor": possible_minor}
         try:
-            return self.pipeline.check(item, extra_facts={"derived_from_real_photo": derived})
+            return self.pipeline.check(item, extra_facts=facts)
         except AmparoError as e:
             log.warning("upstream image refused by the decoder: %s", e.code)
             raise UpstreamFailure(

@@ -1,10 +1,18 @@
-"""The "faces_age" detector: every face, its apparent age with an uncertainty, and the youngest.
+"""The "faces_age" detector: every face, its apparent age with an uncertainty, and whether it
+can be judged at all.
 
-scores: faces (count), min_age (the lowest `age_low` over faces; absent when no face), minor
-(0..1: the highest probability over faces that the face is under 18).
-details: faces [{box, score, age, age_low, age_high}], face_detector, age_model, frames.
+scores (what the policy reads):
+- faces: count; unsure_faces: faces too small, blurred or turned to judge (their age is shown
+  but never decides);
+- minor: the highest calibrated p_minor over judged faces (0 when none);
+- min_age: the lowest `age_low` over faces (absent when no face; informative, the policy no
+  longer decides on it).
+details: faces [{box, score, age, age_low, age_high, p_minor, p_minor_raw, minor, quality,
+models}], face_detector, age_model, calibration, thresholds, frames.
+A face's `minor` is true at p_minor >= `minor_at`, false below `adult_below`, null between them
+or when its quality fails. The policy applies its own (per-profile) thresholds to the scores.
 Animated images: the first frame and the decoder's sampled frames are all examined; faces is the
-most found in one frame, min_age and minor the extremes over all frames.
+most found in one frame, the others the extremes over all frames.
 """
 
 from __future__ import annotations
@@ -22,6 +30,11 @@ from amparo.signals.classifiers.face_detection import LibFaceDetector
 
 FACES_AGE_DETECTOR = "faces_age"
 FACES_AGE_STAGE = "faces_age"
+# Defaults for the per-face `minor` field; the shipped policy uses the same values. Chosen on the
+# calibration halves of FairFace + FG-NET (bench/results/ages.md): from 0.9 no face of 26+ was
+# flagged (0/264); under 0.03 were 0.5% of minors (99.5% recall).
+MINOR_AT = 0.9
+ADULT_BELOW = 0.03
 
 
 class FacesAgeDetector:
@@ -34,10 +47,16 @@ class FacesAgeDetector:
         age_estimator: DlibAgeEstimator | None = None,
         *,
         max_faces: int = 32,
+        minor_at: float = MINOR_AT,
+        adult_below: float = ADULT_BELOW,
     ) -> None:
+        if not 0.0 <= adult_below <= minor_at <= 1.0:
+            raise ValueError("need 0 <= adult_below <= minor_at <= 1")
         self.face_detector = face_detector or LibFaceDetector()
         self.age_estimator = age_estimator or DlibAgeEstimator()
         self.max_faces = max_faces
+        self.minor_at = minor_at
+        self.adult_below = adult_below
 
     def load(self) -> None:
         """Load both models now (otherwise the first classify does); DetectorFailed if missing."""
@@ -58,16 +77,21 @@ class FacesAgeDetector:
                 if len(frames) > 1:
                     face["frame"] = index
                 faces_out.append(face)
-        scores: dict[str, float] = {"faces": float(most_faces)}
+        judged = [f for f in faces_out if f["quality"]["ok"]]
+        scores: dict[str, float] = {
+            "faces": float(most_faces),
+            "unsure_faces": float(len(faces_out) - len(judged)),
+            "minor": max((f["p_minor"] for f in judged), default=0.0),
+        }
         if faces_out:
             scores["min_age"] = min(f["age_low"] for f in faces_out)
-            scores["minor"] = max(f["p_minor"] for f in faces_out)
-        else:
-            scores["minor"] = 0.0
+        cal = self.age_estimator.calibration
         details: dict[str, Any] = {
             "faces": faces_out,
             "face_detector": self.face_detector.name,
             "age_model": self.age_estimator.name,
+            "calibration": cal.fitted_on or "none (uncalibrated)",
+            "thresholds": {"minor_at": self.minor_at, "adult_below": self.adult_below},
             "frames": len(frames),
         }
         if truncated:
@@ -86,6 +110,7 @@ class FacesAgeDetector:
         out = []
         for box in boxes[: self.max_faces]:
             est = self.age_estimator.estimate(rgb, box)
+            quality = est.quality.to_dict() if est.quality else {"ok": False, "problems": ["unmeasured"]}
             out.append(
                 {
                     "box": box.as_list(),
@@ -94,6 +119,20 @@ class FacesAgeDetector:
                     "age_low": est.age_low,
                     "age_high": est.age_high,
                     "p_minor": est.p_minor,
+                    "p_minor_raw": est.p_minor_raw,
+                    "minor": self.minor_decision(est.p_minor, bool(quality["ok"])),
+                    "quality": quality,
+                    "models": list(est.models),
                 }
             )
         return out, len(boxes) > self.max_faces
+
+    def minor_decision(self, p_minor: float, quality_ok: bool) -> bool | None:
+        """True / False when the face can be judged and p_minor is clear; None (unsure) otherwise."""
+        if not quality_ok:
+            return None
+        if p_minor >= self.minor_at:
+            return True
+        if p_minor < self.adult_below:
+            return False
+        return None

@@ -1,0 +1,201 @@
+"""Calibration of the age stage: raw p_minor -> measured share of minors, and the interval's width.
+
+A calibration is data (`age_calibration.json` next to this module, or a file given by the
+caller): an isotonic map of knots (raw, calibrated), linear between knots, and a factor for
+the interval's half-width chosen so that 80% of true ages fall inside it. It is fitted by
+`amparo eval ages FILE --fit-calibration OUT.json` on a labelled set (pool-adjacent-violators,
+no dependency) and must be evaluated on faces it was not fitted on.
+
+The shipped file says what it was fitted on; `fitted_on: null` means the identity map (the
+network's own mass under 18, uncalibrated) and is reported as such by the stage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from amparo.errors import ConfigurationError
+
+DEFAULT_CALIBRATION = Path(__file__).with_name("age_calibration.json")
+
+
+@dataclass(frozen=True)
+class AgeCalibration:
+    raw: tuple[float, ...] = (0.0, 1.0)
+    calibrated: tuple[float, ...] = (0.0, 1.0)
+    interval_scale: float = 1.0
+    fitted_on: str | None = None
+    n: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.raw) != len(self.calibrated) or len(self.raw) < 2:
+            raise ConfigurationError("age calibration: raw and calibrated need the same length (>= 2)")
+        if any(b < a for a, b in zip(self.raw, self.raw[1:], strict=False)):
+            raise ConfigurationError("age calibration: raw knots must be increasing")
+        if any(b < a for a, b in zip(self.calibrated, self.calibrated[1:], strict=False)):
+            raise ConfigurationError("age calibration: the map must be non-decreasing (isotonic)")
+        if not all(0.0 <= v <= 1.0 for v in (*self.raw, *self.calibrated)):
+            raise ConfigurationError("age calibration: knots must lie in 0..1")
+        if not 0.1 <= self.interval_scale <= 10.0:
+            raise ConfigurationError("age calibration: interval_scale must be within 0.1..10")
+
+    @property
+    def is_identity(self) -> bool:
+        return self.fitted_on is None
+
+    def p_minor(self, raw: float) -> float:
+        return float(np.interp(raw, self.raw, self.calibrated))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fitted_on": self.fitted_on,
+            "n": self.n,
+            "raw": [round(v, 6) for v in self.raw],
+            "calibrated": [round(v, 6) for v in self.calibrated],
+            "interval_scale": round(self.interval_scale, 4),
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AgeCalibration:
+        try:
+            return cls(
+                raw=tuple(float(v) for v in d["raw"]),
+                calibrated=tuple(float(v) for v in d["calibrated"]),
+                interval_scale=float(d.get("interval_scale", 1.0)),
+                fitted_on=d.get("fitted_on"),
+                n=int(d.get("n", 0)),
+                notes=dict(d.get("notes") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigurationError(f"age calibration: malformed ({e})") from None
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> AgeCalibration:
+        path = path or DEFAULT_CALIBRATION
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ConfigurationError(f"age calibration file not found: {path}") from None
+        except json.JSONDecodeError as e:
+            raise ConfigurationError(f"{path}: not valid JSON: {e}") from None
+
+
+def isotonic_fit(x: Sequence[float], y: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Pool-adjacent-violators: the non-decreasing step fit of y on x, as (knots, values)."""
+    order = np.argsort(np.asarray(x, dtype=np.float64), kind="mergesort")
+    xs = np.asarray(x, dtype=np.float64)[order]
+    ys = np.asarray(y, dtype=np.float64)[order]
+    # Blocks: [sum of y, count, first x, last x]
+    blocks: list[list[float]] = []
+    for xi, yi in zip(xs, ys, strict=True):
+        blocks.append([yi, 1.0, xi, xi])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
+            s, n, _, hi = blocks.pop()
+            blocks[-1][0] += s
+            blocks[-1][1] += n
+            blocks[-1][3] = hi
+    knots: list[float] = []
+    values: list[float] = []
+    for s, n, lo, hi in blocks:
+        mean = s / n
+        # Each block becomes a flat segment between its first and last x (linear between blocks).
+        for k in (lo, hi) if hi > lo else (lo,):
+            if knots and k <= knots[-1]:
+                continue
+            knots.append(float(k))
+            values.append(float(mean))
+    return knots, values
+
+
+def platt_fit(raw_p: Sequence[float], positive: Sequence[bool], *, iterations: int = 50) -> tuple[float, float]:
+    """Logistic regression of the label on logit(raw p): (slope, intercept), by Newton's method
+    with a weak ridge (keeps the fit finite when the classes separate)."""
+    x = _logit(np.asarray(raw_p, dtype=np.float64))
+    y = np.asarray(positive, dtype=np.float64)
+    # Platt's targets: shrink 0/1 towards the prior so a perfect separation stays finite.
+    n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
+    t = np.where(y > 0.5, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    w = np.array([1.0, 0.0])
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    for _ in range(iterations):
+        p = _sigmoid(design @ w)
+        grad = design.T @ (p - t) + 1e-3 * w
+        hess = design.T @ (design * (p * (1.0 - p))[:, None]) + 1e-3 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        w = w - step
+        if float(np.abs(step).max()) < 1e-9:
+            break
+    return float(w[0]), float(w[1])
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(np.exp(-np.logaddexp(0.0, -z)))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-4, 1.0 - 1e-4)
+    return np.asarray(np.log(q / (1.0 - q)))
+
+
+def fit_calibration(
+    raw_p: Sequence[float],
+    is_minor: Sequence[bool],
+    errors: Sequence[float | None],
+    sigmas: Sequence[float],
+    *,
+    fitted_on: str,
+    method: str = "platt",
+    target_coverage: float = 0.8,
+) -> AgeCalibration:
+    """Map raw p_minor onto the observed share of minors (`platt`: a logistic curve on logit p,
+    smooth and never exactly 0 or 1, for small sets; `isotonic`: pool-adjacent-violators), and
+    the interval scale that puts `target_coverage` of faces within 1.2816 * scale * sigma of
+    their true age. `errors`: estimate minus true age per face, or None for a ranged label
+    (ranges cannot measure an interval: with no exact age the scale stays 1)."""
+    n = len(raw_p)
+    if n < 20 or not (len(is_minor) == len(errors) == len(sigmas) == n):
+        raise ValueError("calibration needs at least 20 faces, each with raw p, truth, error and sigma")
+    if len(set(is_minor)) < 2:
+        raise ValueError("calibration needs minors and adults both")
+    notes: dict[str, Any] = {"method": method, "minor_share": round(sum(is_minor) / n, 4)}
+    if method == "platt":
+        a, b = platt_fit(raw_p, is_minor)
+        grid = 1.0 / (1.0 + np.exp(-np.linspace(-9.2, 9.2, 47)))
+        raw = [0.0, *[float(g) for g in grid], 1.0]
+        cal = [float(v) for v in _sigmoid(a * _logit(np.array(raw)) + b)]
+        notes["platt"] = {"slope": round(a, 4), "intercept": round(b, 4)}
+    elif method == "isotonic":
+        knots, values = isotonic_fit(raw_p, [1.0 if m else 0.0 for m in is_minor])
+        raw, cal = list(knots), list(values)
+        if raw[0] > 0.0:
+            raw.insert(0, 0.0)
+            cal.insert(0, cal[0])
+        if raw[-1] < 1.0:
+            raw.append(1.0)
+            cal.append(cal[-1])
+    else:
+        raise ValueError(f"unknown calibration method {method!r}")
+    exact = [(e, sg) for e, sg in zip(errors, sigmas, strict=True) if e is not None]
+    scale = 1.0
+    if len(exact) >= 20:
+        z = np.abs(np.array([e for e, _ in exact])) / np.maximum(np.array([sg for _, sg in exact]), 1e-6)
+        scale = float(np.quantile(z, target_coverage) / 1.2816)
+        notes["interval_from"] = len(exact)
+    else:
+        notes["interval_from"] = "unchanged: fewer than 20 exact ages"
+    return AgeCalibration(
+        raw=tuple(raw),
+        calibrated=tuple(min(1.0, max(0.0, v)) for v in cal),
+        interval_scale=min(10.0, max(0.1, scale)),
+        fitted_on=fitted_on,
+        n=n,
+        notes=notes,
+    )
