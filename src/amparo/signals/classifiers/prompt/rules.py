@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from .ages import ADULT_AGE, LANGUAGES, find_ages, number_tables
-from .normalise import LEXICON_DIR, YAML_LOADER, deleet, skeleton, tokenise, tokenise_marked
+from .normalise import LEXICON_DIR, YAML_LOADER, deleet, skeleton, tokenise, tokenise_spans
+from .words import corrections_enabled, is_word
 
 CATEGORIES = (
     "minor",
@@ -59,6 +60,8 @@ MODEL_CATEGORIES = frozenset(
     }
 )
 FUZZY_MIN_LEN = 5
+# Endings that inflect a word without changing what it names (plural, gender, case).
+INFLECTIONS = frozenset("senr")
 # Categories a misspelling may be corrected into: the ones that decide a refusal.
 FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "revealing")
 # Tokens between a removal verb and a garment ("take her red dress off").
@@ -186,34 +189,58 @@ def _strict_languages(tokens: Sequence[str], lexicon: Lexicon) -> tuple[str, ...
     return tuple(lang for lang, c in counts.items() if c == best)
 
 
-def _correct(token: str, lexicon: Lexicon) -> str:
-    """Map an unknown token to the lexicon term it misspells (insert, delete, swap, repeats)."""
+def _candidate(token: str, lexicon: Lexicon) -> tuple[str, str]:
+    """The lexicon term an unknown token may misspell, and how: "leet" (digits read as
+    letters), "repeat" (letters doubled), "fuzzy" (a letter dropped, added or swapped, or a
+    doubled letter moved). ("", "") when none."""
     if token.isdigit():
         # "350" is no age: it may be leetspeak for a deciding word ("eso")
         if len(token) >= 3 and int(token) > 120:
             letters = deleet(token)
             if letters in lexicon.fuzzy_terms:
-                return letters
-        return token
+                return letters, "leet"
+        return "", ""
     if token in lexicon.vocabulary or len(token) < 3:
-        return token
+        return "", ""
     sk = skeleton(token)
     if sk in lexicon.skeletons and (sk != token or len(token) >= 4):  # "nuu" → "nu"
-        return lexicon.skeletons[sk]
+        term = lexicon.skeletons[sk]
+        return term, ("repeat" if skeleton(term) == term else "fuzzy")
     if len(token) < 4:
-        return token
+        return "", ""
     if token in lexicon.deletions and lexicon.deletions[token][0] == token[0]:  # a letter dropped
-        return lexicon.deletions[token]
+        return lexicon.deletions[token], "fuzzy"
     if len(token) < FUZZY_MIN_LEN:
-        return token
+        return "", ""
     for d in _deletes(token):  # a letter added or two letters swapped
         if d in lexicon.fuzzy_terms and d[0] == token[0]:
-            return d
+            return d, "fuzzy"
         if d in lexicon.deletions and lexicon.deletions[d][0] == token[0]:
             cand = lexicon.deletions[d]
             if sorted(cand) == sorted(token):
-                return cand
-    return token
+                return cand, "fuzzy"
+    return "", ""
+
+
+def _inflects(token: str, term: str) -> bool:
+    """`token` is `term` with one inflection letter added ("erotisches" ← "erotische",
+    "kinder" ← "kind"): correcting it names the same thing, so it invents nothing."""
+    return len(term) >= 4 and len(token) == len(term) + 1 and token.startswith(term) and token[-1] in INFLECTIONS
+
+
+def _correct(token: str, lexicon: Lexicon, *, obfuscated: bool = False) -> str:
+    """Map an unknown token to the lexicon term it misspells, unless the token is itself a
+    word of a supported language ("shot" never becomes "shota", "nice" never "niece").
+    `obfuscated`: the token had a run of 3+ letters, so it is no word as written.
+    Without the word lists only letter repeats and digit leetspeak are undone."""
+    term, how = _candidate(token, lexicon)
+    if not term:
+        return token
+    if not obfuscated and is_word(token) and not _inflects(token, term):
+        return token
+    if how == "fuzzy" and not corrections_enabled():
+        return token
+    return term
 
 
 MAX_PARTS = 4
@@ -254,32 +281,50 @@ def _segment(token: str, lexicon: Lexicon) -> list[str] | None:
     return parts
 
 
-def canonical_tokens(text: str, lexicon: Lexicon | None = None) -> list[str]:
-    """Tokens after normalisation, known misspellings and fuzzy correction."""
+@dataclass(frozen=True)
+class CanonicalToken:
+    text: str
+    start: int  # span in the original prompt
+    end: int
+    corrected: bool  # a misspelling, leetspeak or fuzzy correction produced this word
+
+
+def canonical_spans(text: str, lexicon: Lexicon | None = None) -> list[CanonicalToken]:
+    """Tokens after normalisation, known misspellings and fuzzy correction, with their spans."""
     lexicon = lexicon or load_lexicon()
-    out: list[str] = []
-    for tok, joined in tokenise_marked(text):
-        if joined and tok not in lexicon.vocabulary:
-            parts = _segment(tok, lexicon)
+    out: list[CanonicalToken] = []
+    for tok in tokenise_spans(text):
+        word = tok.text
+        if tok.joined and word not in lexicon.vocabulary:
+            parts = _segment(word, lexicon)
             if parts:
-                out.extend(_correct(p, lexicon) for p in parts)
+                for p in parts:
+                    fixed_part = _correct(p, lexicon, obfuscated=True)
+                    out.append(CanonicalToken(fixed_part, tok.start, tok.end, tok.changed or fixed_part != p))
                 continue
-        fixed = lexicon.misspellings.get(tok)
+        fixed = lexicon.misspellings.get(word)
         if fixed is not None:
-            out.extend(fixed)
+            out.extend(CanonicalToken(f, tok.start, tok.end, True) for f in fixed)
         else:
-            out.append(_correct(tok, lexicon))
+            corrected = _correct(word, lexicon, obfuscated=tok.squeezed)
+            out.append(CanonicalToken(corrected, tok.start, tok.end, tok.changed or corrected != word))
     return _join_letter_pairs(out, lexicon)
 
 
-def _join_letter_pairs(tokens: list[str], lexicon: Lexicon) -> list[str]:
+def canonical_tokens(text: str, lexicon: Lexicon | None = None) -> list[str]:
+    """Tokens after normalisation, known misspellings and fuzzy correction."""
+    return [t.text for t in canonical_spans(text, lexicon)]
+
+
+def _join_letter_pairs(tokens: list[CanonicalToken], lexicon: Lexicon) -> list[CanonicalToken]:
     """Two spaced letters that spell a deciding term ("n u" → Catalan "nu") become one."""
-    out: list[str] = []
+    out: list[CanonicalToken] = []
     i = 0
     while i < len(tokens):
-        pair = tokens[i] + tokens[i + 1] if i + 1 < len(tokens) else ""
+        pair = tokens[i].text + tokens[i + 1].text if i + 1 < len(tokens) else ""
         if len(pair) == 2 and pair.isalpha() and pair in lexicon.skeletons:
-            out.append(pair)
+            a, b = tokens[i], tokens[i + 1]
+            out.append(CanonicalToken(pair, a.start, b.end, a.corrected or b.corrected))
             i += 2
         else:
             out.append(tokens[i])
@@ -296,6 +341,15 @@ class Hit:
     lang: str
 
 
+@dataclass(frozen=True)
+class Reason:
+    kind: str
+    text: str  # the matched words, normalised
+    detail: str
+    start: int  # span in the original prompt (-1 when not located)
+    end: int
+
+
 @dataclass
 class RuleResult:
     label: str
@@ -308,7 +362,8 @@ class RuleResult:
     nudify: bool
     adult_age: bool
     refers_to_image: bool
-    reasons: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, text, detail)
+    reasons: list[Reason] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)  # per token, in the original prompt
 
     @property
     def relevant(self) -> bool:
@@ -379,55 +434,82 @@ def _near(hits: Sequence[Hit], a: str, b: str) -> tuple[Hit, Hit] | None:
     return None
 
 
+def _guard_adult_age(hits: list[Hit], ctoks: Sequence[CanonicalToken]) -> list[Hit]:
+    """A stated adult age is never overridden by a corrected token: minor cues that exist
+    only because a misspelling, leetspeak or fuzzy correction produced them are dropped."""
+    minor_cats = ("minor", "school", "small_body")
+    return [
+        h for h in hits if h.category not in minor_cats or not any(ctoks[i].corrected for i in range(h.start, h.end))
+    ]
+
+
 def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
     lexicon = lexicon or load_lexicon()
-    tokens = canonical_tokens(text, lexicon)
+    ctoks = canonical_spans(text, lexicon)
+    tokens = [t.text for t in ctoks]
     languages = detect_languages(tokens, lexicon)
     hits = _find_hits(tokens, _strict_languages(tokens, lexicon), lexicon)
     ages = find_ages(tokens, lexicon.person_words, languages)
-    reasons: list[tuple[str, str, str]] = []
+    reasons: list[Reason] = []
+    spans = [(t.start, t.end) for t in ctoks]
+
+    def span(first: int, last: int) -> tuple[int, int]:
+        """Original character span of tokens first..last-1."""
+        return (spans[first][0], spans[last - 1][1]) if 0 <= first < last <= len(spans) else (-1, -1)
+
+    def add(kind: str, text_: str, detail: str, *hs: Hit) -> None:
+        s0, e0 = span(min(h.start for h in hs), max(h.end for h in hs)) if hs else (-1, -1)
+        reasons.append(Reason(kind, text_, detail, s0, e0))
 
     def cat(c: str) -> list[Hit]:
         return [h for h in hits if h.category == c]
 
     for age, s, e in ages:
         kind = "minor age" if age < ADULT_AGE else "adult age"
-        reasons.append(("age", " ".join(tokens[s:e]), f"{kind} {age}"))
+        reasons.append(Reason("age", " ".join(tokens[s:e]), f"{kind} {age}", *span(s, e)))
     minor_ages = [a for a, _, _ in ages if a < ADULT_AGE]
     adult_age = any(a >= ADULT_AGE for a, _, _ in ages)
+    if adult_age:
+        hits = _guard_adult_age(hits, ctoks)
     for h in cat("minor"):
-        reasons.append(("minor_term", h.text, f"minor term ({h.lang})"))
+        add("minor_term", h.text, f"minor term ({h.lang})", h)
     for h in cat("school"):
-        reasons.append(("school_context", h.text, f"school setting ({h.lang})"))
+        add("school_context", h.text, f"school setting ({h.lang})", h)
     for h in cat("small_body"):
-        reasons.append(("minor_term", h.text, f"child-like body ({h.lang})"))
+        add("minor_term", h.text, f"child-like body ({h.lang})", h)
     minor = bool(minor_ages or cat("minor") or cat("school") or cat("small_body"))
 
     sexual_hits = cat("sexual")
     for h in sexual_hits:
-        reasons.append(("sexual_term", h.text, f"sexual or nudity term ({h.lang})"))
+        add("sexual_term", h.text, f"sexual or nudity term ({h.lang})", h)
     sexual = bool(sexual_hits)
 
     image_ref = bool(cat("image_ref") or cat("real_person"))
-    nudify_reasons: list[tuple[str, str]] = [(h.text, "clothing removal or nudify verb") for h in cat("nudify")]
+    nudify_reasons: list[tuple[str, str, tuple[Hit, ...]]] = [
+        (h.text, "clothing removal or nudify verb", (h,)) for h in cat("nudify")
+    ]
     pair = _near(hits, "remove", "clothing")
     if pair:
-        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "removes clothing"))
+        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "removes clothing", pair))
     pair = _near(hits, "wear", "revealing")
     if pair:
-        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "puts in revealing clothing"))
+        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "puts in revealing clothing", pair))
     if image_ref and cat("revealing"):
-        nudify_reasons.append((cat("revealing")[0].text, "revealing clothing on the person in the image"))
+        h = cat("revealing")[0]
+        nudify_reasons.append((h.text, "revealing clothing on the person in the image", (h,)))
     if image_ref and sexual:
-        nudify_reasons.append((sexual_hits[0].text, "sexualises a real person or the input image"))
+        h = sexual_hits[0]
+        nudify_reasons.append((h.text, "sexualises a real person or the input image", (h,)))
     pair = _near(hits, "nudify_head", "nudify_tail")
     if pair and pair[1].start > pair[0].start:
-        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "separable undress verb"))
+        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "separable undress verb", pair))
     pair = _near(hits, "edit", "sexual")
     if pair and (image_ref or cat("pronoun")):
-        nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "makes the person in the image nude or sexual"))
-    for t, d in nudify_reasons:
-        reasons.append(("nudify_term", t, d))
+        nudify_reasons.append(
+            (f"{pair[0].text} … {pair[1].text}", "makes the person in the image nude or sexual", pair)
+        )
+    for t, d, hs in nudify_reasons:
+        add("nudify_term", t, d, *hs)
     nudify = bool(nudify_reasons)
     refers = image_ref or bool(cat("pronoun")) or bool(cat("nudify"))
 
@@ -453,4 +535,5 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
         adult_age=adult_age,
         refers_to_image=refers,
         reasons=reasons,
+        spans=spans,
     )
