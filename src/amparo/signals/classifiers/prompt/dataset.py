@@ -49,10 +49,14 @@ def read_rows(path: Path) -> Iterator[PromptRow]:
                 note=str(raw.get("note", "")),
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise BadInput(f"{path}:{n}: expected a JSON object with text and label ({exc})") from exc
+            raise BadInput(
+                f"{path}:{n}: expected a JSON object with text and label ({exc})"
+            ) from exc
 
 
-def load_dataset(splits: Iterable[str] = SPLITS, languages: Iterable[str] = LANGUAGES) -> list[PromptRow]:
+def load_dataset(
+    splits: Iterable[str] = SPLITS, languages: Iterable[str] = LANGUAGES
+) -> list[PromptRow]:
     wanted = set(splits)
     rows: list[PromptRow] = []
     for lang in languages:
