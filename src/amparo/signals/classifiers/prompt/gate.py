@@ -29,6 +29,7 @@ from .prefilter import PREFILTER_FILE, Prefilter
 from .rules import (
     LABEL_BENIGN,
     LABEL_CSAM,
+    LABEL_DEEPFAKE,
     LABEL_MINOR,
     LABEL_NUDIFY,
     LABEL_SEXUAL,
@@ -40,9 +41,12 @@ from .rules import (
 from .windows import DEFAULT_OVERLAP, DEFAULT_WINDOW, split_windows
 from .words import known_words
 
+# The labels the learned stage knows (its training and weights use this order).
 PROMPT_LABELS = (LABEL_CSAM, LABEL_NUDIFY, LABEL_SEXUAL, LABEL_MINOR, LABEL_BENIGN)
+# Every label the gate gives: the rules also decide sexual_deepfake_request.
+ALL_LABELS = (LABEL_CSAM, LABEL_NUDIFY, LABEL_DEEPFAKE, LABEL_SEXUAL, LABEL_MINOR, LABEL_BENIGN)
 # How far each label is from allowed: the model may only move a verdict up this list.
-SEVERITY = {LABEL_BENIGN: 0, LABEL_MINOR: 1, LABEL_SEXUAL: 2, LABEL_NUDIFY: 3, LABEL_CSAM: 4}
+SEVERITY = {LABEL_BENIGN: 0, LABEL_MINOR: 1, LABEL_SEXUAL: 2, LABEL_DEEPFAKE: 3, LABEL_NUDIFY: 4, LABEL_CSAM: 5}
 RULE_CONFIDENCE = 0.95
 # Hard cap (the only size that answers 413); longer texts than a window are read in windows.
 DEFAULT_MAX_CHARS = 200_000
@@ -255,7 +259,7 @@ class PromptGate:
                 self._cache.popitem(last=False)
         return out
 
-    def _combine(self, rules: RuleResult, probs: np.ndarray | None, text: str, offset: int = 0) -> PromptAnalysis:
+    def _combine(self, rules: RuleResult, probs: np.ndarray | None, text: str = "", offset: int = 0) -> PromptAnalysis:
         """One window's verdict; evidence spans are given in the whole text (`offset` added)."""
 
         def cite(kind: str, words: str, detail: str, start: int, end: int) -> PromptEvidence:
@@ -272,7 +276,7 @@ class PromptGate:
                 evidence.append(cite("image_ref", h.text, "refers to a real person or the input image", s0, e0))
         label = rules.label
         decided_by = "rules" if rules.relevant else "none"
-        scores = dict.fromkeys(PROMPT_LABELS, 0.0)
+        scores = dict.fromkeys(ALL_LABELS, 0.0)
         if probs is not None and self.model is not None:
             for name, p in zip(self.model.labels, probs, strict=True):
                 scores[name] = float(p)

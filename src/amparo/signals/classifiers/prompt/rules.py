@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .ages import ADULT_AGE, LANGUAGES, find_ages, number_tables
+from .names import Person, find_handles, find_names
 from .normalise import LEXICON_DIR, YAML_LOADER, deleet, skeleton, tokenise, tokenise_spans
 from .words import corrections_enabled, is_word
 
@@ -69,6 +70,7 @@ NEAR = 10
 
 LABEL_CSAM = "csam_request"
 LABEL_NUDIFY = "nudify_request"
+LABEL_DEEPFAKE = "sexual_deepfake_request"
 LABEL_SEXUAL = "sexual_adult_request"
 LABEL_MINOR = "minor_nonsexual"
 LABEL_BENIGN = "benign"
@@ -484,7 +486,9 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
         add("sexual_term", h.text, f"sexual or nudity term ({h.lang})", h)
     sexual = bool(sexual_hits)
 
-    image_ref = bool(cat("image_ref") or cat("real_person"))
+    pictured = cat("image_ref")
+    image_ref = bool(pictured or cat("real_person"))
+    people: list[Person] = find_names(text, ctoks, lexicon.vocabulary) + find_handles(text)
     nudify_reasons: list[tuple[str, str, tuple[Hit, ...]]] = [
         (h.text, "clothing removal or nudify verb", (h,)) for h in cat("nudify")
     ]
@@ -494,10 +498,10 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
     pair = _near(hits, "wear", "revealing")
     if pair:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "puts in revealing clothing", pair))
-    if image_ref and cat("revealing"):
+    if pictured and cat("revealing"):
         h = cat("revealing")[0]
         nudify_reasons.append((h.text, "revealing clothing on the person in the image", (h,)))
-    if image_ref and sexual:
+    if pictured and sexual:
         h = sexual_hits[0]
         nudify_reasons.append((h.text, "sexualises a real person or the input image", (h,)))
     pair = _near(hits, "nudify_head", "nudify_tail")
@@ -511,12 +515,25 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
     for t, d, hs in nudify_reasons:
         add("nudify_term", t, d, *hs)
     nudify = bool(nudify_reasons)
-    refers = image_ref or bool(cat("pronoun")) or bool(cat("nudify"))
+    # a sexual, nude or revealing request about an identifiable real person: named, @handle,
+    # or described ("my classmate", "the girl from my gym")
+    for p in people:
+        reasons.append(Reason("real_person", p.text, "a named person" if p.kind == "name" else "an @handle",
+                              p.start, p.end))  # fmt: skip
+    for h in cat("real_person"):
+        add("real_person", h.text, f"a described real person ({h.lang})", h)
+    deepfake = bool(people or cat("real_person")) and bool(sexual_hits or cat("revealing"))
+    if deepfake:
+        h = (sexual_hits or cat("revealing"))[0]
+        add("deepfake_term", h.text, "sexual, nude or revealing depiction of an identifiable real person", h)
+    refers = image_ref or bool(people) or bool(cat("pronoun")) or bool(cat("nudify"))
 
-    if minor and (sexual or nudify):
+    if minor and (sexual or nudify or deepfake):
         label = LABEL_CSAM
     elif nudify:
         label = LABEL_NUDIFY
+    elif deepfake:
+        label = LABEL_DEEPFAKE
     elif sexual:
         label = LABEL_SEXUAL
     elif minor:

@@ -22,6 +22,8 @@ from functools import lru_cache
 # words, while spellings that only occur as typos of a deciding term stay correctable.
 WORD_ZIPF = 2.0
 WORDFREQ_LANGUAGES = ("en", "es", "ca", "fr", "pt", "it", "de")
+# Zipf 5 is about once per 100,000 words: everyday words ("will", "gold", "rosa", "may").
+COMMON_ZIPF = 5.0
 
 
 def _fold(word: str) -> str:
@@ -31,20 +33,30 @@ def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=1)
-def known_words() -> frozenset[str] | None:
-    """Folded words of the supported languages, or None when wordfreq is not installed."""
+def _words_above(zipf: float) -> frozenset[str] | None:
     try:
         from wordfreq import get_frequency_list
     except ImportError:
         return None
     # wordfreq buckets words by centibel: bucket i holds Zipf 9 - i/100
-    last_bucket = int(round((9.0 - WORD_ZIPF) * 100))
+    last_bucket = int(round((9.0 - zipf) * 100))
     words: set[str] = set()
     for lang in WORDFREQ_LANGUAGES:
         for bucket in get_frequency_list(lang, "large")[: last_bucket + 1]:
             words.update(_fold(w) for w in bucket if w.isalpha())
     return frozenset(words)
+
+
+@lru_cache(maxsize=1)
+def known_words() -> frozenset[str] | None:
+    """Folded words of the supported languages, or None when wordfreq is not installed."""
+    return _words_above(WORD_ZIPF)
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Everyday words (empty without wordfreq): a lowercase pair of them is no name."""
+    return _words_above(COMMON_ZIPF) or frozenset()
 
 
 def is_word(token: str) -> bool:

@@ -1,0 +1,132 @@
+"""Identifiable real people in a prompt: full personal names and @handles.
+
+A sexual request about a named person is a deepfake request whoever the person is
+(a celebrity, a classmate, an ex). Names come from lexicon/names_first.txt and
+names_last.txt (derived from names-dataset, see build_names.py): a full name is a known
+first name followed by a known last name ("emma watson", "laura garcia lopez").
+
+What keeps ordinary words from being read as names:
+- a word of our lexicons (a deciding term, a function word, "model", "girl") is never
+  part of a name;
+- in lowercase text neither word may be an everyday word (Zipf >= 5 in a supported
+  language, or a colour/nature word listed in WORD_NAMES): "rose gold", "will power" are
+  words, "emma watson" is a name; capitalised as names ("Rose Gold") they count;
+- a name after an attribution ("by", "style of", "inspired by", "art de", "im Stil von")
+  names an artist, not the person shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+from .normalise import LEXICON_DIR
+from .words import common_words
+
+FIRST_FILE = LEXICON_DIR / "names_first.txt"
+LAST_FILE = LEXICON_DIR / "names_last.txt"
+# @handle not inside an e-mail address; 2-30 characters as the big platforms allow
+_HANDLE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)(?![\w@])")
+# Words before a name that make it the author of a style, not the person depicted.
+ATTRIBUTION = frozenset(
+    {
+        "by", "style", "artist", "artists", "inspired", "painted", "drawn", "photographed", "art",
+        "por", "estilo", "estil", "artista", "par", "peintre", "pelo", "pela", "di", "stile", "von", "stil",
+        "egilea", "estiloan", "de",
+    }
+)  # fmt: skip
+_ATTRIBUTION_REACH = 3
+# Names that are also less frequent everyday words, mostly colours, nature and seasons:
+# in lowercase text they are read as words.
+WORD_NAMES = frozenset(
+    {
+        "rose", "rosa", "amber", "stone", "hill", "blanca", "dawn", "sky", "autumn", "summer", "river",
+        "angel", "angela", "grace", "hope", "joy", "ruby", "pearl", "crystal", "ivory", "coral", "jade",
+        "violet", "lily", "daisy", "iris", "flora", "neve", "nieves", "cielo", "estrella", "perla",
+        "bianca", "rouge", "blanc", "bella", "linda", "dolce", "gold", "silver", "brown", "black",
+        "white", "green", "gray", "grey", "young", "long", "wood", "woods", "lake", "field", "snow",
+    }
+)  # fmt: skip
+
+
+class TokenLike(Protocol):
+    @property
+    def text(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Person:
+    kind: str  # "name" or "handle"
+    text: str
+    start: int  # span in the original text
+    end: int
+    first: int = -1  # token range (names only)
+    last: int = -1
+
+
+def _read(path: object) -> frozenset[str]:
+    from pathlib import Path
+
+    p = Path(str(path))
+    if not p.exists():
+        return frozenset()
+    return frozenset(ln.strip() for ln in p.read_text("utf-8").splitlines() if ln.strip() and not ln.startswith("#"))
+
+
+@lru_cache(maxsize=1)
+def name_tables() -> tuple[frozenset[str], frozenset[str]]:
+    return _read(FIRST_FILE), _read(LAST_FILE)
+
+
+def find_handles(text: str) -> list[Person]:
+    return [Person("handle", m.group(0), m.start(), m.end()) for m in _HANDLE.finditer(text)]
+
+
+def _capitalised(text: str, tok: TokenLike) -> bool:
+    raw = text[tok.start : tok.end]
+    return raw[:1].isupper() and not raw.isupper()
+
+
+def _attributed(tokens: Sequence[TokenLike], i: int) -> bool:
+    return any(tokens[j].text in ATTRIBUTION for j in range(max(0, i - _ATTRIBUTION_REACH), i))
+
+
+def find_names(text: str, tokens: Sequence[TokenLike], vocabulary: frozenset[str]) -> list[Person]:
+    """Full personal names: a first name then one or two last names."""
+    first_names, last_names = name_tables()
+    if not first_names:
+        return []
+    out: list[Person] = []
+    i = 0
+    n = len(tokens)
+    while i < n - 1:
+        a, b = tokens[i], tokens[i + 1]
+        if (
+            a.text in first_names
+            and b.text in last_names
+            and a.text not in vocabulary
+            and b.text not in vocabulary
+            and len(a.text) >= 2
+            and len(b.text) >= 2
+            and a.text.isalpha()
+            and b.text.isalpha()
+        ):
+            cased = _capitalised(text, a) and _capitalised(text, b)
+            common = common_words()
+            plain_words = a.text in common or b.text in common or a.text in WORD_NAMES or b.text in WORD_NAMES
+            if (cased or not plain_words) and not _attributed(tokens, i):
+                end = i + 2
+                if end < n and tokens[end].text in last_names and tokens[end].text not in vocabulary:
+                    end += 1  # a second surname ("garcia lopez")
+                out.append(Person("name", text[a.start : tokens[end - 1].end], a.start, tokens[end - 1].end, i, end))
+                i = end
+                continue
+        i += 1
+    return out
