@@ -65,7 +65,8 @@ def _print_text(summary: dict[str, Any]) -> None:
         why = "; ".join(f"{ev['kind']} {ev.get('original', ev['text'])!r}" for ev in e["evidence"]) or "nothing found"
         tag = f" [{e['mutation']}]" if e["mutation"] else ""
         out(
-            f"  {e['label']} → {e['predicted']} ({e['lang']}, {e['source'] or '-'}){tag}: {e['text'][:100]!r}  ← {why}\n"
+            f"  {e['label']} → {e['predicted']} ({e['lang']}, {e['source'] or '-'}){tag}: "
+            f"{e['text'][:100]!r}  ← {why}\n"
         )
 
 

@@ -8,9 +8,10 @@ first name followed by a known last name ("emma watson", "laura garcia lopez").
 What keeps ordinary words from being read as names:
 - a word of our lexicons (a deciding term, a function word, "model", "girl") is never
   part of a name;
-- in lowercase text neither word may be an everyday word (Zipf >= 5 in a supported
-  language, or a colour/nature word listed in WORD_NAMES): "rose gold", "will power" are
-  words, "emma watson" is a name; capitalised as names ("Rose Gold") they count;
+- in lowercase text the two may not both be everyday words (Zipf >= 5 in a supported
+  language) and neither may be a word listed in WORD_NAMES (colours, nature, "will",
+  "may"): "rose gold", "will power" are words, "emma watson" is a name; capitalised
+  as names ("Rose Gold") in a text that is not in title case they count;
 - a name after an attribution ("by", "style of", "inspired by", "art de", "im Stil von")
   names an artist, not the person shown.
 """
@@ -27,6 +28,8 @@ from .normalise import LEXICON_DIR
 from .words import common_words
 
 FIRST_FILE = LEXICON_DIR / "names_first.txt"
+# Our own additions: Galician, Basque and Catalan names that rank too low in a Spain-wide list.
+EXTRA_FIRST_FILE = LEXICON_DIR / "names_first_extra.txt"
 LAST_FILE = LEXICON_DIR / "names_last.txt"
 # @handle not inside an e-mail address; 2-30 characters as the big platforms allow
 _HANDLE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)(?![\w@])")
@@ -34,8 +37,8 @@ _HANDLE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9
 ATTRIBUTION = frozenset(
     {
         "by", "style", "artist", "artists", "inspired", "painted", "drawn", "photographed", "art",
-        "por", "estilo", "estil", "artista", "par", "peintre", "pelo", "pela", "di", "stile", "von", "stil",
-        "egilea", "estiloan", "de",
+        "por", "estilo", "estil", "artista", "par", "peintre", "pelo", "pela", "stile", "stil",
+        "egilea", "estiloan",
     }
 )  # fmt: skip
 _ATTRIBUTION_REACH = 3
@@ -48,6 +51,8 @@ WORD_NAMES = frozenset(
         "violet", "lily", "daisy", "iris", "flora", "neve", "nieves", "cielo", "estrella", "perla",
         "bianca", "rouge", "blanc", "bella", "linda", "dolce", "gold", "silver", "brown", "black",
         "white", "green", "gray", "grey", "young", "long", "wood", "woods", "lake", "field", "snow",
+        "will", "may", "mark", "bill", "art", "guy", "pat", "max", "sol", "mar", "luz", "paz", "king",
+        "van", "price", "rich", "hunter", "fisher", "baker", "page", "love", "faith", "star",
     }
 )  # fmt: skip
 
@@ -82,7 +87,7 @@ def _read(path: object) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def name_tables() -> tuple[frozenset[str], frozenset[str]]:
-    return _read(FIRST_FILE), _read(LAST_FILE)
+    return _read(FIRST_FILE) | _read(EXTRA_FIRST_FILE), _read(LAST_FILE)
 
 
 def find_handles(text: str) -> list[Person]:
@@ -92,6 +97,13 @@ def find_handles(text: str) -> list[Person]:
 def _capitalised(text: str, tok: TokenLike) -> bool:
     raw = text[tok.start : tok.end]
     return raw[:1].isupper() and not raw.isupper()
+
+
+def _title_case(text: str) -> bool:
+    """Every word capitalised ("Sexy Rose Gold Dress"): capitals then say nothing about names.
+    (German capitalises every noun but not "von", "in", "mit", so it is not caught here.)"""
+    words = [w for w in text.split() if w[:1].isalpha()]
+    return len(words) >= 3 and all(w[:1].isupper() for w in words)
 
 
 def _attributed(tokens: Sequence[TokenLike], i: int) -> bool:
@@ -120,8 +132,8 @@ def find_names(text: str, tokens: Sequence[TokenLike], vocabulary: frozenset[str
         ):
             cased = _capitalised(text, a) and _capitalised(text, b)
             common = common_words()
-            plain_words = a.text in common or b.text in common or a.text in WORD_NAMES or b.text in WORD_NAMES
-            if (cased or not plain_words) and not _attributed(tokens, i):
+            plain_words = (a.text in common and b.text in common) or a.text in WORD_NAMES or b.text in WORD_NAMES
+            if ((cased and not _title_case(text)) or not plain_words) and not _attributed(tokens, i):
                 end = i + 2
                 if end < n and tokens[end].text in last_names and tokens[end].text not in vocabulary:
                     end += 1  # a second surname ("garcia lopez")

@@ -89,6 +89,7 @@ class Lexicon:
     stopwords: dict[str, frozenset[str]]  # token → languages
     misspellings: dict[str, tuple[str, ...]]
     vocabulary: frozenset[str]
+    not_names: frozenset[str]  # function words and deciding terms: never part of a personal name
     skeletons: dict[str, str]
     fuzzy_terms: frozenset[str]  # the values of `skeletons`, for O(1) membership
     deletions: dict[str, str]  # one letter deleted from a term → the term
@@ -149,11 +150,17 @@ def load_lexicon() -> Lexicon:
             for d in _deletes(term):
                 if d not in vocabulary:
                     deletions.setdefault(d, term)
+    # "muller" (Galician for woman) is also a surname: words about people may be names
+    name_like = {"adult", "person", "real_person", "image_ref"}
+    not_names = set(stopwords) | {
+        k[0] for k, entries in phrases.items() if len(k) == 1 and any(e.category not in name_like for e in entries)
+    }
     return Lexicon(
         phrases={k: tuple(v) for k, v in phrases.items()},
         stopwords={k: frozenset(v) for k, v in stopwords.items()},
         misspellings=misspellings,
         vocabulary=frozenset(vocabulary),
+        not_names=frozenset(not_names),
         skeletons=skeletons,
         fuzzy_terms=frozenset(skeletons.values()),
         deletions=deletions,
@@ -488,7 +495,7 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
 
     pictured = cat("image_ref")
     image_ref = bool(pictured or cat("real_person"))
-    people: list[Person] = find_names(text, ctoks, lexicon.vocabulary) + find_handles(text)
+    people: list[Person] = find_names(text, ctoks, lexicon.not_names) + find_handles(text)
     nudify_reasons: list[tuple[str, str, tuple[Hit, ...]]] = [
         (h.text, "clothing removal or nudify verb", (h,)) for h in cat("nudify")
     ]
