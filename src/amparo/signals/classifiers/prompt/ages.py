@@ -165,6 +165,12 @@ def age_words() -> AgeWords:
     )
 
 
+@lru_cache(maxsize=1)
+def number_starts() -> frozenset[str]:
+    """First words of every spelt number: any other word starts none (a fast skip)."""
+    return frozenset(key[0] for key in number_tables().phrases)
+
+
 @dataclass(frozen=True)
 class FoundNumber:
     value: int
@@ -178,6 +184,8 @@ def read_number(tokens: Sequence[str], i: int, languages: Collection[str] = ()) 
     if tok.isdigit():
         return FoundNumber(int(tok), i, i + 1) if len(tok) <= 3 else None
     tables = number_tables()
+    if tok not in number_starts():
+        return None
     for size in range(min(tables.max_len, len(tokens) - i), 0, -1):
         key = tuple(tokens[i : i + size])
         hit = tables.phrases.get(key)

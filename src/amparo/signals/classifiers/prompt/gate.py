@@ -25,6 +25,7 @@ import numpy as np
 from amparo.errors import BadInput, TooLarge
 
 from .model import Embedder, PromptModel
+from .names import name_tables
 from .prefilter import PREFILTER_FILE, Prefilter
 from .rules import (
     LABEL_BENIGN,
@@ -36,6 +37,8 @@ from .rules import (
     Lexicon,
     RuleResult,
     apply_rules,
+    canonical_spans,
+    decide,
     load_lexicon,
 )
 from .windows import DEFAULT_OVERLAP, DEFAULT_WINDOW, split_windows
@@ -127,7 +130,7 @@ class PromptGate:
         window: int = DEFAULT_WINDOW,
         overlap: int = DEFAULT_OVERLAP,
     ) -> None:
-        split_windows("", window, overlap)  # validates the window settings
+        split_windows(0, window, overlap)  # validates the window settings
         self.window = window
         self.overlap = overlap
         if model is not None and prefilter is not None and prefilter.labels != model.labels:
@@ -169,6 +172,7 @@ class PromptGate:
         if embedder is not None and warm:
             embedder.warm()
         known_words()  # the word lists that keep spelling correction honest (once per process)
+        name_tables()
         return cls(lexicon, model, embedder, max_chars, prefilter, cache_size, window, overlap)
 
     # -- public ---------------------------------------------------------------
@@ -177,17 +181,20 @@ class PromptGate:
 
     def analyse_many(self, texts: Sequence[str]) -> list[PromptAnalysis]:
         cleaned = [_clean_input(t, self.max_chars) for t in texts]
-        # every text becomes one or more windows; each window is judged like a short prompt
+        # each text is tokenised once; the rules run on every window of its tokens
         owner: list[int] = []
-        pieces: list[tuple[str, int, int]] = []  # (window text, offset, window index)
+        results: list[RuleResult] = []
+        spans: list[tuple[int, int, int]] = []  # (window index, first char, last char)
         counts: list[int] = []
         for k, text in enumerate(cleaned):
-            wins = split_windows(text, self.window, self.overlap)
+            ctoks = canonical_spans(text, self.lexicon)
+            wins = split_windows(len(ctoks), self.window, self.overlap)
             counts.append(len(wins))
             for w in wins:
+                part = ctoks[w.start : w.end]
                 owner.append(k)
-                pieces.append((text[w.start : w.end], w.start, w.index))
-        results = [apply_rules(p[0], self.lexicon) for p in pieces]
+                results.append(decide(text, part, self.lexicon))
+                spans.append((w.index, part[0].start if part else 0, part[-1].end if part else len(text)))
         probs: list[np.ndarray | None] = [None] * len(results)
         todo = [i for i, r in enumerate(results) if self._needs_model(r)]
         if todo and self.model is not None and self.embedder is not None:
@@ -198,7 +205,7 @@ class PromptGate:
             found = self._model_probs(list(dict.fromkeys(keys[i] for i in todo)))
             for i in todo:
                 probs[i] = found[keys[i]]
-        judged = [self._combine(r, p, piece[0], piece[1]) for r, p, piece in zip(results, probs, pieces, strict=True)]
+        judged = [self._combine(r, p, cleaned[owner[i]]) for i, (r, p) in enumerate(zip(results, probs, strict=True))]
         best: dict[int, int] = {}
         for i, a in enumerate(judged):
             k = owner[i]
@@ -207,9 +214,8 @@ class PromptGate:
         out: list[PromptAnalysis] = []
         for k in range(len(cleaned)):
             i = best[k]
-            off, idx = pieces[i][1], pieces[i][2]
-            a = judged[i]
-            out.append(replace(a, windows=counts[k], window=idx, window_span=(off, off + len(pieces[i][0]))))
+            idx, lo, hi = spans[i]
+            out.append(replace(judged[i], windows=counts[k], window=idx, window_span=(lo, hi)))
         return out
 
     def reachable(self, rules: RuleResult) -> list[int]:

@@ -52,7 +52,7 @@ WORD_NAMES = frozenset(
         "bianca", "rouge", "blanc", "bella", "linda", "dolce", "gold", "silver", "brown", "black",
         "white", "green", "gray", "grey", "young", "long", "wood", "woods", "lake", "field", "snow",
         "will", "may", "mark", "bill", "art", "guy", "pat", "max", "sol", "mar", "luz", "paz", "king",
-        "van", "price", "rich", "hunter", "fisher", "baker", "page", "love", "faith", "star",
+        "van", "price", "teddy", "bear", "rich", "hunter", "fisher", "baker", "page", "love", "faith", "star",
     }
 )  # fmt: skip
 
@@ -90,8 +90,10 @@ def name_tables() -> tuple[frozenset[str], frozenset[str]]:
     return _read(FIRST_FILE) | _read(EXTRA_FIRST_FILE), _read(LAST_FILE)
 
 
-def find_handles(text: str) -> list[Person]:
-    return [Person("handle", m.group(0), m.start(), m.end()) for m in _HANDLE.finditer(text)]
+def find_handles(text: str, start: int = 0, end: int | None = None) -> list[Person]:
+    """@handles in text[start:end] (a window of a long text)."""
+    stop = len(text) if end is None else end
+    return [Person("handle", m.group(0), m.start(), m.end()) for m in _HANDLE.finditer(text, start, stop)]
 
 
 def _capitalised(text: str, tok: TokenLike) -> bool:
@@ -118,6 +120,7 @@ def find_names(text: str, tokens: Sequence[TokenLike], vocabulary: frozenset[str
     out: list[Person] = []
     i = 0
     n = len(tokens)
+    title: bool | None = None  # worked out once, for the tokens' own stretch of text
     while i < n - 1:
         a, b = tokens[i], tokens[i + 1]
         if (
@@ -133,7 +136,9 @@ def find_names(text: str, tokens: Sequence[TokenLike], vocabulary: frozenset[str
             cased = _capitalised(text, a) and _capitalised(text, b)
             common = common_words()
             plain_words = (a.text in common and b.text in common) or a.text in WORD_NAMES or b.text in WORD_NAMES
-            if ((cased and not _title_case(text)) or not plain_words) and not _attributed(tokens, i):
+            if cased and title is None:
+                title = _title_case(text[tokens[0].start : tokens[-1].end])
+            if ((cased and not title) or not plain_words) and not _attributed(tokens, i):
                 end = i + 2
                 if end < n and tokens[end].text in last_names and tokens[end].text not in vocabulary:
                     end += 1  # a second surname ("garcia lopez")

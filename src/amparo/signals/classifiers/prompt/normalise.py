@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -79,6 +79,8 @@ def _translation() -> dict[int, str]:
 
 
 def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -182,8 +184,7 @@ def normalise_mapped(text: str) -> tuple[str, list[int]]:
     return clean, index
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: long texts make one per word
     text: str
     joined: bool  # rebuilt from spaced-out letters: may hold several words run together
     start: int  # span in the original prompt
@@ -192,15 +193,23 @@ class Token:
     squeezed: bool = False  # a run of 3+ letters was shortened: no word of ours looks like that
 
 
+@lru_cache(maxsize=65536)
+def _token_parts(raw: str) -> tuple[tuple[str, bool, bool], ...]:
+    """(word, leetspeak read back, letters squeezed) for each word in one raw token."""
+    out = []
+    for tok in _deleet(raw):
+        word = squeeze_repeats(tok)
+        leet = any(c.isdigit() or c in "@$!|€" for c in raw) and not tok.isdigit()
+        out.append((word, leet and not _is_unit_split(raw, tok), word != tok))
+    return tuple(out)
+
+
 def _plain_tokens(clean: str, index: list[int], lo: int, hi: int, joined: bool) -> list[Token]:
     out: list[Token] = []
     for m in _TOKEN.finditer(clean, lo, hi):
-        raw = m.group(0)
         start, end = index[m.start()], index[m.end() - 1] + 1
-        for tok in _deleet(raw):
-            word = squeeze_repeats(tok)
-            leet = any(c.isdigit() or c in "@$!|€" for c in raw) and not tok.isdigit()
-            out.append(Token(word, joined, start, end, leet and not _is_unit_split(raw, tok), word != tok))
+        for word, leet, squeezed in _token_parts(m.group(0)):
+            out.append(Token(word, joined, start, end, leet, squeezed))
     return out
 
 

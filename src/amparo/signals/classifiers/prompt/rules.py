@@ -9,11 +9,12 @@ listed under `only_if_lang` and count only when their language is detected.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -90,6 +91,7 @@ class Lexicon:
     misspellings: dict[str, tuple[str, ...]]
     vocabulary: frozenset[str]
     not_names: frozenset[str]  # function words and deciding terms: never part of a personal name
+    prefixes: frozenset[tuple[str, ...]]  # every leading part of every phrase: matching stops early
     skeletons: dict[str, str]
     fuzzy_terms: frozenset[str]  # the values of `skeletons`, for O(1) membership
     deletions: dict[str, str]  # one letter deleted from a term → the term
@@ -161,6 +163,7 @@ def load_lexicon() -> Lexicon:
         misspellings=misspellings,
         vocabulary=frozenset(vocabulary),
         not_names=frozenset(not_names),
+        prefixes=frozenset(key[:k] for key in phrases for k in range(1, len(key) + 1)),
         skeletons=skeletons,
         fuzzy_terms=frozenset(skeletons.values()),
         deletions=deletions,
@@ -171,16 +174,18 @@ def load_lexicon() -> Lexicon:
 
 
 def language_counts(tokens: Sequence[str], lexicon: Lexicon) -> Counter[str]:
+    stopwords = lexicon.stopwords
     counts: Counter[str] = Counter()
     for tok in tokens:
-        for lang in lexicon.stopwords.get(tok, ()):
-            counts[lang] += 1
+        langs = stopwords.get(tok)
+        if langs:
+            counts.update(langs)
     return counts
 
 
-def detect_languages(tokens: Sequence[str], lexicon: Lexicon) -> tuple[str, ...]:
+def detect_languages(tokens: Sequence[str], lexicon: Lexicon, counts: Counter[str] | None = None) -> tuple[str, ...]:
     """Supported languages whose function words appear, most likely first."""
-    counts = language_counts(tokens, lexicon)
+    counts = language_counts(tokens, lexicon) if counts is None else counts
     if not counts:
         return ()
     best = max(counts.values())
@@ -188,10 +193,12 @@ def detect_languages(tokens: Sequence[str], lexicon: Lexicon) -> tuple[str, ...]
     return tuple(lang for lang, c in ranked if c >= max(1.0, best * 0.5))
 
 
-def _strict_languages(tokens: Sequence[str], lexicon: Lexicon) -> tuple[str, ...] | None:
+def _strict_languages(
+    tokens: Sequence[str], lexicon: Lexicon, counts: Counter[str] | None = None
+) -> tuple[str, ...] | None:
     """Languages tied for the most function words; None when no language is recognised
     (then words restricted to one language count everywhere: protection first)."""
-    counts = language_counts(tokens, lexicon)
+    counts = language_counts(tokens, lexicon) if counts is None else counts
     if not counts:
         return None
     best = max(counts.values())
@@ -290,12 +297,34 @@ def _segment(token: str, lexicon: Lexicon) -> list[str] | None:
     return parts
 
 
-@dataclass(frozen=True)
-class CanonicalToken:
+class CanonicalToken(NamedTuple):  # a tuple: long texts make one per word
     text: str
     start: int  # span in the original prompt
     end: int
     corrected: bool  # a misspelling, leetspeak or fuzzy correction produced this word
+
+
+# Words repeat (Zipf): their correction is kept per lexicon, so long texts stay fast.
+_CANON_CACHE: dict[tuple[int, str, bool], tuple[tuple[str, bool], ...]] = {}
+_CANON_CACHE_MAX = 200_000
+
+
+def _canonical_word(word: str, squeezed: bool, lexicon: Lexicon) -> tuple[tuple[str, bool], ...]:
+    """(word, corrected) pairs for one plain token: a known misspelling or a fuzzy correction."""
+    key = (id(lexicon), word, squeezed)
+    hit = _CANON_CACHE.get(key)
+    if hit is not None:
+        return hit
+    fixed = lexicon.misspellings.get(word)
+    if fixed is not None:
+        out = tuple((f, True) for f in fixed)
+    else:
+        corrected = _correct(word, lexicon, obfuscated=squeezed)
+        out = ((corrected, corrected != word),)
+    if len(_CANON_CACHE) >= _CANON_CACHE_MAX:
+        _CANON_CACHE.clear()
+    _CANON_CACHE[key] = out
+    return out
 
 
 def canonical_spans(text: str, lexicon: Lexicon | None = None) -> list[CanonicalToken]:
@@ -311,12 +340,8 @@ def canonical_spans(text: str, lexicon: Lexicon | None = None) -> list[Canonical
                     fixed_part = _correct(p, lexicon, obfuscated=True)
                     out.append(CanonicalToken(fixed_part, tok.start, tok.end, tok.changed or fixed_part != p))
                 continue
-        fixed = lexicon.misspellings.get(word)
-        if fixed is not None:
-            out.extend(CanonicalToken(f, tok.start, tok.end, True) for f in fixed)
-        else:
-            corrected = _correct(word, lexicon, obfuscated=tok.squeezed)
-            out.append(CanonicalToken(corrected, tok.start, tok.end, tok.changed or corrected != word))
+        for w, corrected in _canonical_word(word, tok.squeezed, lexicon):
+            out.append(CanonicalToken(w, tok.start, tok.end, tok.changed or corrected))
     return _join_letter_pairs(out, lexicon)
 
 
@@ -389,9 +414,13 @@ class RuleResult:
 def _find_hits(tokens: Sequence[str], languages: Sequence[str] | None, lexicon: Lexicon) -> list[Hit]:
     raw: list[Hit] = []
     n = len(tokens)
+    prefixes = lexicon.prefixes
     for i in range(n):
+        key: tuple[str, ...] = ()
         for size in range(1, min(MAX_PHRASE, n - i) + 1):
-            key = tuple(tokens[i : i + size])
+            key = (*key, tokens[i + size - 1])
+            if key not in prefixes:
+                break
             entries = lexicon.phrases.get(key)
             if not entries:
                 continue
@@ -415,12 +444,19 @@ def _find_hits(tokens: Sequence[str], languages: Sequence[str] | None, lexicon: 
     return [h for h in raw if h.category == "neutral" or not any(s <= h.start and h.end <= e for s, e in neutral)]
 
 
+@lru_cache(maxsize=4)
+def _prefix_screen(prefixes: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
+    """One pattern for all compound prefixes: most long words hold none (a fast skip)."""
+    return re.compile("|".join(re.escape(p) for p, _ in prefixes) or "(?!)")
+
+
 def _compound_hits(tokens: Sequence[str], found: Sequence[Hit], lexicon: Lexicon) -> list[Hit]:
     """German compounds: "Pornobild" is sexual, "Kinderpornobild" also names a child."""
     covered = {h.start for h in found if h.category == "sexual"}
     out: list[Hit] = []
+    screen = _prefix_screen(lexicon.sexual_prefixes)
     for i, tok in enumerate(tokens):
-        if i in covered or len(tok) < 7:
+        if i in covered or len(tok) < 7 or not screen.search(tok):
             continue
         for prefix, lang in lexicon.sexual_prefixes:
             inner = tok.find(prefix)
@@ -433,13 +469,17 @@ def _compound_hits(tokens: Sequence[str], found: Sequence[Hit], lexicon: Lexicon
     return out
 
 
-def _near(hits: Sequence[Hit], a: str, b: str) -> tuple[Hit, Hit] | None:
+def _near(
+    hits: Sequence[Hit], a: str, b: str, apart: Callable[[Hit, Hit], bool] | None = None
+) -> tuple[Hit, Hit] | None:
+    """A hit of category a and one of b within NEAR tokens (and, given `apart`, in one sentence)."""
     for x in hits:
         if x.category != a:
             continue
         for y in hits:
             if y.category == b and abs(y.start - x.start) <= NEAR and (y.start >= x.end or x.start >= y.end):
-                return x, y
+                if apart is None or not apart(x, y):
+                    return x, y
     return None
 
 
@@ -454,10 +494,15 @@ def _guard_adult_age(hits: list[Hit], ctoks: Sequence[CanonicalToken]) -> list[H
 
 def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
     lexicon = lexicon or load_lexicon()
-    ctoks = canonical_spans(text, lexicon)
+    return decide(text, canonical_spans(text, lexicon), lexicon)
+
+
+def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> RuleResult:
+    """The rules on canonical tokens of `text` (all of them, or one window of them)."""
     tokens = [t.text for t in ctoks]
-    languages = detect_languages(tokens, lexicon)
-    hits = _find_hits(tokens, _strict_languages(tokens, lexicon), lexicon)
+    counts = language_counts(tokens, lexicon)
+    languages = detect_languages(tokens, lexicon, counts)
+    hits = _find_hits(tokens, _strict_languages(tokens, lexicon, counts), lexicon)
     ages = find_ages(tokens, lexicon.person_words, languages)
     reasons: list[Reason] = []
     spans = [(t.start, t.end) for t in ctoks]
@@ -472,6 +517,12 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
 
     def cat(c: str) -> list[Hit]:
         return [h for h in hits if h.category == c]
+
+    def apart(x: Hit, y: Hit) -> bool:
+        """A sentence ends between the two ("... a strip. A counter top")."""
+        lo, hi = (x, y) if x.start < y.start else (y, x)
+        between = text[spans[lo.end - 1][1] : spans[hi.start][0]]
+        return any(c in ".!?;\n" for c in between)
 
     for age, s, e in ages:
         kind = "minor age" if age < ADULT_AGE else "adult age"
@@ -495,14 +546,16 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
 
     pictured = cat("image_ref")
     image_ref = bool(pictured or cat("real_person"))
-    people: list[Person] = find_names(text, ctoks, lexicon.not_names) + find_handles(text)
+    people: list[Person] = find_names(text, ctoks, lexicon.not_names)
+    if ctoks:
+        people += find_handles(text, ctoks[0].start, ctoks[-1].end)
     nudify_reasons: list[tuple[str, str, tuple[Hit, ...]]] = [
         (h.text, "clothing removal or nudify verb", (h,)) for h in cat("nudify")
     ]
-    pair = _near(hits, "remove", "clothing")
+    pair = _near(hits, "remove", "clothing", apart)
     if pair:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "removes clothing", pair))
-    pair = _near(hits, "wear", "revealing")
+    pair = _near(hits, "wear", "revealing", apart)
     if pair:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "puts in revealing clothing", pair))
     if pictured and cat("revealing"):
@@ -511,10 +564,10 @@ def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
     if pictured and sexual:
         h = sexual_hits[0]
         nudify_reasons.append((h.text, "sexualises a real person or the input image", (h,)))
-    pair = _near(hits, "nudify_head", "nudify_tail")
+    pair = _near(hits, "nudify_head", "nudify_tail", apart)
     if pair and pair[1].start > pair[0].start:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "separable undress verb", pair))
-    pair = _near(hits, "edit", "sexual")
+    pair = _near(hits, "edit", "sexual", apart)
     if pair and (image_ref or cat("pronoun")):
         nudify_reasons.append(
             (f"{pair[0].text} … {pair[1].text}", "makes the person in the image nude or sexual", pair)

@@ -1,50 +1,39 @@
-"""Long texts are read in overlapping windows, so a story or a chat log gets a verdict.
+"""Long texts are read in overlapping windows of tokens, so a story or a chat log gets a verdict.
 
-Each window is at most `size` characters and starts `size - overlap` characters after
-the previous one, moved back to a whitespace so that no word is cut in two; the overlap
-keeps a minor word and a sexual word that sit close together in one window. The work is
-linear in the length of the text (every character is read at most twice when the
-overlap is under half a window).
+The text is normalised and corrected once; the rules then run on windows of `size`
+tokens that start every `size - overlap` tokens. Cues closer than `overlap` tokens
+(a minor word and a sexual word in one passage) always share a window, while words
+pages apart in a long benign text are not joined into one request. Work is linear in
+the length of the text: every token is matched at most size / (size - overlap) times.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_WINDOW = 4000
-DEFAULT_OVERLAP = 400
-# How far back from a window edge we look for whitespace before cutting inside a word.
-_SNAP = 100
+DEFAULT_WINDOW = 300  # tokens, about 1,500 characters of prose
+DEFAULT_OVERLAP = 60
 
 
 @dataclass(frozen=True)
 class Window:
     index: int
-    start: int
+    start: int  # token range
     end: int
 
 
-def _snap_back(text: str, pos: int, floor: int) -> int:
-    """The nearest whitespace at or before `pos` (not before `floor`), else `pos`."""
-    for i in range(pos, max(floor, pos - _SNAP), -1):
-        if text[i - 1].isspace():
-            return i
-    return pos
-
-
-def split_windows(text: str, size: int = DEFAULT_WINDOW, overlap: int = DEFAULT_OVERLAP) -> list[Window]:
-    if size < 1 or not 0 <= overlap < size // 2 + 1:
-        raise ValueError("window size must be positive and the overlap under half a window")
-    n = len(text)
+def split_windows(n: int, size: int = DEFAULT_WINDOW, overlap: int = DEFAULT_OVERLAP) -> list[Window]:
+    """Windows over n tokens; one window when n <= size (every prompt of ordinary length)."""
+    if size < 2 or not 0 <= overlap < size:
+        raise ValueError("the window must hold at least 2 tokens and the overlap must be smaller")
     if n <= size:
         return [Window(0, 0, n)]
+    step = size - overlap
     out: list[Window] = []
     start = 0
     while True:
         end = min(n, start + size)
-        if end < n:
-            end = _snap_back(text, end, start + size // 2)
         out.append(Window(len(out), start, end))
         if end >= n:
             return out
-        start = _snap_back(text, max(end - overlap, start + 1), start + 1)
+        start += step
