@@ -53,14 +53,16 @@ def _fold(name: str) -> str:
 
 
 def _keep(table: dict[str, dict[str, dict[str, int]]], top: int) -> list[str]:
-    kept: set[str] = set()
+    """ "name<TAB>best rank" lines: the rank lets the gate trust only popular names in lowercase."""
+    kept: dict[str, int] = {}
     for name, info in table.items():
         ranks = info.get("rank") or {}
-        if any(ranks.get(c, top + 1) <= top for c in COUNTRIES):
+        best = min((ranks[c] for c in COUNTRIES if c in ranks and ranks[c] is not None), default=top + 1)
+        if best <= top:
             folded = _fold(name)
             if len(folded) >= 2:
-                kept.add(folded)
-    return sorted(kept)
+                kept[folded] = min(best, kept.get(folded, best))
+    return [f"{n}\t{r}" for n, r in sorted(kept.items())]
 
 
 def _write(path: Path, names: list[str]) -> None:

@@ -8,10 +8,11 @@ first name followed by a known last name ("emma watson", "laura garcia lopez").
 What keeps ordinary words from being read as names:
 - a word of our lexicons (a deciding term, a function word, "model", "girl") is never
   part of a name;
-- in lowercase text the two may not both be everyday words (Zipf >= 5 in a supported
-  language) and neither may be a word listed in WORD_NAMES (colours, nature, "will",
-  "may"): "rose gold", "will power" are words, "emma watson" is a name; capitalised
-  as names ("Rose Gold") in a text that is not in title case they count;
+- in lowercase text both must be popular names (top POPULAR_RANK in a country) and
+  neither an everyday word (Zipf >= 4.8 in a supported language) nor a word listed in
+  WORD_NAMES (colours, nature, "will", "may"): "rose gold", "block wall" are words,
+  "emma watson" is a name; capitalised as names ("Ana Silva") in a text that is not
+  all in title case, any listed names count;
 - a name after an attribution ("by", "style of", "inspired by", "art de", "im Stil von")
   names an artist, not the person shown.
 """
@@ -22,6 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 from .normalise import LEXICON_DIR
@@ -42,6 +44,9 @@ ATTRIBUTION = frozenset(
     }
 )  # fmt: skip
 _ATTRIBUTION_REACH = 3
+# In lowercase text only names this popular in some supported country count ("toy jessica"
+# and "block wall" are in the long lists, as rare names somewhere, but are words here).
+POPULAR_RANK = 400
 # Names that are also less frequent everyday words, mostly colours, nature and seasons:
 # in lowercase text they are read as words.
 WORD_NAMES = frozenset(
@@ -76,18 +81,37 @@ class Person:
     last: int = -1
 
 
-def _read(path: object) -> frozenset[str]:
-    from pathlib import Path
+def _read(path: Path) -> dict[str, int]:
+    """name → best rank in a supported country ("name<TAB>rank" lines; no rank: 1)."""
+    if not path.exists():
+        return {}
+    out: dict[str, int] = {}
+    for line in path.read_text("utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, rank = line.strip().partition("\t")
+        out[name] = int(rank) if rank.isdigit() else 1
+    return out
 
-    p = Path(str(path))
-    if not p.exists():
-        return frozenset()
-    return frozenset(ln.strip() for ln in p.read_text("utf-8").splitlines() if ln.strip() and not ln.startswith("#"))
+
+@dataclass(frozen=True)
+class NameTables:
+    first: frozenset[str]
+    last: frozenset[str]
+    popular_first: frozenset[str]  # trusted in lowercase text too
+    popular_last: frozenset[str]
 
 
 @lru_cache(maxsize=1)
-def name_tables() -> tuple[frozenset[str], frozenset[str]]:
-    return _read(FIRST_FILE) | _read(EXTRA_FIRST_FILE), _read(LAST_FILE)
+def name_tables() -> NameTables:
+    first = _read(FIRST_FILE) | _read(EXTRA_FIRST_FILE)
+    last = _read(LAST_FILE)
+    return NameTables(
+        frozenset(first),
+        frozenset(last),
+        frozenset(n for n, r in first.items() if r <= POPULAR_RANK),
+        frozenset(n for n, r in last.items() if r <= POPULAR_RANK),
+    )
 
 
 def find_handles(text: str, start: int = 0, end: int | None = None) -> list[Person]:
@@ -114,7 +138,8 @@ def _attributed(tokens: Sequence[TokenLike], i: int) -> bool:
 
 def find_names(text: str, tokens: Sequence[TokenLike], vocabulary: frozenset[str]) -> list[Person]:
     """Full personal names: a first name then one or two last names."""
-    first_names, last_names = name_tables()
+    tables = name_tables()
+    first_names, last_names = tables.first, tables.last
     if not first_names:
         return []
     out: list[Person] = []
@@ -126,6 +151,7 @@ def find_names(text: str, tokens: Sequence[TokenLike], vocabulary: frozenset[str
         if (
             a.text in first_names
             and b.text in last_names
+            and text[a.end : b.start].isspace()  # "liam brazier, peter" is no "brazier peter"
             and a.text not in vocabulary
             and b.text not in vocabulary
             and len(a.text) >= 2
@@ -135,12 +161,20 @@ def find_names(text: str, tokens: Sequence[TokenLike], vocabulary: frozenset[str
         ):
             cased = _capitalised(text, a) and _capitalised(text, b)
             common = common_words()
-            plain_words = (a.text in common and b.text in common) or a.text in WORD_NAMES or b.text in WORD_NAMES
+            plain_words = (
+                a.text in common
+                or b.text in common
+                or a.text in WORD_NAMES
+                or b.text in WORD_NAMES
+                or a.text not in tables.popular_first
+                or b.text not in tables.popular_last
+            )
             if cased and title is None:
                 title = _title_case(text[tokens[0].start : tokens[-1].end])
             if ((cased and not title) or not plain_words) and not _attributed(tokens, i):
                 end = i + 2
-                if end < n and tokens[end].text in last_names and tokens[end].text not in vocabulary:
+                nxt = tokens[end] if end < n else None
+                if nxt and nxt.text in last_names and nxt.text not in vocabulary and text[b.end : nxt.start].isspace():
                     end += 1  # a second surname ("garcia lopez")
                 out.append(Person("name", text[a.start : tokens[end - 1].end], a.start, tokens[end - 1].end, i, end))
                 i = end

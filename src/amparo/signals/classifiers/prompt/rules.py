@@ -477,9 +477,13 @@ def _near(
         if x.category != a:
             continue
         for y in hits:
-            if y.category == b and abs(y.start - x.start) <= NEAR and (y.start >= x.end or x.start >= y.end):
-                if apart is None or not apart(x, y):
-                    return x, y
+            if (
+                y.category == b
+                and abs(y.start - x.start) <= NEAR
+                and (y.start >= x.end or x.start >= y.end)
+                and (apart is None or not apart(x, y))
+            ):
+                return x, y
     return None
 
 

@@ -22,8 +22,8 @@ from functools import lru_cache
 # words, while spellings that only occur as typos of a deciding term stay correctable.
 WORD_ZIPF = 2.0
 WORDFREQ_LANGUAGES = ("en", "es", "ca", "fr", "pt", "it", "de")
-# Zipf 5 is about once per 100,000 words: everyday words ("will", "gold", "rosa", "may").
-COMMON_ZIPF = 5.0
+# Zipf 4.8 is about once per 60,000 words: everyday words ("will", "gold", "block", "may").
+COMMON_ZIPF = 4.8
 
 
 def _fold(word: str) -> str:
