@@ -44,7 +44,12 @@ _MINOR_WORDS = {
     r"adolescent\w*|écol\w*|ecol\w*|élève\w*|eleve\w*|gamin\w*|fils|petite?s?|collég\w*|lycé\w*|jeune\w*|"
     r"frère|sœur|soeur|neveu|nièce|maternelle|crèche|scout\w*",
 }
-MINOR_WORD = {lang: re.compile(rf"\b({pat})\b", re.IGNORECASE) for lang, pat in _MINOR_WORDS.items()}
+# English words and stated ages under 18 count in every language ("Kids' Food Basket").
+_ANY = (
+    r"kids?|\d{1,2}\s*-?\s*(years?|yrs?)\s*-?\s*old|(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen)\s*-?\s*years?\s*-?\s*old"
+)
+MINOR_WORD = {lang: re.compile(rf"\b({pat}|{_ANY})\b", re.IGNORECASE) for lang, pat in _MINOR_WORDS.items()}
 
 
 def _rows(name: str, split: str | None, langs: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
