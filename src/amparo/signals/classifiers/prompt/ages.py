@@ -244,9 +244,9 @@ def find_ages(
             i += 1
             continue
         num = read_number(tokens, i, languages)
-        if num is not None and len(tokens[i]) == 1 and i + 1 < n and len(tokens[i + 1]) == 1:
-            if tokens[i].isdigit() and tokens[i + 1].isdigit():  # "2 0 years old": digits spaced apart
-                num = FoundNumber(int(tokens[i] + tokens[i + 1]), i, i + 2)
+        pair = tokens[i] + tokens[i + 1] if num is not None and i + 1 < n else ""
+        if len(pair) == 2 and pair.isdigit():  # "2 0 years old": two digits spaced apart
+            num = FoundNumber(int(pair), i, i + 2)
         if num is None or num.value > MAX_AGE:
             i += 1
             continue
