@@ -34,6 +34,7 @@ from .rules import (
     LABEL_MINOR,
     LABEL_NUDIFY,
     LABEL_SEXUAL,
+    MODEL_CATEGORIES,
     Lexicon,
     RuleResult,
     apply_rules,
@@ -118,6 +119,21 @@ def _clean_input(text: object, max_chars: int) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+# The learned stage reads prompts; in a window of a long text it reads the stretch around
+# the first cue, so its cost per window stays that of one prompt.
+MODEL_TOKENS = 64
+
+
+def _model_key(rules: RuleResult) -> str:
+    tokens = rules.tokens
+    if len(tokens) <= MODEL_TOKENS:
+        return " ".join(tokens)
+    cues = [h.start for h in rules.hits if h.category in MODEL_CATEGORIES] + [s for _, s, _ in rules.ages]
+    first = min(cues) if cues else 0
+    lo = max(0, min(first - MODEL_TOKENS // 4, len(tokens) - MODEL_TOKENS))
+    return " ".join(tokens[lo : lo + MODEL_TOKENS])
+
+
 class PromptGate:
     def __init__(
         self,
@@ -198,7 +214,7 @@ class PromptGate:
         probs: list[np.ndarray | None] = [None] * len(results)
         todo = [i for i, r in enumerate(results) if self._needs_model(r)]
         if todo and self.model is not None and self.embedder is not None:
-            keys = [" ".join(r.tokens) for r in results]
+            keys = [_model_key(r) for r in results]
             if self.prefilter is not None:
                 first = self.prefilter.predict([keys[i] for i in todo])
                 todo = [i for i, p in zip(todo, first, strict=True) if self._escalates(results[i], p)]
