@@ -43,7 +43,8 @@ ATTRIBUTION = frozenset(
         "egilea", "estiloan",
     }
 )  # fmt: skip
-_ATTRIBUTION_REACH = 3
+_ATTRIBUTION_REACH = 6  # "in the style of Luis Royo or Boris Vallejo"
+_AFTER = frozenset({"inspired", "style", "styled", "estilo", "stil", "stile"})  # "Alberto Vargas inspired"
 # In lowercase text only names this popular in some supported country count ("toy jessica"
 # and "block wall" are in the long lists, as rare names somewhere, but are words here).
 POPULAR_RANK = 400
@@ -132,8 +133,11 @@ def _title_case(text: str) -> bool:
     return len(words) >= 3 and all(w[:1].isupper() for w in words)
 
 
-def _attributed(tokens: Sequence[TokenLike], i: int) -> bool:
-    return any(tokens[j].text in ATTRIBUTION for j in range(max(0, i - _ATTRIBUTION_REACH), i))
+def _attributed(tokens: Sequence[TokenLike], i: int, end: int) -> bool:
+    """The name at tokens[i:end] is credited for a style, before or right after it."""
+    if any(tokens[j].text in ATTRIBUTION for j in range(max(0, i - _ATTRIBUTION_REACH), i)):
+        return True
+    return any(tokens[j].text in _AFTER for j in range(end, min(len(tokens), end + 2)))
 
 
 def find_names(text: str, tokens: Sequence[TokenLike], vocabulary: frozenset[str]) -> list[Person]:
@@ -171,7 +175,7 @@ def find_names(text: str, tokens: Sequence[TokenLike], vocabulary: frozenset[str
             )
             if cased and title is None:
                 title = _title_case(text[tokens[0].start : tokens[-1].end])
-            if ((cased and not title) or not plain_words) and not _attributed(tokens, i):
+            if ((cased and not title) or not plain_words) and not _attributed(tokens, i, i + 2):
                 end = i + 2
                 nxt = tokens[end] if end < n else None
                 if nxt and nxt.text in last_names and nxt.text not in vocabulary and text[b.end : nxt.start].isspace():
