@@ -322,8 +322,9 @@ class PromptGate:
                 label = candidate
                 decided_by = "model"
         scores[rules.label] = max(scores[rules.label], RULE_CONFIDENCE if rules.relevant else 0.9)
-        if label != rules.label:
-            scores[label] = max(scores[label], scores[rules.label] + 1e-3)
+        # the verdict is the top score (a label the model does not know, such as
+        # sexual_deepfake_request, would otherwise sit below the model's own guess)
+        scores[label] = max(scores[label], max(scores.values()) + 1e-3)
         total = sum(scores.values())
         scores = {k: v / total for k, v in scores.items()}
         return PromptAnalysis(

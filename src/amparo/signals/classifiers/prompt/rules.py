@@ -582,8 +582,10 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     # a sexual, nude or revealing request about an identifiable real person: named, @handle,
     # or described ("my classmate", "the girl from my gym")
     for p in people:
-        reasons.append(Reason("real_person", p.text, "a named person" if p.kind == "name" else "an @handle",
-                              p.start, p.end))  # fmt: skip
+        if p.kind == "name":
+            reasons.append(Reason("real_person", " ".join(tokens[p.first : p.last]), "a named person", p.start, p.end))
+        else:
+            reasons.append(Reason("real_person", p.text.lower(), "an @handle", p.start, p.end))
     for h in cat("real_person"):
         add("real_person", h.text, f"a described real person ({h.lang})", h)
     deepfake = bool(people or cat("real_person")) and bool(sexual_hits or cat("revealing"))
