@@ -187,8 +187,9 @@ class PromptGate:
         prefilter = Prefilter.load(PREFILTER_FILE) if use_model and use_prefilter else None
         if embedder is not None and warm:
             embedder.warm()
-        known_words()  # the word lists that keep spelling correction honest (once per process)
-        name_tables()
+        if warm:  # else on first use: the word lists cost ~1 s of CPU, once per process
+            known_words()
+            name_tables()
         return cls(lexicon, model, embedder, max_chars, prefilter, cache_size, window, overlap)
 
     # -- public ---------------------------------------------------------------
