@@ -68,6 +68,11 @@ INFLECTIONS = frozenset("senr")
 FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "revealing")
 # Tokens between a removal verb and a garment ("take her red dress off").
 NEAR = 10
+PARTICLES = frozenset({"weg", "runter"})
+ARTICLES_AFTER_AUS = frozenset(
+    {"der", "die", "das", "dem", "den", "des", "einer", "einem", "einen", "eine", "ein", "meiner", "meinem", "seiner",
+     "seinem", "ihrer", "ihrem", "allen", "aller"}
+)  # fmt: skip
 
 LABEL_CSAM = "csam_request"
 LABEL_NUDIFY = "nudify_request"
@@ -556,7 +561,13 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     nudify_reasons: list[tuple[str, str, tuple[Hit, ...]]] = [
         (h.text, "clothing removal or nudify verb", (h,)) for h in cat("nudify")
     ]
-    pair = _near(hits, "remove", "clothing", apart)
+
+    def loose_particle(x: Hit, y: Hit) -> bool:
+        """German "weg"/"runter" remove a garment only right after it ("Kleid weg", "Hose runter"),
+        not "Kleid auf einem … Weg" (a path) or "Shirt springt rauf und runter"."""
+        return apart(x, y) or (x.text in PARTICLES and not 0 <= x.start - y.end <= 1)
+
+    pair = _near(hits, "remove", "clothing", loose_particle)
     if pair:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "removes clothing", pair))
     pair = _near(hits, "wear", "revealing", apart)
@@ -569,6 +580,8 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         h = sexual_hits[0]
         nudify_reasons.append((h.text, "sexualises a real person or the input image", (h,)))
     pair = _near(hits, "nudify_head", "nudify_tail", apart)
+    if pair and pair[1].end < len(tokens) and tokens[pair[1].end] in ARTICLES_AFTER_AUS:
+        pair = None  # "zieht etwas aus einer Tasche": "aus" is a preposition here
     if pair and pair[1].start > pair[0].start:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "separable undress verb", pair))
     pair = _near(hits, "edit", "sexual", apart)
