@@ -1,50 +1,33 @@
 """Transparent rules: per-language lexicons matched on normalised tokens.
 
-Each language file in lexicon/ lists words and phrases by category (minor terms,
-school context, sexual terms, clothing-removal verbs, ...). All languages are
-matched together, so a prompt that mixes languages is still read; words that
-mean something harmless in another supported language ("kind", "college") are
-listed under `only_if_lang` and count only when their language is detected.
+All languages are matched together, so a prompt that mixes languages is still read;
+words that mean something harmless in another supported language ("kind", "college")
+count only when their language is detected. Lexicons are in lexicons.py, spelling
+correction in correct.py; this module finds the cues and decides the label.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple
 
-import yaml
-
-from .ages import ADULT_AGE, LANGUAGES, find_ages, number_tables
-from .names import Person, find_handles, find_names
-from .normalise import LEXICON_DIR, YAML_LOADER, deleet, skeleton, tokenise, tokenise_spans
-from .words import corrections_enabled, is_word
-
-CATEGORIES = (
-    "minor",
-    "minor_weak",
-    "school",
-    "small_body",
-    "sexual",
-    "revealing",
-    "clothing",
-    "remove",
-    "wear",
-    "nudify",
-    "adult",
-    "pronoun",
-    "image_ref",
-    "real_person",
-    "neutral",
-    "person",
-    "edit",
-    "nudify_head",
-    "nudify_tail",
+from .ages import ADULT_AGE, find_ages
+from .correct import CanonicalToken, canonical_spans, canonical_tokens
+from .lexicons import (
+    CATEGORIES,
+    MAX_PHRASE,
+    Lexicon,
+    _strict_languages,
+    detect_languages,
+    language_counts,
+    load_lexicon,
 )
-MAX_PHRASE = 7
+from .names import Person, find_handles, find_names
+
+__all__ = ["CATEGORIES", "Lexicon", "canonical_spans", "canonical_tokens", "load_lexicon"]
+
 # The model is consulted only when one side of a hard line is present (a minor cue,
 # a sexual or clothing cue, or a reference to a real person / the input image).
 MODEL_CATEGORIES = frozenset(
@@ -61,11 +44,6 @@ MODEL_CATEGORIES = frozenset(
         "real_person",
     }
 )
-FUZZY_MIN_LEN = 5
-# Endings that inflect a word without changing what it names (plural, gender, case).
-INFLECTIONS = frozenset("senr")
-# Categories a misspelling may be corrected into: the ones that decide a refusal.
-FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "revealing")
 # Tokens between a removal verb and a garment ("take her red dress off").
 NEAR = 10
 PARTICLES = frozenset({"weg", "runter"})
@@ -80,295 +58,6 @@ LABEL_DEEPFAKE = "sexual_deepfake_request"
 LABEL_SEXUAL = "sexual_adult_request"
 LABEL_MINOR = "minor_nonsexual"
 LABEL_BENIGN = "benign"
-
-
-@dataclass(frozen=True)
-class Entry:
-    category: str
-    lang: str
-    restricted: bool
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    phrases: dict[tuple[str, ...], tuple[Entry, ...]]
-    stopwords: dict[str, frozenset[str]]  # token → languages
-    misspellings: dict[str, tuple[str, ...]]
-    vocabulary: frozenset[str]
-    not_names: frozenset[str]  # function words and deciding terms: never part of a personal name
-    prefixes: frozenset[tuple[str, ...]]  # every leading part of every phrase: matching stops early
-    skeletons: dict[str, str]
-    fuzzy_terms: frozenset[str]  # the values of `skeletons`, for O(1) membership
-    deletions: dict[str, str]  # one letter deleted from a term → the term
-    person_words: frozenset[str]
-    sexual_prefixes: tuple[tuple[str, str], ...]  # (prefix, lang)
-    minor_prefixes: tuple[tuple[str, str], ...]
-
-
-def _load_language(lang: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.load((LEXICON_DIR / f"{lang}.yaml").read_text("utf-8"), Loader=YAML_LOADER)
-    return data
-
-
-def _deletes(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-@lru_cache(maxsize=1)
-def load_lexicon() -> Lexicon:
-    phrases: dict[tuple[str, ...], list[Entry]] = defaultdict(list)
-    stopwords: dict[str, set[str]] = defaultdict(set)
-    misspellings: dict[str, tuple[str, ...]] = {}
-    fuzzy_terms: set[str] = set()
-    person: set[str] = set()
-    sexual_prefixes: list[tuple[str, str]] = []
-    minor_prefixes: list[tuple[str, str]] = []
-    for lang in LANGUAGES:
-        raw = _load_language(lang)
-        sexual_prefixes += [(p, lang) for p in raw.get("sexual_prefix", [])]
-        minor_prefixes += [(p, lang) for p in raw.get("minor_prefix", [])]
-        restricted = {" ".join(tokenise(t)) for t in raw.get("only_if_lang", [])}
-        for word in raw["stopwords"]:
-            for tok in tokenise(word):
-                stopwords[tok].add(lang)
-        for wrong, right in (raw.get("misspellings") or {}).items():
-            key = "".join(tokenise(str(wrong)))
-            if key and key != " ".join(tokenise(str(right))):
-                misspellings[key] = tuple(tokenise(str(right)))
-        for category in CATEGORIES:
-            for term in raw.get(category, []):
-                toks = tuple(tokenise(str(term)))
-                if not toks:
-                    continue
-                entry = Entry(category, lang, " ".join(toks) in restricted)
-                if entry not in phrases[toks]:
-                    phrases[toks].append(entry)
-                if category in FUZZY_CATEGORIES and len(toks) == 1:
-                    fuzzy_terms.add(toks[0])
-                if category in ("person", "minor", "minor_weak", "adult") and len(toks) == 1:
-                    person.add(toks[0])
-    numbers = {t for key in number_tables().phrases for t in key}
-    vocabulary = {t for key in phrases for t in key} | set(stopwords) | numbers
-    skeletons: dict[str, str] = {}
-    deletions: dict[str, str] = {}
-    for term in sorted(fuzzy_terms):
-        skeletons.setdefault(skeleton(term), term)
-        if len(term) >= FUZZY_MIN_LEN:
-            for d in _deletes(term):
-                if d not in vocabulary:
-                    deletions.setdefault(d, term)
-    # "muller" (Galician for woman) is also a surname: words about people may be names
-    name_like = {"adult", "person", "real_person", "image_ref"}
-    not_names = set(stopwords) | {
-        k[0] for k, entries in phrases.items() if len(k) == 1 and any(e.category not in name_like for e in entries)
-    }
-    return Lexicon(
-        phrases={k: tuple(v) for k, v in phrases.items()},
-        stopwords={k: frozenset(v) for k, v in stopwords.items()},
-        misspellings=misspellings,
-        vocabulary=frozenset(vocabulary),
-        not_names=frozenset(not_names),
-        prefixes=frozenset(key[:k] for key in phrases for k in range(1, len(key) + 1)),
-        skeletons=skeletons,
-        fuzzy_terms=frozenset(skeletons.values()),
-        deletions=deletions,
-        person_words=frozenset(person),
-        sexual_prefixes=tuple(sexual_prefixes),
-        minor_prefixes=tuple(minor_prefixes),
-    )
-
-
-def language_counts(tokens: Sequence[str], lexicon: Lexicon) -> Counter[str]:
-    stopwords = lexicon.stopwords
-    counts: Counter[str] = Counter()
-    for tok in tokens:
-        langs = stopwords.get(tok)
-        if langs:
-            counts.update(langs)
-    return counts
-
-
-def detect_languages(tokens: Sequence[str], lexicon: Lexicon, counts: Counter[str] | None = None) -> tuple[str, ...]:
-    """Supported languages whose function words appear, most likely first."""
-    counts = language_counts(tokens, lexicon) if counts is None else counts
-    if not counts:
-        return ()
-    best = max(counts.values())
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], LANGUAGES.index(kv[0])))
-    return tuple(lang for lang, c in ranked if c >= max(1.0, best * 0.5))
-
-
-def _strict_languages(
-    tokens: Sequence[str], lexicon: Lexicon, counts: Counter[str] | None = None
-) -> tuple[str, ...] | None:
-    """Languages tied for the most function words; None when no language is recognised
-    (then words restricted to one language count everywhere: protection first)."""
-    counts = language_counts(tokens, lexicon) if counts is None else counts
-    if not counts:
-        return None
-    best = max(counts.values())
-    return tuple(lang for lang, c in counts.items() if c == best)
-
-
-def _candidate(token: str, lexicon: Lexicon) -> tuple[str, str]:
-    """The lexicon term an unknown token may misspell, and how: "leet" (digits read as
-    letters), "repeat" (letters doubled), "fuzzy" (a letter dropped, added or swapped, or a
-    doubled letter moved). ("", "") when none."""
-    if token.isdigit():
-        # "350" is no age: it may be leetspeak for a deciding word ("eso")
-        if len(token) >= 3 and int(token) > 120:
-            letters = deleet(token)
-            if letters in lexicon.fuzzy_terms:
-                return letters, "leet"
-        return "", ""
-    if token in lexicon.vocabulary or len(token) < 3:
-        return "", ""
-    sk = skeleton(token)
-    if sk in lexicon.skeletons and (sk != token or len(token) >= 4):  # "nuu" → "nu"
-        term = lexicon.skeletons[sk]
-        return term, ("repeat" if skeleton(term) == term else "fuzzy")
-    if len(token) < 4:
-        return "", ""
-    if token in lexicon.deletions and lexicon.deletions[token][0] == token[0]:  # a letter dropped
-        return lexicon.deletions[token], "fuzzy"
-    if len(token) < FUZZY_MIN_LEN:
-        return "", ""
-    for d in _deletes(token):  # a letter added or two letters swapped
-        if d in lexicon.fuzzy_terms and d[0] == token[0]:
-            return d, "fuzzy"
-        if d in lexicon.deletions and lexicon.deletions[d][0] == token[0]:
-            cand = lexicon.deletions[d]
-            if sorted(cand) == sorted(token):
-                return cand, "fuzzy"
-    return "", ""
-
-
-def _inflects(token: str, term: str) -> bool:
-    """`token` is `term` with one inflection letter added ("erotisches" ← "erotische",
-    "kinder" ← "kind"): correcting it names the same thing, so it invents nothing."""
-    return len(term) >= 4 and len(token) == len(term) + 1 and token.startswith(term) and token[-1] in INFLECTIONS
-
-
-def _correct(token: str, lexicon: Lexicon, *, obfuscated: bool = False) -> str:
-    """Map an unknown token to the lexicon term it misspells, unless the token is itself a
-    word of a supported language ("shot" never becomes "shota", "nice" never "niece").
-    `obfuscated`: the token had a run of 3+ letters, so it is no word as written.
-    Without the word lists only letter repeats and digit leetspeak are undone."""
-    term, how = _candidate(token, lexicon)
-    if not term:
-        return token
-    if not obfuscated and is_word(token) and not _inflects(token, term):
-        return token
-    if how == "fuzzy" and not corrections_enabled():
-        return token
-    return term
-
-
-MAX_PARTS = 4
-
-
-def _segment(token: str, lexicon: Lexicon) -> list[str] | None:
-    """Split letters that were spaced out together ("atoddler", "nudepic") into words.
-
-    Known words cost 1, unknown stretches (3+ letters) cost 3; the cheapest split
-    wins, and it must contain at least one known word of 4+ letters.
-    """
-    n = len(token)
-    if n > 40:
-        return None
-    inf = float("inf")
-    cost = [inf] * (n + 1)
-    back: list[list[str]] = [[] for _ in range(n + 1)]
-    cost[0] = 0.0
-    for end in range(1, n + 1):
-        for start in range(max(0, end - 20), end):
-            if cost[start] == inf or len(back[start]) >= MAX_PARTS:
-                continue
-            part = token[start:end]
-            if start == 0 and end == n:
-                continue
-            if part in lexicon.vocabulary or skeleton(part) in lexicon.skeletons:
-                step = 1.0 - 0.02 * min(len(part), 6) ** 2  # longer known words win ties
-            elif len(part) >= 3:
-                step = 3.0
-            else:
-                continue
-            if cost[start] + step < cost[end]:
-                cost[end] = cost[start] + step
-                back[end] = [*back[start], part]
-    parts = back[n]
-    if len(parts) < 2 or not any(len(p) >= 4 and p in lexicon.vocabulary for p in parts):
-        return None
-    return parts
-
-
-class CanonicalToken(NamedTuple):  # a tuple: long texts make one per word
-    text: str
-    start: int  # span in the original prompt
-    end: int
-    corrected: bool  # a misspelling, leetspeak or fuzzy correction produced this word
-
-
-# Words repeat (Zipf): their correction is kept per lexicon, so long texts stay fast.
-_CANON_CACHE: dict[tuple[int, str, bool], tuple[tuple[str, bool], ...]] = {}
-_CANON_CACHE_MAX = 200_000
-
-
-def _canonical_word(word: str, squeezed: bool, lexicon: Lexicon) -> tuple[tuple[str, bool], ...]:
-    """(word, corrected) pairs for one plain token: a known misspelling or a fuzzy correction."""
-    key = (id(lexicon), word, squeezed)
-    hit = _CANON_CACHE.get(key)
-    if hit is not None:
-        return hit
-    fixed = lexicon.misspellings.get(word)
-    if fixed is not None:
-        out = tuple((f, True) for f in fixed)
-    else:
-        corrected = _correct(word, lexicon, obfuscated=squeezed)
-        out = ((corrected, corrected != word),)
-    if len(_CANON_CACHE) >= _CANON_CACHE_MAX:
-        _CANON_CACHE.clear()
-    _CANON_CACHE[key] = out
-    return out
-
-
-def canonical_spans(text: str, lexicon: Lexicon | None = None) -> list[CanonicalToken]:
-    """Tokens after normalisation, known misspellings and fuzzy correction, with their spans."""
-    lexicon = lexicon or load_lexicon()
-    out: list[CanonicalToken] = []
-    for tok in tokenise_spans(text):
-        word = tok.text
-        if tok.joined and word not in lexicon.vocabulary:
-            parts = _segment(word, lexicon)
-            if parts:
-                for p in parts:
-                    fixed_part = _correct(p, lexicon, obfuscated=True)
-                    out.append(CanonicalToken(fixed_part, tok.start, tok.end, tok.changed or fixed_part != p))
-                continue
-        for w, corrected in _canonical_word(word, tok.squeezed, lexicon):
-            out.append(CanonicalToken(w, tok.start, tok.end, tok.changed or corrected))
-    return _join_letter_pairs(out, lexicon)
-
-
-def canonical_tokens(text: str, lexicon: Lexicon | None = None) -> list[str]:
-    """Tokens after normalisation, known misspellings and fuzzy correction."""
-    return [t.text for t in canonical_spans(text, lexicon)]
-
-
-def _join_letter_pairs(tokens: list[CanonicalToken], lexicon: Lexicon) -> list[CanonicalToken]:
-    """Two spaced letters that spell a deciding term ("n u" → Catalan "nu") become one."""
-    out: list[CanonicalToken] = []
-    i = 0
-    while i < len(tokens):
-        pair = tokens[i].text + tokens[i + 1].text if i + 1 < len(tokens) else ""
-        if len(pair) == 2 and pair.isalpha() and pair in lexicon.skeletons:
-            a, b = tokens[i], tokens[i + 1]
-            out.append(CanonicalToken(pair, a.start, b.end, a.corrected or b.corrected))
-            i += 2
-        else:
-            out.append(tokens[i])
-            i += 1
-    return out
 
 
 @dataclass(frozen=True)
