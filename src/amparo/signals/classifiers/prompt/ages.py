@@ -210,6 +210,7 @@ def _match_at(tokens: Sequence[str], i: int, phrases: frozenset[tuple[str, ...]]
     return best
 
 
+@lru_cache(maxsize=65536)  # words repeat in long texts
 def _suffix_age(token: str) -> int | None:
     """One-token ages: "zwolfjahrige", "dodicenne", "quindicenne"."""
     words = age_words()

@@ -159,9 +159,11 @@ def _join_letter_pairs(tokens: list[CanonicalToken], lexicon: Lexicon) -> list[C
     """Two spaced letters that spell a deciding term ("n u" → Catalan "nu") become one."""
     out: list[CanonicalToken] = []
     i = 0
-    while i < len(tokens):
-        pair = tokens[i].text + tokens[i + 1].text if i + 1 < len(tokens) else ""
-        if len(pair) == 2 and pair.isalpha() and pair in lexicon.skeletons:
+    n = len(tokens)
+    while i < n:
+        one = len(tokens[i].text) == 1 and i + 1 < n and len(tokens[i + 1].text) == 1
+        pair = tokens[i].text + tokens[i + 1].text if one else ""
+        if pair and pair.isalpha() and pair in lexicon.skeletons:
             a, b = tokens[i], tokens[i + 1]
             out.append(CanonicalToken(pair, a.start, b.end, a.corrected or b.corrected))
             i += 2
