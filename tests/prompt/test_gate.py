@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from amparo.errors import BadInput, TooLarge
 from amparo.signals.classifiers.prompt.dataset import load_dataset
 from amparo.signals.classifiers.prompt.evaluate import score, summarise
-from amparo.signals.classifiers.prompt.gate import PROMPT_LABELS, PromptGate
+from amparo.signals.classifiers.prompt.gate import ALL_LABELS, PromptGate
 
 
 def _row(lang: str, label: str, note_part: str = "") -> str:
@@ -21,7 +21,7 @@ def _row(lang: str, label: str, note_part: str = "") -> str:
 def test_labels_and_evidence_for_a_minor_sexual_request(gate: PromptGate) -> None:
     a = gate.analyse(_row("en", "csam_request", "sexual request"))
     assert a.label == "csam_request"
-    assert set(a.scores) == set(PROMPT_LABELS)
+    assert set(a.scores) == set(ALL_LABELS)
     assert max(a.scores, key=lambda k: a.scores[k]) == "csam_request"
     kinds = {e.kind for e in a.evidence}
     assert "sexual_term" in kinds and kinds & {"age", "minor_term", "school_context"}
@@ -81,7 +81,7 @@ def test_binary_rtl_and_mixed_script_get_a_verdict(gate: PromptGate) -> None:
         "a" * 4000,
     ):
         a = gate.analyse(text)
-        assert a.label in PROMPT_LABELS
+        assert a.label in ALL_LABELS
         a.to_dict()
 
 
@@ -90,7 +90,7 @@ def test_binary_rtl_and_mixed_script_get_a_verdict(gate: PromptGate) -> None:
 def test_any_text_gets_a_verdict(text: str) -> None:
     gate = PromptGate.load(use_model=False)
     a = gate.analyse(text)
-    assert a.label in PROMPT_LABELS
+    assert a.label in ALL_LABELS
     assert abs(sum(a.scores.values()) - 1.0) < 1e-6
 
 

@@ -9,7 +9,7 @@ from amparo.store import events_repo
 from amparo.store.tables import LegalReportRow
 
 # Request labels whose attempts are counted against the account.
-ATTEMPT_LABELS = ("csam_request", "nudify_request")
+ATTEMPT_LABELS = ("csam_request", "nudify_request", "sexual_deepfake_request")
 
 
 def record_attempt(ctx: ActionContext) -> dict[str, Any] | None:

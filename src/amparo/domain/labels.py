@@ -9,6 +9,7 @@ HARM_LABELS = (
     "csam_request",
     "ncii_known",
     "nudify_request",
+    "sexual_deepfake_request",
     "sexual_deepfake",
     "adult_explicit",
     "ai_generated",

@@ -70,9 +70,7 @@ def _compose(lang: str, table: dict[str, Any], n: int) -> list[str]:
         return out
     if lang == "de":
         firsts = ["ein"] if u == 1 else units[u]
-        return [f"{y}und{x}" for x in ten for y in firsts] + [
-            f"{y} und {x}" for x in ten for y in firsts
-        ]
+        return [f"{y}und{x}" for x in ten for y in firsts] + [f"{y} und {x}" for x in ten for y in firsts]
     if lang == "fr":
         out = []
         if t in (7, 9):  # soixante-dix-sept, quatre-vingt-dix-sept
@@ -167,6 +165,12 @@ def age_words() -> AgeWords:
     )
 
 
+@lru_cache(maxsize=1)
+def number_starts() -> frozenset[str]:
+    """First words of every spelt number: any other word starts none (a fast skip)."""
+    return frozenset(key[0] for key in number_tables().phrases)
+
+
 @dataclass(frozen=True)
 class FoundNumber:
     value: int
@@ -174,14 +178,14 @@ class FoundNumber:
     end: int  # exclusive
 
 
-def read_number(
-    tokens: Sequence[str], i: int, languages: Collection[str] = ()
-) -> FoundNumber | None:
+def read_number(tokens: Sequence[str], i: int, languages: Collection[str] = ()) -> FoundNumber | None:
     """The number (numeral or words) starting at tokens[i], longest spelling first."""
     tok = tokens[i]
     if tok.isdigit():
         return FoundNumber(int(tok), i, i + 1) if len(tok) <= 3 else None
     tables = number_tables()
+    if tok not in number_starts():
+        return None
     for size in range(min(tables.max_len, len(tokens) - i), 0, -1):
         key = tuple(tokens[i : i + size])
         hit = tables.phrases.get(key)
@@ -206,6 +210,7 @@ def _match_at(tokens: Sequence[str], i: int, phrases: frozenset[tuple[str, ...]]
     return best
 
 
+@lru_cache(maxsize=65536)  # words repeat in long texts
 def _suffix_age(token: str) -> int | None:
     """One-token ages: "zwolfjahrige", "dodicenne", "quindicenne"."""
     words = age_words()
@@ -240,6 +245,9 @@ def find_ages(
             i += 1
             continue
         num = read_number(tokens, i, languages)
+        pair = tokens[i] + tokens[i + 1] if num is not None and i + 1 < n else ""
+        if len(pair) == 2 and pair.isdigit():  # "2 0 years old": two digits spaced apart
+            num = FoundNumber(int(pair), i, i + 2)
         if num is None or num.value > MAX_AGE:
             i += 1
             continue
@@ -256,13 +264,7 @@ def find_ages(
         elif weak:
             after = _match_at(tokens, j + weak, words.cue_after)
             person_after = j + weak < n and tokens[j + weak] in person_words
-            if (
-                after
-                or person_after
-                or person_before
-                or before in words.cue_before
-                or (before2 in words.cue_before)
-            ):
+            if after or person_after or person_before or before in words.cue_before or (before2 in words.cue_before):
                 is_age, end = True, j + weak + after
         elif (before in words.cue_before or before in person_words or person_before) and (
             tokens[i].isdigit() or before in AGE_PREFIXES

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,24 +25,35 @@ import numpy as np
 from amparo.errors import BadInput, TooLarge
 
 from .model import Embedder, PromptModel
+from .names import name_tables
 from .prefilter import PREFILTER_FILE, Prefilter
 from .rules import (
     LABEL_BENIGN,
     LABEL_CSAM,
+    LABEL_DEEPFAKE,
     LABEL_MINOR,
     LABEL_NUDIFY,
     LABEL_SEXUAL,
+    MODEL_CATEGORIES,
     Lexicon,
     RuleResult,
     apply_rules,
+    canonical_spans,
+    decide,
     load_lexicon,
 )
+from .windows import DEFAULT_OVERLAP, DEFAULT_WINDOW, split_windows
+from .words import known_words
 
+# The labels the learned stage knows (its training and weights use this order).
 PROMPT_LABELS = (LABEL_CSAM, LABEL_NUDIFY, LABEL_SEXUAL, LABEL_MINOR, LABEL_BENIGN)
+# Every label the gate gives: the rules also decide sexual_deepfake_request.
+ALL_LABELS = (LABEL_CSAM, LABEL_NUDIFY, LABEL_DEEPFAKE, LABEL_SEXUAL, LABEL_MINOR, LABEL_BENIGN)
 # How far each label is from allowed: the model may only move a verdict up this list.
-SEVERITY = {LABEL_BENIGN: 0, LABEL_MINOR: 1, LABEL_SEXUAL: 2, LABEL_NUDIFY: 3, LABEL_CSAM: 4}
+SEVERITY = {LABEL_BENIGN: 0, LABEL_MINOR: 1, LABEL_SEXUAL: 2, LABEL_DEEPFAKE: 3, LABEL_NUDIFY: 4, LABEL_CSAM: 5}
 RULE_CONFIDENCE = 0.95
-DEFAULT_MAX_CHARS = 4000
+# Hard cap (the only size that answers 413); longer texts than a window are read in windows.
+DEFAULT_MAX_CHARS = 200_000
 # Model probabilities kept per normalised prompt: real traffic repeats prompts.
 DEFAULT_CACHE_SIZE = 4096
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -50,12 +61,18 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class PromptEvidence:
-    kind: str  # age, minor_term, sexual_term, nudify_term, school_context, image_ref, model
-    text: str
+    kind: str  # age, minor_term, sexual_term, nudify_term, school_context, image_ref, real_person, model
+    text: str  # the matched words after normalisation and correction
     detail: str
+    start: int = -1  # span of the prompt as written (-1: not tied to a span, e.g. the model)
+    end: int = -1
+    original: str = ""  # prompt[start:end], so a reviewer sees what was really written
 
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "text": self.text, "detail": self.detail}
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind, "text": self.text, "detail": self.detail}
+        if self.start >= 0:
+            d.update(start=self.start, end=self.end, original=self.original)
+        return d
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,9 @@ class PromptAnalysis:
     refers_to_image: bool
     decided_by: str = "rules"  # "rules", "model" or "none" (nothing relevant found)
     nudify: bool = field(default=False)  # asks to remove/reduce clothing or sexualise
+    windows: int = 1  # how many windows the text was read in (1: read whole)
+    window: int = 0  # the window whose verdict is the label (the most severe, first on ties)
+    window_span: tuple[int, int] = (0, 0)  # that window's span in the text
 
     @property
     def minor_ages(self) -> tuple[int, ...]:
@@ -85,6 +105,7 @@ class PromptAnalysis:
             "refers_to_image": self.refers_to_image,
             "nudify": self.nudify,
             "decided_by": self.decided_by,
+            "windowing": {"windows": self.windows, "window": self.window, "span": list(self.window_span)},
         }
 
 
@@ -98,6 +119,21 @@ def _clean_input(text: object, max_chars: int) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+# The learned stage reads prompts; in a window of a long text it reads the stretch around
+# the first cue, so its cost per window stays that of one prompt.
+MODEL_TOKENS = 64
+
+
+def _model_key(rules: RuleResult) -> str:
+    tokens = rules.tokens
+    if len(tokens) <= MODEL_TOKENS:
+        return " ".join(tokens)
+    cues = [h.start for h in rules.hits if h.category in MODEL_CATEGORIES] + [s for _, s, _ in rules.ages]
+    first = min(cues) if cues else 0
+    lo = max(0, min(first - MODEL_TOKENS // 4, len(tokens) - MODEL_TOKENS))
+    return " ".join(tokens[lo : lo + MODEL_TOKENS])
+
+
 class PromptGate:
     def __init__(
         self,
@@ -107,7 +143,12 @@ class PromptGate:
         max_chars: int,
         prefilter: Prefilter | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        window: int = DEFAULT_WINDOW,
+        overlap: int = DEFAULT_OVERLAP,
     ) -> None:
+        split_windows(0, window, overlap)  # validates the window settings
+        self.window = window
+        self.overlap = overlap
         if model is not None and prefilter is not None and prefilter.labels != model.labels:
             raise ValueError("the prefilter and the embedding model were trained on different labels")
         self.lexicon = lexicon
@@ -127,6 +168,8 @@ class PromptGate:
         warm: bool = False,
         use_prefilter: bool = True,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        window: int = DEFAULT_WINDOW,
+        overlap: int = DEFAULT_OVERLAP,
     ) -> PromptGate:
         """Load lexicons and weights; `warm` loads the embedder now, not on first use.
 
@@ -144,7 +187,10 @@ class PromptGate:
         prefilter = Prefilter.load(PREFILTER_FILE) if use_model and use_prefilter else None
         if embedder is not None and warm:
             embedder.warm()
-        return cls(lexicon, model, embedder, max_chars, prefilter, cache_size)
+        if warm:  # else on first use: the word lists cost ~1 s of CPU, once per process
+            known_words()
+            name_tables()
+        return cls(lexicon, model, embedder, max_chars, prefilter, cache_size, window, overlap)
 
     # -- public ---------------------------------------------------------------
     def analyse(self, text: str) -> PromptAnalysis:
@@ -152,18 +198,42 @@ class PromptGate:
 
     def analyse_many(self, texts: Sequence[str]) -> list[PromptAnalysis]:
         cleaned = [_clean_input(t, self.max_chars) for t in texts]
-        results = [apply_rules(t, self.lexicon) for t in cleaned]
+        # each text is tokenised once; the rules run on every window of its tokens
+        owner: list[int] = []
+        results: list[RuleResult] = []
+        spans: list[tuple[int, int, int]] = []  # (window index, first char, last char)
+        counts: list[int] = []
+        for k, text in enumerate(cleaned):
+            ctoks = canonical_spans(text, self.lexicon)
+            wins = split_windows(len(ctoks), self.window, self.overlap)
+            counts.append(len(wins))
+            for w in wins:
+                part = ctoks[w.start : w.end]
+                owner.append(k)
+                results.append(decide(text, part, self.lexicon))
+                spans.append((w.index, part[0].start if part else 0, part[-1].end if part else len(text)))
         probs: list[np.ndarray | None] = [None] * len(results)
         todo = [i for i, r in enumerate(results) if self._needs_model(r)]
         if todo and self.model is not None and self.embedder is not None:
-            keys = [" ".join(r.tokens) for r in results]
+            keys = [_model_key(r) for r in results]
             if self.prefilter is not None:
                 first = self.prefilter.predict([keys[i] for i in todo])
                 todo = [i for i, p in zip(todo, first, strict=True) if self._escalates(results[i], p)]
             found = self._model_probs(list(dict.fromkeys(keys[i] for i in todo)))
             for i in todo:
                 probs[i] = found[keys[i]]
-        return [self._combine(r, p) for r, p in zip(results, probs, strict=True)]
+        judged = [self._combine(r, p, cleaned[owner[i]]) for i, (r, p) in enumerate(zip(results, probs, strict=True))]
+        best: dict[int, int] = {}
+        for i, a in enumerate(judged):
+            k = owner[i]
+            if k not in best or SEVERITY[a.label] > SEVERITY[judged[best[k]].label]:
+                best[k] = i
+        out: list[PromptAnalysis] = []
+        for k in range(len(cleaned)):
+            i = best[k]
+            idx, lo, hi = spans[i]
+            out.append(replace(judged[i], windows=counts[k], window=idx, window_span=(lo, hi)))
+        return out
 
     def reachable(self, rules: RuleResult) -> list[int]:
         """Indices (in the model's label order) of the labels the model may raise these rules to.
@@ -212,15 +282,24 @@ class PromptGate:
                 self._cache.popitem(last=False)
         return out
 
-    def _combine(self, rules: RuleResult, probs: np.ndarray | None) -> PromptAnalysis:
-        evidence = [PromptEvidence(k, t, d) for k, t, d in rules.reasons]
+    def _combine(self, rules: RuleResult, probs: np.ndarray | None, text: str = "", offset: int = 0) -> PromptAnalysis:
+        """One window's verdict; evidence spans are given in the whole text (`offset` added)."""
+
+        def cite(kind: str, words: str, detail: str, start: int, end: int) -> PromptEvidence:
+            if start < 0:
+                return PromptEvidence(kind, words, detail)
+            return PromptEvidence(kind, words, detail, start + offset, end + offset, text[start:end])
+
+        evidence = [cite(r.kind, r.text, r.detail, r.start, r.end) for r in rules.reasons]
         if rules.refers_to_image:
-            refs = rules.texts("image_ref") + rules.texts("real_person") + rules.texts("pronoun")
+            refs = [h for h in rules.hits if h.category in ("image_ref", "real_person", "pronoun")]
             if refs:
-                evidence.append(PromptEvidence("image_ref", refs[0], "refers to a real person or the input image"))
+                h = refs[0]
+                s0, e0 = rules.spans[h.start][0], rules.spans[h.end - 1][1]
+                evidence.append(cite("image_ref", h.text, "refers to a real person or the input image", s0, e0))
         label = rules.label
         decided_by = "rules" if rules.relevant else "none"
-        scores = dict.fromkeys(PROMPT_LABELS, 0.0)
+        scores = dict.fromkeys(ALL_LABELS, 0.0)
         if probs is not None and self.model is not None:
             for name, p in zip(self.model.labels, probs, strict=True):
                 scores[name] = float(p)
@@ -244,8 +323,9 @@ class PromptGate:
                 label = candidate
                 decided_by = "model"
         scores[rules.label] = max(scores[rules.label], RULE_CONFIDENCE if rules.relevant else 0.9)
-        if label != rules.label:
-            scores[label] = max(scores[label], scores[rules.label] + 1e-3)
+        # the verdict is the top score (a label the model does not know, such as
+        # sexual_deepfake_request, would otherwise sit below the model's own guess)
+        scores[label] = max(scores[label], max(scores.values()) + 1e-3)
         total = sum(scores.values())
         scores = {k: v / total for k, v in scores.items()}
         return PromptAnalysis(

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -52,9 +52,7 @@ class Symbols:
 
 @lru_cache(maxsize=1)
 def load_symbols() -> Symbols:
-    raw: dict[str, Any] = yaml.load(
-        (LEXICON_DIR / SYMBOLS_FILE).read_text("utf-8"), Loader=YAML_LOADER
-    )
+    raw: dict[str, Any] = yaml.load((LEXICON_DIR / SYMBOLS_FILE).read_text("utf-8"), Loader=YAML_LOADER)
     return Symbols(
         confusables={str(k): str(v) for k, v in raw["confusables"].items()},
         leet={str(k): str(v) for k, v in raw["leet"].items()},
@@ -65,9 +63,7 @@ def load_symbols() -> Symbols:
 @lru_cache(maxsize=1)
 def unit_words() -> frozenset[str]:
     """Age units that may be glued to digits ("12yo", "12anos", "12jahrige")."""
-    raw: dict[str, Any] = yaml.load(
-        (LEXICON_DIR / AGES_FILE).read_text("utf-8"), Loader=YAML_LOADER
-    )
+    raw: dict[str, Any] = yaml.load((LEXICON_DIR / AGES_FILE).read_text("utf-8"), Loader=YAML_LOADER)
     words = {w for key in ("strong_units", "weak_units", "suffix_units") for w in raw[key]}
     return frozenset(w.replace(" ", "") for w in words) | {"yo", "yr", "yrs", "yrold"}
 
@@ -83,6 +79,8 @@ def _translation() -> dict[int, str]:
 
 
 def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -102,9 +100,7 @@ def _deleet(token: str) -> list[str]:
     if token.isdigit():
         return [token]
     m = _DIGITS_THEN_LETTERS.match(token)
-    if m and (
-        m.group(2) in unit_words() or (m.group(2) in _ORDINAL_SUFFIXES and len(m.group(1)) <= 2)
-    ):
+    if m and (m.group(2) in unit_words() or (m.group(2) in _ORDINAL_SUFFIXES and len(m.group(1)) <= 2)):
         return [m.group(1), m.group(2)]
     if not any(c.isalpha() for c in token):
         return [token.strip("@$!|€")] if token.strip("@$!|€").isdigit() else []
@@ -117,9 +113,7 @@ def _deleet(token: str) -> list[str]:
     return [mapped] if mapped else []
 
 
-_ORDINAL_SUFFIXES = frozenset(
-    {"th", "st", "nd", "rd", "o", "a", "e", "er", "eme", "ieme", "es", "ta", "to", "te"}
-)
+_ORDINAL_SUFFIXES = frozenset({"th", "st", "nd", "rd", "o", "a", "e", "er", "eme", "ieme", "es", "ta", "to", "te"})
 
 
 def deleet(token: str) -> str:
@@ -147,28 +141,125 @@ def normalise_text(text: str) -> str:
     return text.translate(_translation())
 
 
-def _plain_tokens(text: str, joined: bool) -> list[tuple[str, bool]]:
-    return [(squeeze_repeats(tok), joined) for raw in _TOKEN.findall(text) for tok in _deleet(raw)]
+@lru_cache(maxsize=8192)
+def _normalise_char(ch: str) -> str:
+    return normalise_text(ch)
 
 
-def tokenise_marked(text: str) -> list[tuple[str, bool]]:
-    """Tokens, each flagged True when it was rebuilt from spaced-out letters
-    ("t o d d l e r"): such a token may hold several words run together."""
-    clean = normalise_text(text)
-    clean = _YO.sub(r"\1 yo ", clean)
-    out: list[tuple[str, bool]] = []
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def normalise_mapped(text: str) -> tuple[str, list[int]]:
+    """`normalise_text` plus, for every output character, the index of the input
+    character it came from, so that evidence can cite the prompt as written.
+
+    Done one character at a time outside ASCII runs (linear, cached per character);
+    composed and decomposed accents give the same letters because accents are dropped.
+    """
+    pieces: list[str] = []
+    index: list[int] = []
+    pos = 0
+    for m in _NON_ASCII.finditer(text):
+        if m.start() > pos:
+            run = normalise_text(text[pos : m.start()])  # ASCII: one character in, one out
+            pieces.append(run)
+            index.extend(range(pos, m.start()))
+        for i in range(m.start(), m.end()):
+            out = _normalise_char(text[i])
+            if out:
+                pieces.append(out)
+                index.extend([i] * len(out))
+        pos = m.end()
+    if pos < len(text):
+        pieces.append(normalise_text(text[pos:]))
+        index.extend(range(pos, len(text)))
+    clean = "".join(pieces)
+    if len(clean) != len(index):  # a translation that changes ASCII length: map per character
+        pieces, index = [], []
+        for i, ch in enumerate(text):
+            out = _normalise_char(ch)
+            pieces.append(out)
+            index.extend([i] * len(out))
+        clean = "".join(pieces)
+    return clean, index
+
+
+class Token(NamedTuple):  # a tuple: long texts make one per word
+    text: str
+    joined: bool  # rebuilt from spaced-out letters: may hold several words run together
+    start: int  # span in the original prompt
+    end: int
+    changed: bool = False  # leetspeak was read back into letters
+    squeezed: bool = False  # a run of 3+ letters was shortened: no word of ours looks like that
+
+
+@lru_cache(maxsize=65536)
+def _token_parts(raw: str) -> tuple[tuple[str, bool, bool], ...]:
+    """(word, leetspeak read back, letters squeezed) for each word in one raw token."""
+    out = []
+    for tok in _deleet(raw):
+        word = squeeze_repeats(tok)
+        leet = any(c.isdigit() or c in "@$!|€" for c in raw) and not tok.isdigit()
+        out.append((word, leet and not _is_unit_split(raw, tok), word != tok))
+    return tuple(out)
+
+
+def _plain_tokens(clean: str, index: list[int], lo: int, hi: int, joined: bool) -> list[Token]:
+    out: list[Token] = []
+    for m in _TOKEN.finditer(clean, lo, hi):
+        start, end = index[m.start()], index[m.end() - 1] + 1
+        for word, leet, squeezed in _token_parts(m.group(0)):
+            out.append(Token(word, joined, start, end, leet, squeezed))
+    return out
+
+
+def _is_unit_split(raw: str, tok: str) -> bool:
+    """ "12yo" → "12", "yo": the letters were never digits."""
+    return raw.endswith(tok) and tok.isalpha() and raw[: -len(tok)].isdigit()
+
+
+def tokenise_spans(text: str) -> list[Token]:
+    """Tokens with their span in the original text, rebuilt from spaced letters,
+    leetspeak and letter runs."""
+    clean, index = normalise_mapped(text)
+    # "12 y.o." → "12 yo": rebuilt with the index kept in step
+    if _YO.search(clean):
+        parts: list[str] = []
+        new_index: list[int] = []
+        pos = 0
+        for m in _YO.finditer(clean):
+            parts.append(clean[pos : m.start()])
+            new_index.extend(index[pos : m.start()])
+            repl = m.group(1) + " yo "
+            parts.append(repl)
+            y = m.start() + m.group(0).index("y", 1)
+            new_index.extend([index[m.start()], index[y], index[y], index[m.end() - 1], index[m.end() - 1]])
+            pos = m.end()
+        parts.append(clean[pos:])
+        new_index.extend(index[pos:])
+        clean, index = "".join(parts), new_index
+    out: list[Token] = []
     pos = 0
     for m in _SPACED.finditer(clean):
         joined = _join_spaced(m)
         if joined == m.group(0):
             continue
-        out += _plain_tokens(clean[pos : m.start()], False)
-        out += _plain_tokens(joined, True)
+        out += _plain_tokens(clean, index, pos, m.start(), False)
+        out += [
+            Token(t.text, True, index[m.start()], index[m.end() - 1] + 1, t.changed, t.squeezed)
+            for t in _plain_tokens(joined, [0] * len(joined), 0, len(joined), True)
+        ]
         pos = m.end()
-    out += _plain_tokens(clean[pos:], False)
+    out += _plain_tokens(clean, index, pos, len(clean), False)
     return out
+
+
+def tokenise_marked(text: str) -> list[tuple[str, bool]]:
+    """Tokens, each flagged True when it was rebuilt from spaced-out letters
+    ("t o d d l e r"): such a token may hold several words run together."""
+    return [(t.text, t.joined) for t in tokenise_spans(text)]
 
 
 def tokenise(text: str) -> list[str]:
     """Clean text → tokens with spaced letters joined, leetspeak mapped and repeats squeezed."""
-    return [tok for tok, _ in tokenise_marked(text)]
+    return [t.text for t in tokenise_spans(text)]

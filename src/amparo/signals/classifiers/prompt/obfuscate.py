@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from .normalise import tokenise
 from .rules import apply_rules
+from .words import is_word
 
 MUTATIONS = (
     "spacing",
@@ -101,15 +102,23 @@ def _emoji(word: str, rng: random.Random, category: str) -> str:
 
 
 def _misspelling(word: str, rng: random.Random, category: str) -> str:
+    """One letter swapped, dropped or doubled. A typo that spells another real word
+    ("erótica" → "eróica", Italian for heroic) is no obfuscation: no reader, and no gate
+    that never invents, can tell it from that word, so such a typo is drawn again."""
     if len(word) < 5:
         return _repeats(word, rng, category)
-    i = rng.randrange(1, len(word) - 2)
-    kind = rng.choice(["swap", "drop", "double"])
-    if kind == "swap":
-        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-    if kind == "drop":
-        return word[:i] + word[i + 1 :]
-    return word[:i] + word[i] + word[i:]
+    for _ in range(8):
+        i = rng.randrange(1, len(word) - 2)
+        kind = rng.choice(["swap", "drop", "double"])
+        if kind == "swap":
+            out = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        elif kind == "drop":
+            out = word[:i] + word[i + 1 :]
+        else:
+            out = word[:i] + word[i] + word[i:]
+        if not is_word("".join(tokenise(out))):
+            return out
+    return _repeats(word, rng, category)
 
 
 def _language_mix(word: str, rng: random.Random, category: str) -> str:

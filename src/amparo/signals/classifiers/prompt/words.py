@@ -1,0 +1,69 @@
+"""Words of the supported languages, so that spelling correction never invents a term.
+
+Fuzzy, phonetic and leetspeak correction may turn an unknown token into a deciding
+term ("chidl" → "child"), but never a word people really write ("shot", "nice",
+"bees"). The word lists are wordfreq's (Apache-2.0 code, CC-BY-SA 4.0 data, in the
+`prompt` extra): every word with a Zipf frequency of at least `WORD_ZIPF` in English,
+Spanish, Catalan, French, Portuguese, Italian or German, accents and case folded like
+prompt text. wordfreq has no Galician or Basque lists; Portuguese and Spanish cover
+most Galician words, and Basque words are protected only by the lexicons.
+
+Without wordfreq installed the gate cannot tell words from misspellings, so fuzzy
+correction is off (curated misspellings still apply): it may miss a misspelt request
+but never invents one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+# Zipf 2 is about once per 100 million words: rare real words ("twen", "gosse") count as
+# words, while spellings that only occur as typos of a deciding term stay correctable.
+WORD_ZIPF = 2.0
+WORDFREQ_LANGUAGES = ("en", "es", "ca", "fr", "pt", "it", "de")
+# Zipf 4.8 is about once per 60,000 words: everyday words ("will", "gold", "block", "may").
+COMMON_ZIPF = 4.8
+
+
+def _fold(word: str) -> str:
+    word = word.casefold()
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _words_above(zipf: float) -> frozenset[str] | None:
+    try:
+        from wordfreq import get_frequency_list
+    except ImportError:
+        return None
+    # wordfreq buckets words by centibel: bucket i holds Zipf 9 - i/100
+    last_bucket = int(round((9.0 - zipf) * 100))
+    words: set[str] = set()
+    for lang in WORDFREQ_LANGUAGES:
+        for bucket in get_frequency_list(lang, "large")[: last_bucket + 1]:
+            words.update(_fold(w) for w in bucket if w.isalpha())
+    return frozenset(words)
+
+
+@lru_cache(maxsize=1)
+def known_words() -> frozenset[str] | None:
+    """Folded words of the supported languages, or None when wordfreq is not installed."""
+    return _words_above(WORD_ZIPF)
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Everyday words (empty without wordfreq): a lowercase pair of them is no name."""
+    return _words_above(COMMON_ZIPF) or frozenset()
+
+
+def is_word(token: str) -> bool:
+    """True when `token` (already folded) is a word of a supported language."""
+    words = known_words()
+    return words is not None and token in words
+
+
+def corrections_enabled() -> bool:
+    return known_words() is not None
