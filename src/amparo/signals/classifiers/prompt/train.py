@@ -1,10 +1,16 @@
-"""Train the embedding classifier on the shipped train split.
+"""Train the embedding classifier on the shipped train split and the public train rows.
 
-Run: `python -m amparo.signals.classifiers.prompt.train`.
+Run: `python -m amparo.signals.classifiers.prompt.train [--public DIR]`.
+
+The public rows (dataset.PUBLIC_DIR, built by scripts/build_public_prompt_data.py: COCO
+captions, AILuminate en_US) are real text nobody here wrote; only their train split is
+trained on, their dev split picks thresholds, their test split and the test-only sources
+are left to bench/bench_prompt_public.py.
 
 Writes weights/prompt_lr.npz. Thresholds (the probability the model needs to
-raise the rules' label) are picked on the dev split and its obfuscated variants:
-the lowest threshold whose escalations are right at least 95 % of the time.
+raise the rules' label) are picked on the dev split (shipped rows, their obfuscated
+variants and the public dev rows): the lowest threshold whose raises are right at
+least 95 % of the time.
 
 Then writes weights/prompt_prefilter.npz: the hashed-n-gram first stage, distilled
 from the embedding model's probabilities on the train split and its obfuscated
@@ -18,32 +24,40 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
-from .dataset import load_dataset
-from .gate import DEFAULT_MAX_CHARS, PROMPT_LABELS, SEVERITY, PromptGate
+from .dataset import PUBLIC_DIR, load_dataset, load_public
+from .gate import DEFAULT_MAX_CHARS, PROMPT_LABELS, PromptGate
 from .model import WEIGHTS_FILE, Embedder, PromptModel, fit_logistic
 from .obfuscate import variants
 from .prefilter import PREFILTER_FILE, Prefilter, fit_prefilter
 from .rules import apply_rules, load_lexicon
 
-GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99, 1.01)
+GRID = (0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99, 1.01)
 # The model never raises a verdict on less than this, whatever dev says.
-FLOOR = 0.8
+FLOOR = 0.5
+PRECISION = 0.95
 # The first stage must send usem3 every dev prompt where usem3 reaches this on a raisable label.
 NEAR_RAISE = 0.3
 # escalate_at is this fraction of the lowest first-stage score among those prompts.
 ESCALATE_MARGIN = 0.95
 
 
-def _with_variants(split: str, seed: int) -> tuple[list[str], list[str]]:
+def _with_variants(split: str, seed: int, public: Path | None = None) -> tuple[list[str], list[str]]:
+    """Shipped rows of `split` with their obfuscated variants, then the labelled public rows of `split`."""
     texts: list[str] = []
     truth: list[str] = []
     for r in load_dataset([split]):
         for text in [r.text, *variants(r.text, seed=seed).values()]:
             texts.append(text)
             truth.append(r.label)
+    if public is not None:
+        for r in load_public([split], public):
+            if r.label in PROMPT_LABELS:
+                texts.append(r.text)
+                truth.append(r.label)
     return texts, truth
 
 
@@ -85,37 +99,39 @@ def screen_report(gate: PromptGate, texts: list[str], prefilter: Prefilter) -> d
     }
 
 
-def train_prefilter(model: PromptModel, embedder: Embedder) -> Prefilter:
+def train_prefilter(model: PromptModel, embedder: Embedder, public: Path | None) -> Prefilter:
     """Distil the embedding model into the hashed-n-gram first stage and pick escalate_at."""
     lexicon = load_lexicon()
     label_index = {name: i for i, name in enumerate(PROMPT_LABELS)}
-    texts, truth = _with_variants("train", seed=2)
+    texts, truth = _with_variants("train", seed=2, public=public)
     keys = [" ".join(apply_rules(t, lexicon).tokens) for t in texts]
     targets = model.predict(embedder.encode(keys))
     w, b = fit_prefilter(keys, targets, np.array([label_index[t] for t in truth]))
     draft = Prefilter(PROMPT_LABELS, w.astype(np.float32), b.astype(np.float32), 0.0)
     gate = PromptGate(lexicon, model, embedder, DEFAULT_MAX_CHARS)
-    dev, _ = _with_variants("dev", seed=1)
+    dev, _ = _with_variants("dev", seed=1, public=public)
     lowest = screen_report(gate, dev, draft)["min_first_stage_on_near"]
     escalate_at = float(np.floor(lowest * ESCALATE_MARGIN * 100) / 100)
     return Prefilter(draft.labels, draft.weights, draft.bias, escalate_at)
 
 
-def _pick_thresholds(probs: np.ndarray, rule_labels: list[str], truth: list[str], adult_only: list[bool]) -> np.ndarray:
-    out = np.ones(len(PROMPT_LABELS), dtype=np.float32) * 1.01
+def pick_thresholds(probs: np.ndarray, reach: list[list[int]], truth: list[str]) -> np.ndarray:
+    """Per label, the lowest threshold on GRID (at least FLOOR) whose raises are right ≥ PRECISION.
+
+    A raise to label k happens where k is the argmax, is reachable from the rules' verdict
+    (gate.reachable: more severe, allowed by the hard lines) and p[k] ≥ the threshold.
+    A label no threshold makes precise enough gets 1.01: the model never says it.
+    """
+    out = np.full(len(PROMPT_LABELS), 1.01, dtype=np.float32)
+    best = probs.argmax(axis=1)
     for k, name in enumerate(PROMPT_LABELS):
+        cand = np.array([best[i] == k and k in reach[i] for i in range(len(truth))], dtype=bool)
+        right_all = np.array([t == name for t in truth], dtype=bool)
         for tau in GRID:
-            right = wrong = 0
-            for p, rl, t, adult in zip(probs, rule_labels, truth, adult_only, strict=True):
-                if int(np.argmax(p)) != k or p[k] < tau or SEVERITY[name] <= SEVERITY[rl]:
-                    continue
-                if adult and name in ("csam_request", "minor_nonsexual"):
-                    continue
-                if t == name:
-                    right += 1
-                else:
-                    wrong += 1
-            if wrong == 0 or right / (right + wrong) >= 0.95:
+            raised = cand & (probs[:, k] >= tau)
+            right = int((raised & right_all).sum())
+            wrong = int((raised & ~right_all).sum())
+            if wrong == 0 or right / (right + wrong) >= PRECISION:
                 out[k] = max(tau, FLOOR)
                 break
     return out
@@ -125,52 +141,53 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--l2", type=float, default=1e-3)
     parser.add_argument("--epochs", type=int, default=400)
+    parser.add_argument("--public", type=Path, default=PUBLIC_DIR, help="public rows (jsonl folder)")
+    parser.add_argument("--no-public", action="store_true", help="train on the shipped rows only")
     parser.add_argument("--prefilter-only", action="store_true", help="keep prompt_lr.npz")
     args = parser.parse_args()
+    public: Path | None = None if args.no_public or not args.public.is_dir() else args.public
     t0 = time.perf_counter()
     embedder = Embedder()
     if args.prefilter_only:
-        _write_prefilter(PromptModel.load(), embedder)
+        _write_prefilter(PromptModel.load(), embedder, public)
         print(f"done in {time.perf_counter() - t0:.1f} s")
         return
-    train = load_dataset(["train"])
+    lexicon = load_lexicon()
+    texts = [r.text for r in load_dataset(["train"])]
+    truth = [r.label for r in load_dataset(["train"])]
+    if public is not None:
+        rows = [r for r in load_public(["train"], public) if r.label in PROMPT_LABELS]
+        texts += [r.text for r in rows]
+        truth += [r.label for r in rows]
     label_index = {name: i for i, name in enumerate(PROMPT_LABELS)}
-    x = embedder.encode([" ".join(apply_rules(r.text).tokens) for r in train])
-    y = np.array([label_index[r.label] for r in train])
+    x = embedder.encode([" ".join(apply_rules(t, lexicon).tokens) for t in texts])
+    y = np.array([label_index[t] for t in truth])
     w, b = fit_logistic(x, y, len(PROMPT_LABELS), l2=args.l2, epochs=args.epochs)
-    model = PromptModel(PROMPT_LABELS, w.astype(np.float32), b.astype(np.float32), np.ones(5))
+    model = PromptModel(PROMPT_LABELS, w.astype(np.float32), b.astype(np.float32), np.zeros(len(PROMPT_LABELS)))
     acc = float((model.predict(x).argmax(1) == y).mean())
 
-    dev_texts: list[str] = []
-    dev_truth: list[str] = []
-    for r in load_dataset(["dev"]):
-        for text in [r.text, *variants(r.text, seed=1).values()]:
-            dev_texts.append(text)
-            dev_truth.append(r.label)
-    rules = [apply_rules(t) for t in dev_texts]
+    dev_texts, dev_truth = _with_variants("dev", seed=1, public=public)
+    rules = [apply_rules(t, lexicon) for t in dev_texts]
     probs = model.predict(embedder.encode([" ".join(rr.tokens) for rr in rules]))
-    thresholds = _pick_thresholds(
-        probs,
-        [rr.label for rr in rules],
-        dev_truth,
-        [rr.adult_age and not rr.minor for rr in rules],
-    )
+    # thresholds 0 make `reachable` depend on the hard lines and severities only
+    gate = PromptGate(lexicon, model, None, DEFAULT_MAX_CHARS)
+    thresholds = pick_thresholds(probs, [gate.reachable(rr) for rr in rules], dev_truth)
     final = PromptModel(model.labels, model.weights, model.bias, thresholds)
     final.save(WEIGHTS_FILE)
-    print(f"train rows {len(train)}, train accuracy {acc:.3f}")
+    print(f"train rows {len(texts)} (public: {public}), train accuracy {acc:.3f}")
     print("thresholds", dict(zip(PROMPT_LABELS, thresholds.round(2).tolist(), strict=True)))
     print(f"wrote {WEIGHTS_FILE} in {time.perf_counter() - t0:.1f} s")
-    _write_prefilter(final, embedder)
+    _write_prefilter(final, embedder, public)
 
 
-def _write_prefilter(model: PromptModel, embedder: Embedder) -> None:
-    prefilter = train_prefilter(model, embedder)
+def _write_prefilter(model: PromptModel, embedder: Embedder, public: Path | None) -> None:
+    prefilter = train_prefilter(model, embedder, public)
     prefilter.save(PREFILTER_FILE)
     gate = PromptGate(load_lexicon(), model, embedder, DEFAULT_MAX_CHARS)
     print(f"prefilter escalate_at {prefilter.escalate_at:.2f}")
     for split, seed in (("dev", 1), ("test", 0)):
-        texts, _ = _with_variants(split, seed)
-        print(split, "+ obfuscated:", screen_report(gate, texts, prefilter))
+        texts, _ = _with_variants(split, seed, public)
+        print(split, "+ obfuscated + public:", screen_report(gate, texts, prefilter))
     print(f"wrote {PREFILTER_FILE}")
 
 
