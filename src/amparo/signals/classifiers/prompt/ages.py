@@ -70,7 +70,9 @@ def _compose(lang: str, table: dict[str, Any], n: int) -> list[str]:
         return out
     if lang == "de":
         firsts = ["ein"] if u == 1 else units[u]
-        return [f"{y}und{x}" for x in ten for y in firsts] + [f"{y} und {x}" for x in ten for y in firsts]
+        return [f"{y}und{x}" for x in ten for y in firsts] + [
+            f"{y} und {x}" for x in ten for y in firsts
+        ]
     if lang == "fr":
         out = []
         if t in (7, 9):  # soixante-dix-sept, quatre-vingt-dix-sept
@@ -172,7 +174,9 @@ class FoundNumber:
     end: int  # exclusive
 
 
-def read_number(tokens: Sequence[str], i: int, languages: Collection[str] = ()) -> FoundNumber | None:
+def read_number(
+    tokens: Sequence[str], i: int, languages: Collection[str] = ()
+) -> FoundNumber | None:
     """The number (numeral or words) starting at tokens[i], longest spelling first."""
     tok = tokens[i]
     if tok.isdigit():
@@ -252,7 +256,13 @@ def find_ages(
         elif weak:
             after = _match_at(tokens, j + weak, words.cue_after)
             person_after = j + weak < n and tokens[j + weak] in person_words
-            if after or person_after or person_before or before in words.cue_before or (before2 in words.cue_before):
+            if (
+                after
+                or person_after
+                or person_before
+                or before in words.cue_before
+                or (before2 in words.cue_before)
+            ):
                 is_age, end = True, j + weak + after
         elif (before in words.cue_before or before in person_words or person_before) and (
             tokens[i].isdigit() or before in AGE_PREFIXES

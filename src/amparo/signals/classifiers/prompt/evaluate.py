@@ -52,7 +52,9 @@ def summarise(scored: Sequence[Scored]) -> dict[str, Any]:
     plain = [s for s in scored if not s.mutation]
     mutated = [s for s in scored if s.mutation]
     overall = evaluate([s.row.label for s in plain], [s.predicted for s in plain], PROMPT_LABELS)
-    by_lang = grouped(plain, lambda s: s.row.lang, lambda s: s.row.label, lambda s: s.predicted, PROMPT_LABELS)
+    by_lang = grouped(
+        plain, lambda s: s.row.lang, lambda s: s.row.label, lambda s: s.predicted, PROMPT_LABELS
+    )
     summary: dict[str, Any] = {"overall": overall.to_dict(), "languages": {}}
     for lang, report in sorted(by_lang.items(), key=lambda kv: str(kv[0])):
         hard = [s for s in plain if s.row.lang == lang and s.row.hard and s.row.label != LABEL_CSAM]
@@ -60,9 +62,13 @@ def summarise(scored: Sequence[Scored]) -> dict[str, Any]:
             "n": report.n,
             "accuracy": report.accuracy,
             "recall": {label: _recall(report, label) for label in WATCHED},
-            "fpr": {label: report.per_label[label].fpr for label in WATCHED if label in report.per_label},
+            "fpr": {
+                label: report.per_label[label].fpr for label in WATCHED if label in report.per_label
+            },
             "hard_benign_n": len(hard),
-            "hard_benign_csam_fpr": (sum(s.predicted == LABEL_CSAM for s in hard) / len(hard) if hard else None),
+            "hard_benign_csam_fpr": (
+                sum(s.predicted == LABEL_CSAM for s in hard) / len(hard) if hard else None
+            ),
             "report": report.to_dict(),
         }
         if mutated:
@@ -78,7 +84,9 @@ def summarise(scored: Sequence[Scored]) -> dict[str, Any]:
             rep = evaluate([s.row.label for s in mine], [s.predicted for s in mine], PROMPT_LABELS)
             per_mutation[m] = {label: _recall(rep, label) for label in WATCHED}
         summary["mutations"] = per_mutation
-        allrep = evaluate([s.row.label for s in mutated], [s.predicted for s in mutated], PROMPT_LABELS)
+        allrep = evaluate(
+            [s.row.label for s in mutated], [s.predicted for s in mutated], PROMPT_LABELS
+        )
         summary["obfuscated_overall"] = allrep.to_dict()
     return summary
 

@@ -52,7 +52,9 @@ class Symbols:
 
 @lru_cache(maxsize=1)
 def load_symbols() -> Symbols:
-    raw: dict[str, Any] = yaml.load((LEXICON_DIR / SYMBOLS_FILE).read_text("utf-8"), Loader=YAML_LOADER)
+    raw: dict[str, Any] = yaml.load(
+        (LEXICON_DIR / SYMBOLS_FILE).read_text("utf-8"), Loader=YAML_LOADER
+    )
     return Symbols(
         confusables={str(k): str(v) for k, v in raw["confusables"].items()},
         leet={str(k): str(v) for k, v in raw["leet"].items()},
@@ -63,7 +65,9 @@ def load_symbols() -> Symbols:
 @lru_cache(maxsize=1)
 def unit_words() -> frozenset[str]:
     """Age units that may be glued to digits ("12yo", "12anos", "12jahrige")."""
-    raw: dict[str, Any] = yaml.load((LEXICON_DIR / AGES_FILE).read_text("utf-8"), Loader=YAML_LOADER)
+    raw: dict[str, Any] = yaml.load(
+        (LEXICON_DIR / AGES_FILE).read_text("utf-8"), Loader=YAML_LOADER
+    )
     words = {w for key in ("strong_units", "weak_units", "suffix_units") for w in raw[key]}
     return frozenset(w.replace(" ", "") for w in words) | {"yo", "yr", "yrs", "yrold"}
 
@@ -98,7 +102,9 @@ def _deleet(token: str) -> list[str]:
     if token.isdigit():
         return [token]
     m = _DIGITS_THEN_LETTERS.match(token)
-    if m and (m.group(2) in unit_words() or (m.group(2) in _ORDINAL_SUFFIXES and len(m.group(1)) <= 2)):
+    if m and (
+        m.group(2) in unit_words() or (m.group(2) in _ORDINAL_SUFFIXES and len(m.group(1)) <= 2)
+    ):
         return [m.group(1), m.group(2)]
     if not any(c.isalpha() for c in token):
         return [token.strip("@$!|€")] if token.strip("@$!|€").isdigit() else []
@@ -111,7 +117,9 @@ def _deleet(token: str) -> list[str]:
     return [mapped] if mapped else []
 
 
-_ORDINAL_SUFFIXES = frozenset({"th", "st", "nd", "rd", "o", "a", "e", "er", "eme", "ieme", "es", "ta", "to", "te"})
+_ORDINAL_SUFFIXES = frozenset(
+    {"th", "st", "nd", "rd", "o", "a", "e", "er", "eme", "ieme", "es", "ta", "to", "te"}
+)
 
 
 def deleet(token: str) -> str:

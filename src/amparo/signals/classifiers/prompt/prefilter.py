@@ -136,13 +136,10 @@ def fit_prefilter(
     v64 = value.astype(np.float64)
     for t in range(1, epochs + 1):
         g = (_softmax(_logits(w, b, n, row, bucket, v64)) - onehot) * sample_w / n
-        gw: np.ndarray = (
-            np.stack(
-                [np.bincount(bucket, weights=v64 * g[row, k], minlength=1 << bits) for k in range(n_labels)],
-                axis=1,
-            ).astype(np.float64)
-            + l2 * w
-        )
+        gw: np.ndarray = np.stack(
+            [np.bincount(bucket, weights=v64 * g[row, k], minlength=1 << bits) for k in range(n_labels)],
+            axis=1,
+        ).astype(np.float64) + l2 * w
         gb = g.sum(axis=0)
         m_w = beta1 * m_w + (1 - beta1) * gw
         v_w = beta2 * v_w + (1 - beta2) * gw * gw
