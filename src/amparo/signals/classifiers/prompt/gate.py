@@ -180,7 +180,7 @@ class PromptGate:
             k
             for k, name in enumerate(self.model.labels)
             if SEVERITY[name] > SEVERITY[rules.label]
-            and float(self.model.thresholds[k]) <= 1.0
+            and self.model.threshold(k, not rules.relevant) <= 1.0
             and self._model_may_say(name, rules)
         ]
 
@@ -230,18 +230,13 @@ class PromptGate:
             k = int(np.argmax(probs))
             candidate = self.model.labels[k]
             p_best = float(probs[k])
-            if (
-                SEVERITY[candidate] > SEVERITY[label]
-                and p_best >= float(self.model.thresholds[k])
-                and self._model_may_say(candidate, rules)
-            ):
+            tau = self.model.threshold(k, not rules.relevant)
+            if SEVERITY[candidate] > SEVERITY[label] and p_best >= tau and self._model_may_say(candidate, rules):
                 evidence.append(
                     PromptEvidence(
                         "model",
                         candidate,
-                        f"embedding classifier p={p_best:.2f}"
-                        f" ≥ {float(self.model.thresholds[k]):.2f}"
-                        f" raised the rules' {label}",
+                        f"embedding classifier p={p_best:.2f} ≥ {tau:.2f} raised the rules' {label}",
                     )
                 )
                 label = candidate

