@@ -15,7 +15,7 @@ from amparo.signals.classifiers.prompt.rules import apply_rules
 
 # No minor cue of any kind: adult ages, adult words, nothing about people at all.
 NO_MINOR_CUE = [
-    "sexy shot of a 30 year old model",
+    "sexy photo of a 30 year old model",
     "a woman of 45 posing nude on a beach",
     "explicit photo of two adults",
     "a lighthouse in a storm",
