@@ -61,8 +61,20 @@ def _with_variants(split: str, seed: int, public: Path | None = None) -> tuple[l
         for r in load_public([split], public):
             if r.label in PROMPT_LABELS:
                 texts.append(r.text)
-                truth.append(r.label)
+                truth.append(public_target(r.text, r.label, r.source))
     return texts, truth
+
+
+def public_target(text: str, label: str, source: str) -> str:
+    """The label to learn for a public row.
+
+    An image caption is never a request for anything sexual, so the right verdict for one that
+    names a child is `minor_nonsexual`, not `benign`: learning "child at school" as benign left
+    `csam_request` the nearest class with a child in it, and the model raised captions to it.
+    """
+    if source.startswith("coco") and label == "benign" and apply_rules(text).minor:
+        return "minor_nonsexual"
+    return label
 
 
 def screen_report(gate: PromptGate, texts: list[str], prefilter: Prefilter) -> dict[str, float]:
@@ -170,7 +182,8 @@ def pick_thresholds(probs: np.ndarray, reach: list[list[int]], truth: list[str])
 
     A raise to label k happens where k is the argmax, is reachable from the rules' verdict
     (gate.reachable: more severe, allowed by the hard lines) and p[k] ≥ the threshold.
-    A label no threshold makes precise enough gets 1.01: the model never says it.
+    A label no threshold makes precise enough gets 1.01: the model never says it. For
+    `csam_request` (which opens cases and can end in a legal report) no wrong raise on dev is allowed.
     """
     out = np.full(len(PROMPT_LABELS), 1.01, dtype=np.float32)
     best = probs.argmax(axis=1)
@@ -181,7 +194,7 @@ def pick_thresholds(probs: np.ndarray, reach: list[list[int]], truth: list[str])
             raised = cand & (probs[:, k] >= tau)
             right = int((raised & right_all).sum())
             wrong = int((raised & ~right_all).sum())
-            if wrong == 0 or right / (right + wrong) >= PRECISION:
+            if wrong == 0 or (name != "csam_request" and right / (right + wrong) >= PRECISION):
                 out[k] = max(tau, FLOOR)
                 break
     return out
@@ -194,6 +207,7 @@ def main() -> None:
     parser.add_argument("--public", type=Path, default=PUBLIC_DIR, help="public rows (jsonl folder)")
     parser.add_argument("--no-public", action="store_true", help="train on the shipped rows only")
     parser.add_argument("--prefilter-only", action="store_true", help="keep prompt_lr.npz")
+    parser.add_argument("--keep-prefilter", action="store_true", help="keep the first stage, re-pick escalate_at")
     parser.add_argument("--cache", type=Path, default=None, help="npz of embeddings to reuse and extend")
     args = parser.parse_args()
     public: Path | None = None if args.no_public or not args.public.is_dir() else args.public
@@ -209,7 +223,7 @@ def main() -> None:
     if public is not None:
         rows = [r for r in load_public(["train"], public) if r.label in PROMPT_LABELS]
         texts += [r.text for r in rows]
-        truth += [r.label for r in rows]
+        truth += [public_target(r.text, r.label, r.source) for r in rows]
     label_index = {name: i for i, name in enumerate(PROMPT_LABELS)}
     x = embedder.encode([" ".join(apply_rules(t, lexicon).tokens) for t in texts])
     y = np.array([label_index[t] for t in truth])
@@ -234,7 +248,22 @@ def main() -> None:
     for name, th in (("thresholds", by_context[0]), ("silent thresholds", by_context[1])):
         print(name, dict(zip(PROMPT_LABELS, th.round(2).tolist(), strict=True)))
     print(f"wrote {WEIGHTS_FILE} in {time.perf_counter() - t0:.1f} s")
-    _write_prefilter(final, embedder, public)
+    if args.keep_prefilter:
+        _rebudget_prefilter(final, embedder, public)
+    else:
+        _write_prefilter(final, embedder, public)
+
+
+def _rebudget_prefilter(model: PromptModel, embedder: Embedder, public: Path | None) -> None:
+    """Keep the shipped first stage's weights, re-pick its escalate_at for `model` on dev."""
+    old = Prefilter.load()
+    gate = PromptGate(load_lexicon(), model, embedder, DEFAULT_MAX_CHARS)
+    dev, _ = _with_variants("dev", seed=1, public=public)
+    near = screen_report(gate, dev, old)["min_first_stage_on_near"]
+    escalate_at = max(float(np.floor(near * ESCALATE_MARGIN * 100) / 100), budget_escalate_at(gate, dev, old))
+    new = Prefilter(old.labels, old.weights, old.bias, escalate_at)
+    new.save(PREFILTER_FILE)
+    print(f"kept the first stage, escalate_at {escalate_at:.2f}; dev:", screen_report(gate, dev, new))
 
 
 def _write_prefilter(model: PromptModel, embedder: Embedder, public: Path | None) -> None:
