@@ -1,0 +1,82 @@
+"""Benign test videos drawn by the tests: moving shapes and text on coloured backgrounds, encoded in memory.
+
+`scene` picks the content so that different scenes hash far apart and the same scene, re-encoded,
+hashes close. Nothing here is fetched."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+
+import av
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def frame_image(scene: int, t: float, size: tuple[int, int]) -> np.ndarray:
+    """One frame of scene `scene` at time t seconds: a gradient background, a few moving shapes and a
+    caption. Scenes differ in colours, layout and motion; within a scene, each second looks different."""
+    w, h = size
+    rng = np.random.default_rng(scene * 7919 + 1)
+    base = rng.integers(30, 220, size=3)
+    yy, xx = np.mgrid[0:h, 0:w]
+    angle = rng.uniform(0, np.pi)
+    ramp = (np.cos(angle) * xx / w + np.sin(angle) * yy / h + 0.25 * np.sin(t * 0.7 + scene)) * 90
+    # A scene-specific wave pattern gives PDQ's 16x16 DCT something to hold on to (quality >= 50).
+    fx, fy = rng.uniform(3, 9, size=2)
+    ramp += 45 * np.sin(2 * np.pi * (fx * xx / w + rng.uniform(0, 1))) * np.cos(2 * np.pi * (fy * yy / h + 0.05 * t))
+    bg = np.clip(base[None, None, :] + ramp[..., None] * rng.uniform(0.6, 1.0, size=3), 0, 255).astype(np.uint8)
+    img = Image.fromarray(bg)
+    d = ImageDraw.Draw(img)
+    for k in range(10):
+        r = rng.uniform(0.06, 0.18) * min(w, h)
+        speed = rng.uniform(0.05, 0.25)
+        phase = rng.uniform(0, 2 * np.pi)
+        cx = (0.5 + 0.4 * np.sin(phase + t * speed * (k + 1))) * w
+        cy = (0.5 + 0.4 * np.cos(phase * 1.3 + t * speed * (k + 2))) * h
+        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
+        box = [cx - r, cy - r, cx + r, cy + r]
+        if k % 2:
+            d.ellipse(box, fill=colour)
+        else:
+            d.rectangle(box, fill=colour)
+    d.text((w * 0.05, h * 0.85), f"scene {scene} t={int(t)}", fill=(255, 255, 255))
+    return np.asarray(img)
+
+
+def make_video(
+    seconds: float,
+    *,
+    scene: int = 0,
+    fps: Fraction | int = 30,
+    size: tuple[int, int] = (320, 180),
+    codec: str = "libx264",
+    container: str = "mp4",
+    start_t: float = 0.0,
+    scenes: list[tuple[float, int, float]] | None = None,
+    bframes: int = 2,
+) -> bytes:
+    """Encode a benign video. `scenes`: (from_second, scene, scene_time_offset) switches, so a test can
+    splice a clip of one scene into another scene's video."""
+    rate = Fraction(fps)
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.thread_count = 1
+        if codec == "libx264":
+            stream.options = {"preset": "ultrafast", "bf": str(bframes), "crf": "23"}
+        n = int(round(seconds * rate))
+        for i in range(n):
+            t = start_t + float(i / rate)
+            sc, offset = scene, 0.0
+            for since, other, off in scenes or []:
+                if t >= since:
+                    sc, offset = other, off - since
+            frame = av.VideoFrame.from_ndarray(frame_image(sc, t + offset, size), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buf.getvalue()
