@@ -7,39 +7,57 @@ from __future__ import annotations
 
 import io
 from fractions import Fraction
+from functools import lru_cache
 
 import av
 import numpy as np
 from PIL import Image, ImageDraw
 
 
-def frame_image(scene: int, t: float, size: tuple[int, int]) -> np.ndarray:
-    """One frame of scene `scene` at time t seconds: a gradient background, a few moving shapes and a
-    caption. Scenes differ in colours, layout and motion; within a scene, each second looks different."""
+@lru_cache(maxsize=64)
+def _scene(scene: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[float, ...]]]:
+    """The fixed parts of a scene: its background ramp, wave pattern, colour weights and shapes."""
     w, h = size
     rng = np.random.default_rng(scene * 7919 + 1)
-    base = rng.integers(30, 220, size=3)
-    yy, xx = np.mgrid[0:h, 0:w]
+    base = rng.integers(30, 220, size=3).astype(np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     angle = rng.uniform(0, np.pi)
-    ramp = (np.cos(angle) * xx / w + np.sin(angle) * yy / h + 0.25 * np.sin(t * 0.7 + scene)) * 90
+    ramp = (np.cos(angle) * xx / w + np.sin(angle) * yy / h) * 90
     # A scene-specific wave pattern gives PDQ's 16x16 DCT something to hold on to (quality >= 50).
-    fx, fy = rng.uniform(3, 9, size=2)
-    ramp += 45 * np.sin(2 * np.pi * (fx * xx / w + rng.uniform(0, 1))) * np.cos(2 * np.pi * (fy * yy / h + 0.05 * t))
-    bg = np.clip(base[None, None, :] + ramp[..., None] * rng.uniform(0.6, 1.0, size=3), 0, 255).astype(np.uint8)
+    fx, fy, px = rng.uniform(3, 9), rng.uniform(3, 9), rng.uniform(0, 1)
+    wave_x = np.sin(2 * np.pi * (fx * xx / w + px))
+    weights = rng.uniform(0.6, 1.0, size=3).astype(np.float32)
+    shapes = [
+        (
+            rng.uniform(0.06, 0.18) * min(w, h),
+            rng.uniform(0.05, 0.25),
+            rng.uniform(0, 2 * np.pi),
+            *rng.integers(0, 256, 3),
+        )
+        for _ in range(10)
+    ]
+    return base, ramp + 0, np.stack([wave_x, fy * yy / h]), [weights, *shapes]  # type: ignore[list-item]
+
+
+def frame_image(scene: int, t: float, size: tuple[int, int]) -> np.ndarray:
+    """One frame of scene `scene` at time t seconds: a gradient with a wave pattern, ten moving shapes
+    and a caption. Scenes differ in colours, layout and motion; within a scene, each second differs."""
+    w, h = size
+    base, ramp, wave, rest = _scene(scene, size)
+    weights, shapes = rest[0], rest[1:]
+    field = ramp + 0.25 * np.sin(t * 0.7 + scene) * 90 + 45 * wave[0] * np.cos(2 * np.pi * (wave[1] + 0.05 * t))
+    bg = np.clip(base[None, None, :] + field[..., None] * weights, 0, 255).astype(np.uint8)
     img = Image.fromarray(bg)
     d = ImageDraw.Draw(img)
-    for k in range(10):
-        r = rng.uniform(0.06, 0.18) * min(w, h)
-        speed = rng.uniform(0.05, 0.25)
-        phase = rng.uniform(0, 2 * np.pi)
+    for k, (r, speed, phase, *colour) in enumerate(shapes):
         cx = (0.5 + 0.4 * np.sin(phase + t * speed * (k + 1))) * w
         cy = (0.5 + 0.4 * np.cos(phase * 1.3 + t * speed * (k + 2))) * h
-        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
         box = [cx - r, cy - r, cx + r, cy + r]
+        fill = tuple(int(c) for c in colour)
         if k % 2:
-            d.ellipse(box, fill=colour)
+            d.ellipse(box, fill=fill)
         else:
-            d.rectangle(box, fill=colour)
+            d.rectangle(box, fill=fill)
     d.text((w * 0.05, h * 0.85), f"scene {scene} t={int(t)}", fill=(255, 255, 255))
     return np.asarray(img)
 

@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     max_animation_frames: int = 16  # frames sampled from an animated image
     analysis_max_side: int = 1024  # JPEGs are decoded at a reduced scale that keeps at least this
 
+    # Video (content/video.py): limits, sampling (stored beside every vPDQ), detector frame size.
+    max_video_bytes: int = 200 * 1024 * 1024
+    max_video_seconds: float = 3 * 3600.0
+    max_video_pixels: int = 3840 * 2160
+    max_video_decode_seconds: float = 600.0
+    video_seconds_per_hash: float = 1.0
+    video_sampling: str = "frame_index"  # frame_index (Meta's vPDQ rule) | timestamp
+    video_analysis_max_side: int = 320  # sampled frames are kept this small for the detectors
+
     pdq_quality_floor: int = 50
     pdq_default_threshold: int = 31
 

@@ -35,11 +35,16 @@ class LookupResult:
 
 
 class Matcher:
+    # The change feed this index follows and its directory under index_dir (the video frame index
+    # reuses this class with its own feed: matching/video_matcher.py).
+    SIGNAL_TYPE = "pdq"
+    INDEX_NAME = "pdq"
+
     def __init__(self, db: Database, index_dir: Path, *, quality_floor: int = 50) -> None:
         self.db = db
         self.quality_floor = quality_floor
         index_dir.mkdir(parents=True, exist_ok=True)
-        self._index_path = index_dir / "pdq"
+        self._index_path = index_dir / self.INDEX_NAME
         self.pdq, self.owner = self._open_index()
         self._lock = threading.Lock()
         self._last_refresh = 0.0
@@ -58,11 +63,11 @@ class Matcher:
             while True:
                 with self.db.session() as s:
                     rows = banks_repo.index_changes_after(
-                        s, signal_type="pdq", seq=self.pdq.applied_seq, limit=_APPLY_BATCH
+                        s, signal_type=self.SIGNAL_TYPE, seq=self.pdq.applied_seq, limit=_APPLY_BATCH
                     )
                     if not rows and self.pdq.applied_seq > 0:
                         # A database rebuilt under an old index (e.g. restored): start over.
-                        latest = banks_repo.latest_index_seq(s, signal_type="pdq")
+                        latest = banks_repo.latest_index_seq(s, signal_type=self.SIGNAL_TYPE)
                         if latest < self.pdq.applied_seq:
                             log.warning(
                                 "index is ahead of the database (seq %s > %s): rebuilding", self.pdq.applied_seq, latest

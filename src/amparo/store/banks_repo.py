@@ -132,6 +132,9 @@ def update_bank(
 
 def delete_bank(session: Session, *, name: str) -> int:
     row = get_bank(session, name=name)
+    from amparo.store.video_repo import remove_bank_videos  # video frames leave the index too
+
+    remove_bank_videos(session, bank_id=row.id)
     ids = list(session.execute(select(BankEntryRow.id, BankEntryRow.signal_type).where(BankEntryRow.bank_id == row.id)))
     _record_removals(session, [(i, t) for i, t in ids])
     session.execute(delete(BankEntryRow).where(BankEntryRow.bank_id == row.id))

@@ -1,0 +1,206 @@
+"""Banked videos and their frames. Every frame written or removed also goes into the index change
+feed (signal type "vpdq"), which the video frame index follows like the image index follows "pdq"."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from amparo.errors import BadInput, NotFound
+from amparo.store.tables import BankRow, IndexChangeRow
+from amparo.store.tables_video import BankVideoFrameRow, BankVideoRow
+
+FEED = "vpdq"
+OPINIONS = ("positive", "negative", "disputed")
+MAX_FRAMES_PER_VIDEO = 200_000
+
+
+@dataclass(frozen=True)
+class FrameIn:
+    frame_number: int
+    quality: int
+    hash: str
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class FrameHit:
+    """A banked frame with its video and bank: what the matcher needs to resolve an index hit."""
+
+    frame_id: int
+    video_id: int
+    frame_number: int
+    timestamp: float
+    quality: int
+    hash: str
+    bank_name: str
+    category: str
+    negative_bank: bool
+    bank_enabled: bool
+    pdq_threshold: int
+    opinion: str
+    enabled: bool
+
+
+def frames_digest(frames: Sequence[FrameIn]) -> str:
+    text = "".join(f"{f.frame_number},{f.quality},{f.hash},{f.timestamp:.3f}\n" for f in frames)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def add_video(
+    session: Session,
+    *,
+    bank_id: int,
+    frames: Sequence[FrameIn],
+    sampling: dict[str, Any],
+    video: dict[str, Any] | None = None,
+    opinion: str = "positive",
+    note: str | None = None,
+    external_id: str | None = None,
+) -> tuple[int, bool]:
+    """Bank a video's frames. Returns (video id, created); the same frame list in the same bank is
+    one video (its opinion and note are updated instead)."""
+    if opinion not in OPINIONS:
+        raise BadInput(f"bad opinion {opinion!r}: one of {', '.join(OPINIONS)}", code="bad_opinion")
+    if not frames:
+        raise BadInput("a video needs at least one frame hash", code="empty_video")
+    if len(frames) > MAX_FRAMES_PER_VIDEO:
+        raise BadInput(f"a video may have at most {MAX_FRAMES_PER_VIDEO} frames", code="too_many_frames")
+    digest = frames_digest(frames)
+    existing = session.scalar(
+        select(BankVideoRow).where(BankVideoRow.bank_id == bank_id, BankVideoRow.digest == digest)
+    )
+    if existing is not None:
+        existing.opinion = opinion
+        if note is not None:
+            existing.note = note
+        session.flush()
+        return existing.id, False
+    info = video or {}
+    row = BankVideoRow(
+        bank_id=bank_id,
+        digest=digest,
+        sha256=info.get("sha256"),
+        md5=info.get("md5"),
+        opinion=opinion,
+        note=note,
+        external_id=external_id,
+        sampling=sampling,
+        video=info,
+        frame_count=len(frames),
+        duration_s=max(f.timestamp for f in frames),
+    )
+    session.add(row)
+    session.flush()
+    ids = list(
+        session.scalars(
+            insert(BankVideoFrameRow).returning(BankVideoFrameRow.id, sort_by_parameter_order=True),
+            [
+                {
+                    "video_id": row.id,
+                    "frame_number": f.frame_number,
+                    "timestamp": f.timestamp,
+                    "quality": f.quality,
+                    "hash": f.hash,
+                }
+                for f in frames
+            ],
+        )
+    )
+    session.execute(
+        insert(IndexChangeRow),
+        [{"signal_type": FEED, "entry_id": i, "op": "add", "value": f.hash} for i, f in zip(ids, frames, strict=True)],
+    )
+    return row.id, True
+
+
+def get_video(session: Session, *, video_id: int) -> BankVideoRow:
+    row = session.get(BankVideoRow, video_id)
+    if row is None:
+        raise NotFound(f"no banked video with id {video_id}")
+    return row
+
+
+def list_videos(session: Session, *, bank_id: int, after_id: int = 0, limit: int = 1000) -> list[BankVideoRow]:
+    q = select(BankVideoRow).where(BankVideoRow.bank_id == bank_id, BankVideoRow.id > after_id)
+    return list(session.scalars(q.order_by(BankVideoRow.id).limit(limit)))
+
+
+def count_videos(session: Session, *, bank_id: int) -> int:
+    q = select(func.count()).select_from(BankVideoRow).where(BankVideoRow.bank_id == bank_id)
+    return int(session.scalar(q) or 0)
+
+
+def video_frames(session: Session, *, video_id: int) -> list[BankVideoFrameRow]:
+    q = select(BankVideoFrameRow).where(BankVideoFrameRow.video_id == video_id)
+    return list(session.scalars(q.order_by(BankVideoFrameRow.frame_number, BankVideoFrameRow.id)))
+
+
+def remove_videos(session: Session, *, video_ids: Iterable[int]) -> int:
+    ids = list(video_ids)
+    if not ids:
+        return 0
+    frame_ids = list(session.scalars(select(BankVideoFrameRow.id).where(BankVideoFrameRow.video_id.in_(ids))))
+    if frame_ids:
+        session.execute(
+            insert(IndexChangeRow),
+            [{"signal_type": FEED, "entry_id": i, "op": "remove", "value": None} for i in frame_ids],
+        )
+    session.execute(delete(BankVideoFrameRow).where(BankVideoFrameRow.video_id.in_(ids)))
+    n = len(list(session.scalars(select(BankVideoRow.id).where(BankVideoRow.id.in_(ids)))))
+    session.execute(delete(BankVideoRow).where(BankVideoRow.id.in_(ids)))
+    session.flush()
+    return n
+
+
+def remove_bank_videos(session: Session, *, bank_id: int) -> int:
+    """Before a bank is deleted: its videos' frames leave the index too."""
+    ids = list(session.scalars(select(BankVideoRow.id).where(BankVideoRow.bank_id == bank_id)))
+    return remove_videos(session, video_ids=ids)
+
+
+def frame_hits(session: Session, *, frame_ids: Iterable[int]) -> list[FrameHit]:
+    ids = list(frame_ids)
+    out: list[FrameHit] = []
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        q = (
+            select(
+                BankVideoFrameRow.id,
+                BankVideoFrameRow.video_id,
+                BankVideoFrameRow.frame_number,
+                BankVideoFrameRow.timestamp,
+                BankVideoFrameRow.quality,
+                BankVideoFrameRow.hash,
+                BankRow.name,
+                BankRow.category,
+                BankRow.negative,
+                BankRow.enabled,
+                BankRow.pdq_threshold,
+                BankVideoRow.opinion,
+                BankVideoRow.enabled,
+            )
+            .join(BankVideoRow, BankVideoRow.id == BankVideoFrameRow.video_id)
+            .join(BankRow, BankRow.id == BankVideoRow.bank_id)
+            .where(BankVideoFrameRow.id.in_(chunk))
+        )
+        out.extend(FrameHit(*r) for r in session.execute(q))  # type: ignore[call-arg]
+    return out
+
+
+def usable_hash_counts(session: Session, *, video_ids: Iterable[int], quality_floor: int) -> dict[int, int]:
+    """Distinct frame hashes of quality >= floor per video: the denominator of the banked share."""
+    ids = list(video_ids)
+    if not ids:
+        return {}
+    q = (
+        select(BankVideoFrameRow.video_id, func.count(func.distinct(BankVideoFrameRow.hash)))
+        .where(BankVideoFrameRow.video_id.in_(ids), BankVideoFrameRow.quality >= quality_floor)
+        .group_by(BankVideoFrameRow.video_id)
+    )
+    return {int(v): int(n) for v, n in session.execute(q)}
