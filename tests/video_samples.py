@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import av
 import numpy as np
@@ -98,3 +98,23 @@ def make_video(
         for packet in stream.encode():
             out.mux(packet)
     return buf.getvalue()
+
+
+CLIP_SCENE, BENIGN_SCENE = 7, 1
+
+
+@cache
+def known_clip() -> bytes:
+    """The banked 10 s clip: its own encoding (320x180, 10 fps)."""
+    return make_video(10, scene=CLIP_SCENE, fps=10, size=(320, 180))
+
+
+@cache
+def long_upload(seconds: int = 600, clip_at: int | None = 300) -> bytes:
+    """A benign upload (1 fps, 256x144) with the clip's 10 seconds re-encoded inside at `clip_at`."""
+    scenes = (
+        [(float(clip_at), CLIP_SCENE, 0.0), (float(clip_at + 10), BENIGN_SCENE, float(clip_at + 10))]
+        if clip_at is not None
+        else []
+    )
+    return make_video(seconds, scene=BENIGN_SCENE, fps=1, size=(256, 144), scenes=scenes)

@@ -3,35 +3,14 @@ time ranges, incremental updates, import/export of the reference format (SQLite 
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
-from video_samples import make_video
+from video_samples import CLIP_SCENE, known_clip, long_upload, make_video
 
 from amparo.banks.videos import bank_video_file, export_video, import_video_hashes
 from amparo.errors import BadInput, NotFound
 from amparo.matching.video_matcher import VideoThresholds, time_ranges
 from amparo.signals.hashes.vpdq import hash_video, parse_reference_lines
 from amparo.store import banks_repo, video_repo
-
-CLIP_SCENE, BENIGN_SCENE = 7, 1
-
-
-@cache
-def known_clip() -> bytes:
-    """The banked 10 s clip: its own encoding (320x180, 10 fps)."""
-    return make_video(10, scene=CLIP_SCENE, fps=10, size=(320, 180))
-
-
-@cache
-def long_upload(seconds: int = 600, clip_at: int | None = 300) -> bytes:
-    """A benign upload (1 fps, 256x144) with the clip's 10 seconds re-encoded inside at `clip_at`."""
-    scenes = (
-        [(float(clip_at), CLIP_SCENE, 0.0), (float(clip_at + 10), BENIGN_SCENE, float(clip_at + 10))]
-        if clip_at is not None
-        else []
-    )
-    return make_video(seconds, scene=BENIGN_SCENE, fps=1, size=(256, 144), scenes=scenes)
 
 
 def _bank(service, name: str = "known", category: str = "csam", negative: bool = False) -> None:

@@ -24,6 +24,9 @@ def build_app(service: Service) -> FastAPI:
         from amparo.api.routes import appeals
 
         routers.append(appeals.router)
+    from amparo.api.routes import video_banks
+
+    routers.append(video_banks.router)
     trace = _maybe("amparo.api.routes.trace")
     if trace is not None:
         routers.append(trace.router)

@@ -1,4 +1,4 @@
-"""`amparo check IMAGE...`: the full verdict per image (one JSON line each with --json)."""
+"""`amparo check FILE...`: the full verdict per image or video (one JSON line each with --json)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check images: hashes, bank matches, detectors, policy verdict. Exit 1 if any is blocked."""
         from amparo.cli.context import open_service
+        from amparo.content.video import is_video
         from amparo.domain.items import Context, Item
 
         svc = open_service(profile=profile)
@@ -35,9 +36,9 @@ def register(app: typer.Typer) -> None:
         for path in inputs(files):
             try:
                 data = Path(path).read_bytes()
-                v = svc.pipeline.check(
-                    Item.from_image(data, Context(account=account, surface="cli", source=path)), record=record
-                ).to_dict()
+                ctx = Context(account=account, surface="cli", source=path)
+                item = Item.from_video(data, ctx) if is_video(data) else Item.from_image(data, ctx)
+                v = svc.pipeline.check(item, record=record).to_dict()
                 emit({"input": path, **v}, as_json=json_out, text=verdict_line(path, v))
                 if v["decision"] in VIOLATING:
                     worst = max(worst, 1)
