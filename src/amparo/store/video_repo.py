@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, literal, null, select
 from sqlalchemy.orm import Session
 
 from amparo.errors import BadInput, NotFound
-from amparo.store.tables import BankRow, IndexChangeRow
+from amparo.store.tables import BankRow, IndexChangeRow, utcnow
 from amparo.store.tables_video import BankVideoFrameRow, BankVideoRow
 
 FEED = "vpdq"
@@ -52,71 +52,107 @@ def frames_digest(frames: Sequence[FrameIn]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def add_video(
-    session: Session,
-    *,
-    bank_id: int,
-    frames: Sequence[FrameIn],
-    sampling: dict[str, Any],
-    video: dict[str, Any] | None = None,
-    opinion: str = "positive",
-    note: str | None = None,
-    external_id: str | None = None,
-) -> tuple[int, bool]:
-    """Bank a video's frames. Returns (video id, created); the same frame list in the same bank is
-    one video (its opinion and note are updated instead)."""
-    if opinion not in OPINIONS:
-        raise BadInput(f"bad opinion {opinion!r}: one of {', '.join(OPINIONS)}", code="bad_opinion")
-    if not frames:
-        raise BadInput("a video needs at least one frame hash", code="empty_video")
-    if len(frames) > MAX_FRAMES_PER_VIDEO:
-        raise BadInput(f"a video may have at most {MAX_FRAMES_PER_VIDEO} frames", code="too_many_frames")
-    digest = frames_digest(frames)
-    existing = session.scalar(
-        select(BankVideoRow).where(BankVideoRow.bank_id == bank_id, BankVideoRow.digest == digest)
-    )
-    if existing is not None:
-        existing.opinion = opinion
-        if note is not None:
-            existing.note = note
-        session.flush()
-        return existing.id, False
-    info = video or {}
-    row = BankVideoRow(
-        bank_id=bank_id,
-        digest=digest,
-        sha256=info.get("sha256"),
-        md5=info.get("md5"),
-        opinion=opinion,
-        note=note,
-        external_id=external_id,
-        sampling=sampling,
-        video=info,
-        frame_count=len(frames),
-        duration_s=max(f.timestamp for f in frames),
-    )
-    session.add(row)
+@dataclass(frozen=True)
+class VideoIn:
+    frames: Sequence[FrameIn]
+    sampling: dict[str, Any]
+    video: dict[str, Any] | None = None
+    opinion: str = "positive"
+    note: str | None = None
+    external_id: str | None = None
+
+
+def add_video(session: Session, *, bank_id: int, **kw: Any) -> tuple[int, bool]:
+    """Bank one video's frames (see add_videos)."""
+    return add_videos(session, bank_id=bank_id, videos=[VideoIn(**kw)])[0]
+
+
+def add_videos(session: Session, *, bank_id: int, videos: Sequence[VideoIn]) -> list[tuple[int, bool]]:
+    """Bank videos. Returns (video id, created) per video, in order; the same frame list in the same
+    bank is one video (its opinion and note are updated instead of a second copy).
+
+    Bulk by design: one executemany for the videos, one for their frames, and the feed rows in
+    INSERT ... SELECT, so the database reads the new frame ids back itself."""
+    for v in videos:
+        if v.opinion not in OPINIONS:
+            raise BadInput(f"bad opinion {v.opinion!r}: one of {', '.join(OPINIONS)}", code="bad_opinion")
+        if not v.frames:
+            raise BadInput("a video needs at least one frame hash", code="empty_video")
+        if len(v.frames) > MAX_FRAMES_PER_VIDEO:
+            raise BadInput(f"a video may have at most {MAX_FRAMES_PER_VIDEO} frames", code="too_many_frames")
+    digests = [frames_digest(v.frames) for v in videos]
+    found: dict[str, BankVideoRow] = {}
+    for start in range(0, len(digests), 500):
+        q = select(BankVideoRow).where(
+            BankVideoRow.bank_id == bank_id, BankVideoRow.digest.in_(digests[start : start + 500])
+        )
+        found.update({r.digest: r for r in session.scalars(q)})
+    for v, d in zip(videos, digests, strict=True):
+        if d in found:
+            found[d].opinion = v.opinion
+            if v.note is not None:
+                found[d].note = v.note
     session.flush()
-    ids = list(
-        session.scalars(
-            insert(BankVideoFrameRow).returning(BankVideoFrameRow.id, sort_by_parameter_order=True),
+    new = {d: v for v, d in zip(videos, digests, strict=True) if d not in found}  # a repeat within the call: once
+    conn = session.connection()
+    if new:
+        now = utcnow()
+        conn.execute(
+            insert(BankVideoRow),
             [
                 {
-                    "video_id": row.id,
+                    "bank_id": bank_id,
+                    "digest": d,
+                    "sha256": (v.video or {}).get("sha256"),
+                    "md5": (v.video or {}).get("md5"),
+                    "opinion": v.opinion,
+                    "enabled": True,
+                    "note": v.note,
+                    "external_id": v.external_id,
+                    "sampling": v.sampling,
+                    "video": v.video or {},
+                    "frame_count": len(v.frames),
+                    "duration_s": max(f.timestamp for f in v.frames),
+                    "created_at": now,
+                }
+                for d, v in new.items()
+            ],
+        )
+        ids: dict[str, int] = {}
+        keys = list(new)
+        for start in range(0, len(keys), 500):
+            q_ids = select(BankVideoRow.digest, BankVideoRow.id).where(
+                BankVideoRow.bank_id == bank_id, BankVideoRow.digest.in_(keys[start : start + 500])
+            )
+            ids.update({str(dg): int(i) for dg, i in session.execute(q_ids)})
+        conn.execute(
+            insert(BankVideoFrameRow),
+            [
+                {
+                    "video_id": ids[d],
                     "frame_number": f.frame_number,
                     "timestamp": f.timestamp,
                     "quality": f.quality,
                     "hash": f.hash,
                 }
-                for f in frames
+                for d, v in new.items()
+                for f in v.frames
             ],
         )
-    )
-    session.execute(
-        insert(IndexChangeRow),
-        [{"signal_type": FEED, "entry_id": i, "op": "add", "value": f.hash} for i, f in zip(ids, frames, strict=True)],
-    )
-    return row.id, True
+        vids = sorted(ids.values())
+        for start in range(0, len(vids), 500):
+            conn.execute(
+                insert(IndexChangeRow).from_select(
+                    ["signal_type", "entry_id", "op", "value"],
+                    select(literal(FEED), BankVideoFrameRow.id, literal("add"), BankVideoFrameRow.hash)
+                    .where(BankVideoFrameRow.video_id.in_(vids[start : start + 500]))
+                    .order_by(BankVideoFrameRow.id),
+                )
+            )
+        found_ids = dict(ids)
+    else:
+        found_ids = {}
+    return [(found[d].id, False) if d in found else (found_ids[d], True) for d in digests]
 
 
 def get_video(session: Session, *, video_id: int) -> BankVideoRow:
@@ -145,12 +181,15 @@ def remove_videos(session: Session, *, video_ids: Iterable[int]) -> int:
     ids = list(video_ids)
     if not ids:
         return 0
-    frame_ids = list(session.scalars(select(BankVideoFrameRow.id).where(BankVideoFrameRow.video_id.in_(ids))))
-    if frame_ids:
-        session.execute(
-            insert(IndexChangeRow),
-            [{"signal_type": FEED, "entry_id": i, "op": "remove", "value": None} for i in frame_ids],
+    session.flush()
+    session.connection().execute(
+        insert(IndexChangeRow).from_select(
+            ["signal_type", "entry_id", "op", "value"],
+            select(literal(FEED), BankVideoFrameRow.id, literal("remove"), null())
+            .where(BankVideoFrameRow.video_id.in_(ids))
+            .order_by(BankVideoFrameRow.id),
         )
+    )
     session.execute(delete(BankVideoFrameRow).where(BankVideoFrameRow.video_id.in_(ids)))
     n = len(list(session.scalars(select(BankVideoRow.id).where(BankVideoRow.id.in_(ids)))))
     session.execute(delete(BankVideoRow).where(BankVideoRow.id.in_(ids)))
