@@ -71,6 +71,25 @@ class VideoMatcher(Matcher):
         # Refreshed when a lookup finds it older than this (no background thread of its own).
         self.stale_after = stale_after
 
+    # Feed rows are applied as arrays, up to a million a batch: a bank import of thousands of videos
+    # lands in one delta re-index instead of several.
+    APPLY_BATCH = 1_000_000
+
+    def _apply_rows(self, rows: Sequence[Any]) -> None:
+        # Frame ids are never reused, so within a batch the last operation on an id is its state.
+        last: dict[int, Any] = {}
+        for r in rows:
+            last[r.entry_id] = r
+        adds = [r for r in last.values() if r.op == "add" and r.value]
+        removed = [i for i, r in last.items() if r.op == "remove"]
+        if removed:
+            self.pdq.remove_many(removed)
+        if adds:
+            ids = np.fromiter((r.entry_id for r in adds), dtype=np.int64, count=len(adds))
+            hashes = np.frombuffer(bytes.fromhex("".join(r.value for r in adds)), dtype=np.uint8).reshape(-1, 32)
+            self.pdq.add_many(ids, hashes)
+        self.pdq.apply(seq=int(rows[-1].seq))
+
     def lookup_video(
         self,
         frames: Sequence[FrameHash],
@@ -113,7 +132,7 @@ class VideoMatcher(Matcher):
                     a.banked_times.add(hit.timestamp)
                     a.min_distance = min(a.min_distance, int(dist))
             denominators = video_repo.usable_hash_counts(s, video_ids=acc, quality_floor=self.quality_floor)
-            intervals = {v: _interval(video_repo.get_video(s, video_id=v).sampling) for v in acc}
+            intervals = {v: _interval(sm) for v, sm in video_repo.samplings(s, video_ids=acc).items()}
         positives: list[Match] = []
         negatives: list[Match] = []
         n_query = len(hashes)
@@ -124,7 +143,7 @@ class VideoMatcher(Matcher):
                 continue
             if banked_share < th.banked_share and query_share < th.query_share:
                 continue
-            gap_banked = 1.5 * max(interval, intervals[vid])
+            gap_banked = 1.5 * max(interval, intervals.get(vid, 1.0))
             m = Match(
                 bank=a.hit.bank_name,
                 bank_category=a.hit.category,

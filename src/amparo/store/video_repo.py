@@ -243,3 +243,11 @@ def usable_hash_counts(session: Session, *, video_ids: Iterable[int], quality_fl
         .group_by(BankVideoFrameRow.video_id)
     )
     return {int(v): int(n) for v, n in session.execute(q)}
+
+
+def samplings(session: Session, *, video_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    ids = list(video_ids)
+    if not ids:
+        return {}
+    q = select(BankVideoRow.id, BankVideoRow.sampling).where(BankVideoRow.id.in_(ids))
+    return {int(i): dict(sm or {}) for i, sm in session.execute(q)}
