@@ -22,6 +22,7 @@ import numpy as np
 
 from amparo.domain.matches import Match
 from amparo.matching.matcher import LookupResult, Matcher
+from amparo.matching.pdq_index import BULK_MIN
 from amparo.store import video_repo
 
 
@@ -87,7 +88,12 @@ class VideoMatcher(Matcher):
         if adds:
             ids = np.fromiter((r.entry_id for r in adds), dtype=np.int64, count=len(adds))
             hashes = np.frombuffer(bytes.fromhex("".join(r.value for r in adds)), dtype=np.uint8).reshape(-1, 32)
-            self.pdq.add_many(ids, hashes)
+            # A first sync goes straight into a new base (add_many's bulk path). Into a live index,
+            # chunks below BULK_MIN land in the delta, indexed in memory, and save() compacts in
+            # the background: the new frames are searchable without waiting for a new base file.
+            step = len(ids) if len(self.pdq) == 0 else BULK_MIN - 1
+            for start in range(0, len(ids), step):
+                self.pdq.add_many(ids[start : start + step], hashes[start : start + step])
         self.pdq.apply(seq=int(rows[-1].seq))
 
     def lookup_video(
