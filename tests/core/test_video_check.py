@@ -192,6 +192,9 @@ def test_cli_hash_and_check_accept_video(tmp_path: Path, monkeypatch) -> None:
     r = runner.invoke(app, ["check", "--json", str(clip)])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output.splitlines()[-1])["decision"] == "allow"
+    r = runner.invoke(app, ["explain", str(clip)])
+    assert r.exit_code == 0, r.output
+    assert "video     mov h264 320x180 10.0 fps, 10 of 100 frames hashed" in r.output
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(known_clip()[:300])
     assert runner.invoke(app, ["check", "--json", str(bad)]).exit_code == 2
