@@ -203,9 +203,11 @@ class VideoAnalyser:
             "video_frames_flagged": len(flagged_times),
             "video_share_flagged": round(len(flagged_times) / n, 4) if n else 0.0,
             "video_worst_frame_t": worst_t,
+            "video_flagged_ranges": ranges,
         }
         if a.video is not None:
-            a.video.update({"frames": rows, "worst_frame_t": worst_t, "flagged_ranges": ranges, **a.video_facts})
+            a.video.update({"frames": rows, "worst_frame_t": worst_t, **a.video_facts})
+            a.video["flagged_ranges"] = a.video.pop("video_flagged_ranges")
 
 
 def _score(fr: _Frame, stage: str, key: str) -> float:
