@@ -20,6 +20,7 @@ from amparo.domain.signals import Classification, Signal
 from amparo.domain.verdicts import StageRun, Verdict
 from amparo.errors import AmparoError, BadInput, TooLarge
 from amparo.matching.matcher import LookupResult, Matcher
+from amparo.pipeline_video import VideoAnalyser
 from amparo.policy.engine import PolicyEngine
 from amparo.policy.facts import Facts
 from amparo.settings import Settings
@@ -43,6 +44,8 @@ class Analysis:
     classifications: list[Classification] = field(default_factory=list)
     stages: list[StageRun] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    video: dict[str, Any] | None = None  # a video's sampling, facts, per-frame scores (pipeline_video.py)
+    video_facts: dict[str, Any] = field(default_factory=dict)  # aggregate facts the policy reads
 
 
 class Pipeline:
@@ -57,6 +60,7 @@ class Pipeline:
         policy: PolicyEngine,
         actions: ActionRegistry,
         prompt_detector: Callable[[], Any] | None = None,
+        video_matcher: Any = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -67,6 +71,7 @@ class Pipeline:
         self.actions = actions
         self._prompt_factory = prompt_detector
         self._prompt: Any = None
+        self.video = VideoAnalyser(self, video_matcher) if video_matcher is not None else None
 
     # -- stages --------------------------------------------------------------------------------
     def decode(self, data: bytes) -> DecodedImage:
@@ -183,6 +188,10 @@ class Pipeline:
             self.analyse_prompt(item.text, a)
         if item.kind == ItemKind.PROMPT:
             return a
+        if item.kind == ItemKind.VIDEO:
+            if item.image is None or self.video is None:
+                raise BadInput("a video is required", code="missing_video")
+            return self.video.analyse(item.image, a)
         if item.image is None:
             raise BadInput("an image is required", code="missing_image")
         force_faces = "faces_age" in stages or (
@@ -228,7 +237,7 @@ class Pipeline:
                     s, account=item.context.account, label="csam_request", within=ATTEMPT_WINDOW
                 )
                 attempts["csam_request"] = n + 1
-        facts = self.facts(item, a, attempts, extra_facts)
+        facts = self.facts(item, a, attempts, {**a.video_facts, **(extra_facts or {})})
         result = self.policy.evaluate(facts)
         a.stages.append(StageRun("policy", True, (time.perf_counter() - t0) * 1000))
         verdict = Verdict(
@@ -246,6 +255,8 @@ class Pipeline:
             errors=tuple(a.errors),
             extra={"suppressed_matches": [m.to_dict() for m in a.lookup.suppressed]} if a.lookup.suppressed else {},
         )
+        if a.video is not None:
+            verdict.extra["video"] = a.video
         if not record:
             return verdict
         with self.db.session() as s:

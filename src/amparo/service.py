@@ -10,6 +10,7 @@ from typing import Any
 from amparo.actions.base import ActionRegistry
 from amparo.actions.core_actions import register_core_actions
 from amparo.matching.matcher import Matcher
+from amparo.matching.video_matcher import VideoMatcher
 from amparo.pipeline import Pipeline
 from amparo.policy.engine import PolicyEngine
 from amparo.settings import Settings
@@ -52,6 +53,12 @@ class Service:
             if builtin is not None:
                 builtin.register_builtin_detectors(self.detectors, settings)
         self.matcher = Matcher(self.db, settings.index_dir, quality_floor=settings.pdq_quality_floor)
+        self.video_matcher = VideoMatcher(
+            self.db,
+            settings.index_dir,
+            quality_floor=settings.pdq_quality_floor,
+            stale_after=settings.index_refresh_seconds,
+        )
         self.policy = PolicyEngine.load(settings.policy_file, settings.profile)
         self.actions = ActionRegistry()
         register_core_actions(self.actions, report_to=self.policy.report_to)
@@ -77,6 +84,7 @@ class Service:
             policy=self.policy,
             actions=self.actions,
             prompt_detector=self._make_prompt_detector,
+            video_matcher=self.video_matcher,
         )
 
     def _audit_policy_change(self) -> None:
@@ -142,6 +150,7 @@ class Service:
 
     def close(self) -> None:
         self.matcher.close()
+        self.video_matcher.close()
         self.db.dispose()
 
     def __enter__(self) -> Service:

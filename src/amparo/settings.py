@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     max_decode_seconds: float = 10.0
     analysis_max_side: int = 1024  # JPEGs are decoded at a reduced scale that keeps at least this
 
+    # Video (content/video.py): limits, sampling (stored beside every vPDQ), detector frame size.
+    max_video_bytes: int = 200 * 1024 * 1024
+    max_video_seconds: float = 3 * 3600.0
+    max_video_pixels: int = 3840 * 2160
+    max_video_decode_seconds: float = 600.0
+    video_seconds_per_hash: float = 1.0
+    video_sampling: str = "frame_index"  # frame_index (Meta's vPDQ rule) | timestamp
+    video_analysis_max_side: int = 320  # sampled frames are kept this small for the detectors
+
     pdq_quality_floor: int = 50
     pdq_default_threshold: int = 31
     # Checks may look PDQ up by the fast reduced decode (signals then say exact=false); banks,

@@ -1,4 +1,4 @@
-"""`amparo check IMAGE...`: the full verdict per image (one JSON line each with --json)."""
+"""`amparo check FILE...`: the full verdict per image or video (one JSON line each with --json)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
         age, age_low, age_high (80% interval), p_minor (calibrated), minor (true/false/null when
         unsure), quality (size_px, blur, yaw, problems) and the models that voted."""
         from amparo.cli.context import open_service
+        from amparo.content.video import is_video
         from amparo.domain.items import Context, Item
         from amparo.pipeline import FORCEABLE_STAGES
 
@@ -46,11 +47,9 @@ def register(app: typer.Typer) -> None:
         for path in inputs(files):
             try:
                 data = Path(path).read_bytes()
-                v = svc.pipeline.check(
-                    Item.from_image(data, Context(account=account, surface="cli", source=path)),
-                    record=record,
-                    stages=tuple(stage),
-                ).to_dict()
+                ctx = Context(account=account, surface="cli", source=path)
+                item = Item.from_video(data, ctx) if is_video(data) else Item.from_image(data, ctx)
+                v = svc.pipeline.check(item, record=record, stages=tuple(stage)).to_dict()
                 emit({"input": path, **v}, as_json=json_out, text=verdict_line(path, v))
                 if v["decision"] in VIOLATING:
                     worst = max(worst, 1)

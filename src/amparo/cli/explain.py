@@ -20,13 +20,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show the cascade: content, hashes, matches, each detector's scores, the policy's reasons."""
         from amparo.cli.context import open_service
+        from amparo.content.video import is_video
         from amparo.domain.items import Context, Item
 
         svc = open_service(profile=profile)
         try:
             data = Path(file).read_bytes()
             ctx = Context(surface="cli", source=file)
-            item = Item.from_edit(prompt, data, ctx) if prompt else Item.from_image(data, ctx)
+            if is_video(data) and not prompt:
+                item = Item.from_video(data, ctx)
+            else:
+                item = Item.from_edit(prompt, data, ctx) if prompt else Item.from_image(data, ctx)
             a = svc.pipeline.analyse(item)
             v = svc.pipeline.decide(item, a, record=False).to_dict()
         except (AmparoError, OSError) as e:
@@ -38,6 +42,13 @@ def register(app: typer.Typer) -> None:
         lines = [f"{file}"]
         if d is not None:
             lines.append(f"  content   {d.format} {d.width}x{d.height} mode={d.mode} frames={d.frame_count}")
+        if a.video:
+            vi = a.video.get("video", {})
+            lines.append(
+                f"  video     {vi.get('container')} {vi.get('codec')} {vi.get('width')}x{vi.get('height')}"
+                f" {vi.get('frame_rate')} fps, {a.video['sampled_frames']} of {a.video['decoded_frames']} frames"
+                f" hashed, flagged {a.video.get('flagged_ranges', [])}, worst frame t={a.video.get('worst_frame_t')}"
+            )
         for st in v["stages"]:
             lines.append(
                 f"  stage     {st['stage']:11} {'ran' if st['ran'] else 'skipped'} "
@@ -51,6 +62,12 @@ def register(app: typer.Typer) -> None:
             lines.append(
                 f"  match     {m['bank']} ({m['category']}) entry {m['entry_id']} distance {m['distance']}"
                 f" <= {m['threshold']} opinion {m['opinion']}"
+                + (
+                    f" shares banked={m['video']['banked_share']} query={m['video']['query_share']}"
+                    f" at {m['video']['query_ranges']}"
+                    if m.get("video")
+                    else ""
+                )
             )
         for c in v["classifications"]:
             scores = " ".join(f"{k}={val:.3f}" for k, val in c["scores"].items())

@@ -14,6 +14,7 @@ class ItemKind(StrEnum):
     PROMPT = "prompt"
     EDIT_REQUEST = "edit_request"  # prompt + input image
     GENERATED_IMAGE = "generated_image"  # an output of an image generator
+    VIDEO = "video"  # an uploaded video (its bytes travel in Item.image)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class Item:
     @staticmethod
     def from_image(data: bytes, context: Context | None = None) -> Item:
         return Item(kind=ItemKind.IMAGE, image=data, context=context or Context())
+
+    @staticmethod
+    def from_video(data: bytes, context: Context | None = None) -> Item:
+        return Item(kind=ItemKind.VIDEO, image=data, context=context or Context())
 
     @staticmethod
     def from_prompt(text: str, context: Context | None = None) -> Item:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -16,6 +16,8 @@ class Match:
     opinion: str = "positive"  # positive | negative | disputed
     threshold: int = 0
     negative_bank: bool = False  # a "safe" bank: suppresses false positives
+    # A video match: both shares, the matched time ranges on each side (matching/video_matcher.py).
+    video: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -27,4 +29,4 @@ class Match:
             "threshold": self.threshold,
             "opinion": self.opinion,
             "negative_bank": self.negative_bank,
-        }
+        } | ({"video": self.video} if self.video is not None else {})

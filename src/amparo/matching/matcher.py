@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from amparo.domain.matches import Match
 from amparo.domain.signals import Signal
@@ -35,11 +36,17 @@ class LookupResult:
 
 
 class Matcher:
+    # The change feed this index follows and its directory under index_dir (the video frame index
+    # reuses this class with its own feed: matching/video_matcher.py).
+    SIGNAL_TYPE = "pdq"
+    INDEX_NAME = "pdq"
+    APPLY_BATCH = _APPLY_BATCH
+
     def __init__(self, db: Database, index_dir: Path, *, quality_floor: int = 50) -> None:
         self.db = db
         self.quality_floor = quality_floor
         index_dir.mkdir(parents=True, exist_ok=True)
-        self._index_path = index_dir / "pdq"
+        self._index_path = index_dir / self.INDEX_NAME
         self.pdq, self.owner = self._open_index()
         self._lock = threading.Lock()
         self._last_refresh = 0.0
@@ -58,11 +65,11 @@ class Matcher:
             while True:
                 with self.db.session() as s:
                     rows = banks_repo.index_changes_after(
-                        s, signal_type="pdq", seq=self.pdq.applied_seq, limit=_APPLY_BATCH
+                        s, signal_type=self.SIGNAL_TYPE, seq=self.pdq.applied_seq, limit=self.APPLY_BATCH
                     )
                     if not rows and self.pdq.applied_seq > 0:
                         # A database rebuilt under an old index (e.g. restored): start over.
-                        latest = banks_repo.latest_index_seq(s, signal_type="pdq")
+                        latest = banks_repo.latest_index_seq(s, signal_type=self.SIGNAL_TYPE)
                         if latest < self.pdq.applied_seq:
                             log.warning(
                                 "index is ahead of the database (seq %s > %s): rebuilding", self.pdq.applied_seq, latest
@@ -71,21 +78,24 @@ class Matcher:
                             continue
                 if not rows:
                     break
-                added: list[tuple[int, bytes]] = []
-                removed: list[int] = []
-                for r in rows:
-                    if r.op == "add" and r.value:
-                        added.append((r.entry_id, bytes.fromhex(r.value)))
-                    elif r.op == "remove":
-                        removed.append(r.entry_id)
-                self.pdq.apply(added=added, removed=removed, seq=rows[-1].seq)
+                self._apply_rows(rows)
                 applied += len(rows)
-                if len(rows) < _APPLY_BATCH:
+                if len(rows) < self.APPLY_BATCH:
                     break
             if applied and self.owner:
                 self.pdq.save()
             self._last_refresh = time.monotonic()
         return applied
+
+    def _apply_rows(self, rows: Sequence[Any]) -> None:
+        added: list[tuple[int, bytes]] = []
+        removed: list[int] = []
+        for r in rows:
+            if r.op == "add" and r.value:
+                added.append((r.entry_id, bytes.fromhex(r.value)))
+            elif r.op == "remove":
+                removed.append(r.entry_id)
+        self.pdq.apply(added=added, removed=removed, seq=rows[-1].seq)
 
     def _open_index(self) -> tuple[PDQIndex, bool]:
         """One process per data directory owns the index files and persists changes (the index's

@@ -149,6 +149,9 @@ def update_bank(
 
 def delete_bank(session: Session, *, name: str) -> int:
     row = get_bank(session, name=name)
+    from amparo.store.video_repo import remove_bank_videos  # video frames leave the index too
+
+    remove_bank_videos(session, bank_id=row.id)
     ids = list(session.execute(select(BankEntryRow.id, BankEntryRow.signal_type).where(BankEntryRow.bank_id == row.id)))
     _record_removals(session, [(i, t) for i, t in ids])
     session.execute(delete(BankEntryRow).where(BankEntryRow.bank_id == row.id))
@@ -368,10 +371,12 @@ def lookup_exact(session: Session, *, signal_type: str, value: str) -> list[Entr
     ]
 
 
-def index_changes_after(session: Session, *, signal_type: str, seq: int, limit: int = 200_000) -> list[IndexChangeRow]:
+def index_changes_after(session: Session, *, signal_type: str, seq: int, limit: int = 200_000) -> list[Any]:
+    """Rows with .seq, .entry_id, .op, .value: plain rows, not ORM objects (several times cheaper to
+    load when a refresh applies hundreds of thousands)."""
     return list(
-        session.scalars(
-            select(IndexChangeRow)
+        session.execute(
+            select(IndexChangeRow.seq, IndexChangeRow.entry_id, IndexChangeRow.op, IndexChangeRow.value)
             .where(IndexChangeRow.signal_type == signal_type, IndexChangeRow.seq > seq)
             .order_by(IndexChangeRow.seq)
             .limit(limit)

@@ -9,8 +9,11 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from amparo.api.auth import require
 from amparo.api.schemas import ACCOUNT_MAX, JURISDICTION_MAX, SURFACE_MAX, LookupIn, PromptIn
 from amparo.api.uploads import read_upload
+from amparo.content.video import is_video
 from amparo.domain.items import Context, Item
 from amparo.domain.signals import Signal
+from amparo.errors import TooLarge
+from amparo.pipeline_video import hash_video_bytes, video_signals
 from amparo.store.keys_repo import ApiPrincipal
 
 router = APIRouter(prefix="/v1", tags=["checks"])
@@ -20,12 +23,23 @@ def _context(account: str | None, surface: str | None, jurisdiction: str | None,
     return Context(account=account, surface=surface, jurisdiction=jurisdiction, source=source)
 
 
+def read_media(file: UploadFile, settings: Any) -> bytes:
+    """An image or a video: videos may be up to max_video_bytes, anything else up to max_upload_bytes."""
+    data = read_upload(file, max(settings.max_upload_bytes, settings.max_video_bytes))
+    if len(data) > settings.max_upload_bytes and not is_video(data):
+        raise TooLarge(f"upload is over the limit of {settings.max_upload_bytes} bytes")
+    return data
+
+
 @router.post("/hash", summary="Hash an uploaded image (PDQ, MD5, SHA-1, SHA-256)")
 def hash_upload(
     request: Request, file: UploadFile = File(...), _: ApiPrincipal = Depends(require("hash"))
 ) -> dict[str, Any]:
     svc = request.app.state.service
-    data = read_upload(file, svc.settings.max_upload_bytes)
+    data = read_media(file, svc.settings)
+    if is_video(data):
+        vh = hash_video_bytes(svc.settings, data)
+        return {"signals": [s.to_dict() for s in video_signals(vh)], "vpdq": vh.to_dict()}
     decoded = svc.pipeline.decode(data)
     return {"signals": [s.to_dict() for s in svc.pipeline.hash_of_record(decoded, data)]}
 
@@ -45,7 +59,7 @@ def lookup(request: Request, body: LookupIn, _: ApiPrincipal = Depends(require("
     }
 
 
-@router.post("/check", summary="Check an uploaded image: signals → matches → verdict → recorded event")
+@router.post("/check", summary="Check an uploaded image or video: signals → matches → verdict → recorded event")
 def check_image(
     request: Request,
     file: UploadFile = File(...),
@@ -55,8 +69,9 @@ def check_image(
     _: ApiPrincipal = Depends(require("check")),
 ) -> dict[str, Any]:
     svc = request.app.state.service
-    data = read_upload(file, svc.settings.max_upload_bytes)
-    item = Item.from_image(data, _context(account, surface or "upload", jurisdiction, file.filename))
+    data = read_media(file, svc.settings)
+    ctx = _context(account, surface or "upload", jurisdiction, file.filename)
+    item = Item.from_video(data, ctx) if is_video(data) else Item.from_image(data, ctx)
     return svc.pipeline.check(item).to_dict()
 
 
