@@ -69,7 +69,7 @@ def test_hma_route_bank_changes_are_audited(service: Any, live_api: Any) -> None
     url, keys = live_api
     admin = h(keys["admin"])
     assert httpx.post(f"{url}/c/banks", json={"name": "HMA_BANK"}, headers=admin, timeout=T).status_code == 201
-    added = httpx.post(f"{url}/c/bank/HMA_BANK/signal", json={"md5": "c" * 32}, headers=admin, timeout=T).json()
+    added = httpx.post(f"{url}/c/bank/HMA_BANK/signal", json={"video_md5": "c" * 32}, headers=admin, timeout=T).json()
     assert httpx.delete(f"{url}/c/bank/HMA_BANK/content/{added['id']}", headers=admin, timeout=T).is_success
     assert httpx.delete(f"{url}/c/bank/HMA_BANK", headers=admin, timeout=T).is_success
     assert _actions(service, "apikey:test-admin") == [

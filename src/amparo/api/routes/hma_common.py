@@ -159,7 +159,7 @@ def hash_bytes(svc: Any, data: bytes, hma_types: tuple[str, ...]) -> dict[str, s
         out["video_md5"] = sig.value
     if "pdq" in hma_types:
         decoded = svc.pipeline.decode(data)
-        for sig in svc.pipeline.hash_image(decoded, data):
+        for sig in svc.pipeline.hash_of_record(decoded, data):
             if sig.type == "pdq":
                 low = sig.quality is not None and sig.quality < svc.settings.pdq_quality_floor
                 out["pdq"] = "" if low else sig.value

@@ -30,7 +30,7 @@ def signal_types(_: ApiPrincipal = Depends(require("banks.read"))) -> list[dict[
 @router.put("/signal_type/{signal_type_name}")
 def update_signal_type(signal_type_name: str, _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
     # Amparo's signal types are always on; switching one off is done per bank, not globally.
-    raise HmaError(501, "signal types cannot be switched off in Amparo; disable the banks instead")
+    raise HmaError(403, "signal types cannot be switched off in Amparo; disable the banks instead")
 
 
 @router.get("/signal_type/index")

@@ -30,6 +30,7 @@ from amparo.api.routes.hma_common import (
     storable_text,
     to_amparo_type,
 )
+from amparo.banks import management as bm
 from amparo.errors import Conflict, NotFound
 from amparo.store import banks_repo
 from amparo.store.banks_repo import NewEntry
@@ -75,7 +76,7 @@ def list_banks(request: Request, _: ApiPrincipal = Depends(require("banks.read")
 
 
 @router.post("/banks", status_code=201)
-async def create_bank(request: Request, _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+async def create_bank(request: Request, p: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise HmaError(400, "the body must be a JSON object")
@@ -88,9 +89,16 @@ async def create_bank(request: Request, _: ApiPrincipal = Depends(require("banks
         ratio = 1.0
     category = body.get("category", "other")  # Amparo's extension: csam | ncii | other
     try:
-        with request.app.state.service.db.session() as s:
-            b = banks_repo.create_bank(
-                s, name=name, category=str(category), source="hma-api", enabled_ratio=ratio, enabled=ratio > 0
+        svc = request.app.state.service
+        with svc.db.session() as s:
+            b = bm.create_bank(
+                s,
+                bm.api_acting(svc.audit, p),
+                name=name,
+                category=str(category),
+                source="hma-api",
+                enabled_ratio=ratio,
+                enabled=ratio > 0,
             )
             return bank_json(b)
     except Conflict:
@@ -105,7 +113,7 @@ def get_bank(request: Request, bank_name: str, _: ApiPrincipal = Depends(require
 
 @router.put("/bank/{bank_name}")
 async def update_bank(
-    request: Request, bank_name: str, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, bank_name: str, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     body = await json_body(request)
     if not isinstance(body, dict):
@@ -120,7 +128,7 @@ async def update_bank(
     try:
         with svc.db.session() as s:
             _bank_or_404(s, bank_name)
-            b = banks_repo.update_bank(s, name=bank_name, new_name=new_name, enabled_ratio=ratio)
+            b = bm.update_bank(s, bm.api_acting(svc.audit, p), name=bank_name, new_name=new_name, enabled_ratio=ratio)
             out = bank_json(b)
     except Conflict:
         raise HmaError(403, "Bank name already exists") from None
@@ -129,10 +137,10 @@ async def update_bank(
 
 
 @router.delete("/bank/{bank_name}")
-def delete_bank(request: Request, bank_name: str, _: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
+def delete_bank(request: Request, bank_name: str, p: ApiPrincipal = Depends(require("banks.write"))) -> dict[str, Any]:
     svc = request.app.state.service
     with svc.db.session() as s, contextlib.suppress(NotFound):  # HMA: deleting a bank that is not there succeeds
-        banks_repo.delete_bank(s, name=bank_name)
+        bm.delete_bank(s, bm.api_acting(svc.audit, p), name=bank_name)
     svc.matcher.refresh()
     return {"message": "Done"}
 
@@ -186,7 +194,9 @@ def _user_metadata(e: BankEntryRow) -> dict[str, Any] | None:
     return meta or None
 
 
-def _add(svc: Any, bank: str, hashes: dict[str, str], note: str | None, meta: dict[str, Any] | None) -> dict[str, Any]:
+def _add(
+    svc: Any, who: bm.Acting, bank: str, hashes: dict[str, str], note: str | None, meta: dict[str, Any] | None
+) -> dict[str, Any]:
     if not hashes:
         raise HmaError(400, "No signals given")
     entries = []
@@ -194,8 +204,8 @@ def _add(svc: Any, bank: str, hashes: dict[str, str], note: str | None, meta: di
         amparo = to_amparo_type(svc, hma_type)
         entries.append(NewEntry(amparo, normalise(svc, hma_type, value), "positive", note, None, meta))
     with svc.db.session() as s:
-        b = _bank_or_404(s, bank)
-        ids = banks_repo.add_entries(s, bank_id=b.id, entries=entries)
+        _bank_or_404(s, bank)
+        ids = bm.add_entries(s, who, bank=bank, entries=entries, via="hma")
     svc.matcher.refresh()
     return {"id": ids[0], "signals": {h: e.value for h, e in zip(hashes, entries, strict=True)}}
 
@@ -207,7 +217,7 @@ async def add_content(
     url: str | None = None,
     content_type: str | None = None,
     types: str | None = None,
-    _: ApiPrincipal = Depends(require("banks.write")),
+    p: ApiPrincipal = Depends(require("banks.write")),
 ) -> dict[str, Any]:
     """Hash media into the bank: `?url=` (when URL fetching is on) or a multipart upload; optional
     `metadata` {content_id, content_uri, json} and `note`, in a JSON body or as form fields."""
@@ -235,12 +245,12 @@ async def add_content(
         hashes = await hash_upload(request)
     else:
         raise HmaError(400, "Neither `url` nor multipart file upload was received")
-    return await anyio.to_thread.run_sync(_add, svc, bank_name, hashes, note, meta)
+    return await anyio.to_thread.run_sync(_add, svc, bm.api_acting(svc.audit, p), bank_name, hashes, note, meta)
 
 
 @router.post("/bank/{bank_name}/signal")
 async def add_signal(
-    request: Request, bank_name: str, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, bank_name: str, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     """Raw hashes: {"pdq": "<64 hex>", "video_md5": "<32 hex>", "note"?: "..."}."""
     svc = request.app.state.service
@@ -250,7 +260,7 @@ async def add_signal(
     if not isinstance(body, dict):
         raise HmaError(400, "the body must be a JSON object")
     note = _note(body.pop("note", None))
-    return _add(svc, bank_name, body, note, None)
+    return _add(svc, bm.api_acting(svc.audit, p), bank_name, body, note, None)
 
 
 @router.get("/bank/{bank_name}/content/{content_id}")
@@ -311,7 +321,7 @@ def _disable_ts(value: Any) -> int:
 
 @router.put("/bank/{bank_name}/content/{content_id}")
 async def update_content(
-    request: Request, bank_name: str, content_id: int, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, bank_name: str, content_id: int, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     """HMA's content update: `disable_until_ts` (0 off, 1 on, or a unix time until which it is off) and `note`."""
     svc = request.app.state.service
@@ -330,7 +340,7 @@ async def update_content(
         fields["note"] = _note(body["note"]) or ""
     with svc.db.session() as s:
         b = _bank_or_404(s, bank_name)
-        e = banks_repo.update_entry(s, entry_id=content_id, **fields)
+        e = bm.update_entry(s, bm.api_acting(svc.audit, p), bank=bank_name, entry_id=content_id, **fields)
         out = {
             "id": e.id,
             "disable_until_ts": _disable_until(e),
@@ -346,7 +356,7 @@ async def update_content(
 
 @router.delete("/bank/{bank_name}/content/{content_id}")
 def delete_content(
-    request: Request, bank_name: str, content_id: int, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, bank_name: str, content_id: int, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     svc = request.app.state.service
     with svc.db.session() as s:
@@ -355,6 +365,6 @@ def delete_content(
             _entry_or_404(s, bank_name, content_id)
         except HmaError:
             return {"deleted": 0}  # HMA counts what it removed; nothing is not an error
-        n = banks_repo.remove_entries(s, entry_ids=[content_id])
+        n = bm.remove_entries(s, bm.api_acting(svc.audit, p), bank=bank_name, entry_ids=[content_id])
     svc.matcher.refresh()
     return {"deleted": n}

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_bank_enabled_ratio"
-down_revision = "0003_generation"
+down_revision = "0004_security"
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_video"
-down_revision = "0003_generation"
+down_revision = "0005_integrity"
 branch_labels = None
 depends_on = None
 
