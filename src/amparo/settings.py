@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     # Input limits: bad input is refused before decoding.
     max_upload_bytes: int = 50 * 1024 * 1024
     max_image_pixels: int = 80_000_000
-    max_prompt_chars: int = 4000
+    max_prompt_chars: int = 100_000  # long texts are classified in windows (docs/prompt-gate.md)
     max_animation_frames: int = 16  # frames sampled from an animated image
     # Decode budget over all frames of one image (animations decode every frame at canvas size).
     max_decode_pixels: int = 160_000_000

@@ -111,7 +111,7 @@ def _segment_video() -> bytes:
 
 def test_worst_frame_and_aggregate_facts_reach_the_policy(service) -> None:
     nudity = FrameStandIn("standin.nudity", "nudity", CLIP_SCENE, {"nudity": 0.93}, {"nudity": 0.02})
-    faces = FrameStandIn("standin.faces_age", "faces_age", CLIP_SCENE, {"faces": 1, "min_age": 31.0}, {"faces": 0})
+    faces = FrameStandIn("standin.faces_age", "faces_age", CLIP_SCENE, {"faces": 1, "minor": 0.01, "min_age": 31.0}, {"faces": 0})
     _install(service, nudity, faces)
     v = service.pipeline.check(Item.from_video(_segment_video()))
     assert v.decision == "age_restrict" and v.labels == ("adult_explicit",)
@@ -135,7 +135,7 @@ def test_scores_of_different_frames_never_combine(service) -> None:
     service.policy.document.cascade.faces_age_if_nudity_gte = 0.3
     nudity = FrameStandIn("standin.nudity", "nudity", CLIP_SCENE, {"nudity": 0.9}, {"nudity": 0.35})
     minor = {"faces": 1, "minor": 0.9, "min_age": 9.0}
-    faces = FrameStandIn("standin.faces_age", "faces_age", CLIP_SCENE, {"faces": 1, "min_age": 30.0}, minor)
+    faces = FrameStandIn("standin.faces_age", "faces_age", CLIP_SCENE, {"faces": 1, "minor": 0.01, "min_age": 30.0}, minor)
     _install(service, nudity, faces)
     v = service.pipeline.check(Item.from_video(_segment_video()), record=False)
     assert "csam_suspected" not in v.labels and v.decision == "age_restrict" and v.labels == ("adult_explicit",)
@@ -198,3 +198,15 @@ def test_cli_hash_and_check_accept_video(tmp_path: Path, monkeypatch) -> None:
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(known_clip()[:300])
     assert runner.invoke(app, ["check", "--json", str(bad)]).exit_code == 2
+
+
+def test_video_nudity_with_no_judged_face_goes_to_review(service) -> None:
+    """Nudity with no face to judge (or an unsure one) is never silently allowed in a video either."""
+    nudity = FrameStandIn("standin.nudity", "nudity", CLIP_SCENE, {"nudity": 0.93}, {"nudity": 0.02})
+    faces = FrameStandIn("standin.faces_age", "faces_age", CLIP_SCENE, {"faces": 0}, {"faces": 0})
+    _install(service, nudity, faces)
+    v = service.pipeline.check(Item.from_video(_segment_video()), record=False)
+    assert v.decision == "block" and v.labels == ("age_unverified",)
+    faces.hit = {"faces": 1, "minor": 0.4, "unsure_faces": 1}
+    v = service.pipeline.check(Item.from_video(_segment_video()), record=False)
+    assert v.decision == "block" and v.labels == ("age_unsure",)

@@ -84,7 +84,7 @@ def test_huge_prompt_via_openai_client(proxy) -> None:  # type: ignore[no-untype
 def test_body_over_the_limit(proxy, http) -> None:  # type: ignore[no-untyped-def]
     r = http.post(
         GEN,
-        content=b'{"prompt": "' + b"a" * 400_000 + b'"}',
+        content=b'{"prompt": "' + b"a" * 900_000 + b'"}',
         headers={"Content-Type": "application/json"},
     )
     assert_ledgered(proxy, assert_clean_error(r, 413, "request_too_large"), "input")
