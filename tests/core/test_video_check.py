@@ -111,7 +111,9 @@ def _segment_video() -> bytes:
 
 def test_worst_frame_and_aggregate_facts_reach_the_policy(service) -> None:
     nudity = FrameStandIn("standin.nudity", "nudity", CLIP_SCENE, {"nudity": 0.93}, {"nudity": 0.02})
-    faces = FrameStandIn("standin.faces_age", "faces_age", CLIP_SCENE, {"faces": 1, "minor": 0.01, "min_age": 31.0}, {"faces": 0})
+    faces = FrameStandIn(
+        "standin.faces_age", "faces_age", CLIP_SCENE, {"faces": 1, "minor": 0.01, "min_age": 31.0}, {"faces": 0}
+    )
     _install(service, nudity, faces)
     v = service.pipeline.check(Item.from_video(_segment_video()))
     assert v.decision == "age_restrict" and v.labels == ("adult_explicit",)
@@ -135,7 +137,9 @@ def test_scores_of_different_frames_never_combine(service) -> None:
     service.policy.document.cascade.faces_age_if_nudity_gte = 0.3
     nudity = FrameStandIn("standin.nudity", "nudity", CLIP_SCENE, {"nudity": 0.9}, {"nudity": 0.35})
     minor = {"faces": 1, "minor": 0.9, "min_age": 9.0}
-    faces = FrameStandIn("standin.faces_age", "faces_age", CLIP_SCENE, {"faces": 1, "minor": 0.01, "min_age": 30.0}, minor)
+    faces = FrameStandIn(
+        "standin.faces_age", "faces_age", CLIP_SCENE, {"faces": 1, "minor": 0.01, "min_age": 30.0}, minor
+    )
     _install(service, nudity, faces)
     v = service.pipeline.check(Item.from_video(_segment_video()), record=False)
     assert "csam_suspected" not in v.labels and v.decision == "age_restrict" and v.labels == ("adult_explicit",)
