@@ -135,24 +135,7 @@ class ReportQueue:
                 log.exception("exporter %s failed on report %s", target, report_id)
             status = NEEDS_REVIEW if isinstance(e, AmparoError) and e.code == NEEDS_REVIEW else QUEUED
             return self._failed(row, msg, actor, actor_role, status=status)
-        with self.db.session() as s:
-            fresh = reports_repo.lock_report(s, report_id=report_id)
-            assert fresh is not None
-            payload = dict(fresh.payload or {})
-            payload.update(remote=detail, sent_at=datetime.now(UTC).isoformat(), last_error=None)
-            payload.pop("claimed_until", None)
-            payload["attempts"] = int(payload.get("attempts", 0)) + 1
-            reports_repo.save_report(s, row=fresh, status=SENT, payload=payload)
-            self.audit.record(
-                s,
-                action=REPORT_SENT,
-                subject_type="legal_report",
-                subject_id=report_id,
-                actor=actor,
-                actor_role=actor_role,
-                details={"target": target, **{k: v for k, v in detail.items() if k != "body"}},
-            )
-        return SendResult(report_id, target, True, detail)
+        return self.mark_sent(report_id, detail, actor=actor, actor_role=actor_role)
 
     def _failed(
         self, row: LegalReportRow, error: str, actor: str, actor_role: str, *, status: str = QUEUED
@@ -244,7 +227,9 @@ class ReportQueue:
         return self.send_one(report_id, actor=actor, actor_role=actor_role)
 
     # Used by batching exporters to record an outcome per row.
-    def mark_sent(self, report_id: int, detail: dict[str, Any], *, actor: str = "amparo") -> SendResult:
+    def mark_sent(
+        self, report_id: int, detail: dict[str, Any], *, actor: str = "amparo", actor_role: str | None = None
+    ) -> SendResult:
         with self.db.session() as s:
             fresh = reports_repo.lock_report(s, report_id=report_id)
             assert fresh is not None
@@ -259,8 +244,8 @@ class ReportQueue:
                 subject_type="legal_report",
                 subject_id=report_id,
                 actor=actor,
-                actor_role="system" if actor == "amparo" else "admin",
-                details={"target": fresh.target, **detail},
+                actor_role=actor_role or ("system" if actor == "amparo" else "admin"),
+                details={"target": fresh.target, **{k: v for k, v in detail.items() if k != "body"}},
             )
             return SendResult(report_id, fresh.target, True, detail)
 
