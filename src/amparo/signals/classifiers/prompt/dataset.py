@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from amparo.errors import BadInput
 
@@ -37,8 +38,8 @@ class PromptRow:
     source: str = "shipped"
 
 
-def read_rows(path: Path) -> Iterator[PromptRow]:
-    """Rows of a JSON Lines file with at least `text` and `label`."""
+def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSON Lines file; a bad line is a BadInput."""
     try:
         lines = path.read_text("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -48,6 +49,17 @@ def read_rows(path: Path) -> Iterator[PromptRow]:
             continue
         try:
             raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{path}:{n}: not JSON ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise BadInput(f"{path}:{n}: expected a JSON object")
+        yield n, raw
+
+
+def read_rows(path: Path) -> Iterator[PromptRow]:
+    """Rows of a JSON Lines file with at least `text` and `label`."""
+    for n, raw in json_objects(path):
+        try:
             yield PromptRow(
                 text=str(raw["text"]),
                 label=str(raw["label"]),
@@ -57,7 +69,7 @@ def read_rows(path: Path) -> Iterator[PromptRow]:
                 note=str(raw.get("note", "")),
                 source=str(raw.get("source", "shipped")),
             )
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise BadInput(f"{path}:{n}: expected a JSON object with text and label ({exc})") from exc
 
 

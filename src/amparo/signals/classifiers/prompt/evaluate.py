@@ -8,7 +8,6 @@ language and source fields and a mapping from the set's own labels to the gate's
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from amparo.errors import BadInput
 from amparo.evaluation.metrics import Report, evaluate, grouped
 
-from .dataset import PromptRow
+from .dataset import PromptRow, json_objects
 from .gate import ALL_LABELS, PromptGate
 from .obfuscate import MUTATIONS, variants
 from .rules import LABEL_CSAM, LABEL_DEEPFAKE, LABEL_NUDIFY
@@ -84,19 +83,7 @@ def read_mapped(
     default_source: str = "",
 ) -> Iterator[EvalRow]:
     """Rows of any JSON Lines file; the label is mapped, else it must already be a gate label."""
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}") from exc
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}:{n}: not JSON ({exc})") from exc
-        if not isinstance(raw, dict):
-            raise BadInput(f"{path}:{n}: expected a JSON object")
+    for n, raw in json_objects(path):
         text, label = _field(raw, text_field), _field(raw, label_field)
         if not isinstance(text, str) or label is None:
             raise BadInput(f"{path}:{n}: needs a text field {text_field!r} and a label field {label_field!r}")
