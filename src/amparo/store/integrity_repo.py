@@ -146,6 +146,7 @@ def ensure_heads(sessions: sessionmaker[Session], sealer: RowSealer) -> None:
 
 def install(sessions: sessionmaker[Session], sealer: RowSealer) -> None:
     """Seal every covered row written through sessions made by `sessions`."""
+    sessions.configure(info={_SEALER: sealer})  # for Core bulk inserts: see seal_inserted
 
     @event.listens_for(sessions, "after_flush")
     def _after_flush(session: Session, _ctx: Any) -> None:
@@ -210,6 +211,17 @@ def install(sessions: sessionmaker[Session], sealer: RowSealer) -> None:
 
 
 _PENDING = "amparo_integrity_heads"
+_SEALER = "amparo_integrity_sealer"
+
+
+def seal_inserted(session: Session, table: Table, ids: list[int]) -> None:
+    """Seal rows a Core INSERT (executemany or INSERT ... SELECT ... RETURNING) wrote in this
+    transaction: session events see ORM writes and bulk updates/deletes, not Core inserts."""
+    sealer = session.info.get(_SEALER)
+    if sealer is None or table.name not in COVERED_TABLES or not ids:
+        return
+    seal_rows(session.connection(), sealer, table, ids)
+    _pending(session, table.name, added=list(ids), removed=[])
 
 
 def _pending(session: Session, table: str, *, added: list[int], removed: list[int]) -> None:

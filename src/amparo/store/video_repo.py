@@ -8,14 +8,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, null, select
+from sqlalchemy import Table, delete, func, insert, literal, null, select
 from sqlalchemy.orm import Session
 
 from amparo.errors import BadInput, NotFound
+from amparo.store import integrity_repo
 from amparo.store.tables import BankRow, IndexChangeRow, utcnow
 from amparo.store.tables_video import BankVideoFrameRow, BankVideoRow
 
 FEED = "vpdq"
+CHANGES: Table = IndexChangeRow.__table__  # type: ignore[assignment]
 OPINIONS = ("positive", "negative", "disputed")
 MAX_FRAMES_PER_VIDEO = 200_000
 
@@ -141,14 +143,17 @@ def add_videos(session: Session, *, bank_id: int, videos: Sequence[VideoIn]) -> 
         )
         vids = sorted(ids.values())
         for start in range(0, len(vids), 500):
-            conn.execute(
-                insert(IndexChangeRow).from_select(
+            fed = conn.execute(
+                insert(IndexChangeRow)
+                .from_select(
                     ["signal_type", "entry_id", "op", "value"],
                     select(literal(FEED), BankVideoFrameRow.id, literal("add"), BankVideoFrameRow.hash)
                     .where(BankVideoFrameRow.video_id.in_(vids[start : start + 500]))
                     .order_by(BankVideoFrameRow.id),
                 )
+                .returning(IndexChangeRow.seq)
             )
+            integrity_repo.seal_inserted(session, CHANGES, [int(r[0]) for r in fed])
         found_ids = dict(ids)
     else:
         found_ids = {}
@@ -182,14 +187,17 @@ def remove_videos(session: Session, *, video_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     session.flush()
-    session.connection().execute(
-        insert(IndexChangeRow).from_select(
+    fed = session.connection().execute(
+        insert(IndexChangeRow)
+        .from_select(
             ["signal_type", "entry_id", "op", "value"],
             select(literal(FEED), BankVideoFrameRow.id, literal("remove"), null())
             .where(BankVideoFrameRow.video_id.in_(ids))
             .order_by(BankVideoFrameRow.id),
         )
+        .returning(IndexChangeRow.seq)
     )
+    integrity_repo.seal_inserted(session, CHANGES, [int(r[0]) for r in fed])
     session.execute(delete(BankVideoFrameRow).where(BankVideoFrameRow.video_id.in_(ids)))
     n = len(list(session.scalars(select(BankVideoRow.id).where(BankVideoRow.id.in_(ids)))))
     session.execute(delete(BankVideoRow).where(BankVideoRow.id.in_(ids)))
