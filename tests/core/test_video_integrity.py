@@ -28,10 +28,7 @@ def test_a_forged_video_feed_row_is_named(service) -> None:  # type: ignore[no-u
         banks_repo.create_bank(s, name="known", category="csam")
     bank_video_file(service.db, service.settings, bank="known", data=known_clip())
     with service.db.session() as s:  # an outsider hides a banked frame from the index
-        s.execute(
-            sa.text(
-                "UPDATE index_changes SET op = 'remove' WHERE signal_type = 'vpdq' AND seq = (SELECT MIN(seq) FROM index_changes WHERE signal_type = 'vpdq')"
-            )
-        )
+        first = s.scalar(sa.text("SELECT MIN(seq) FROM index_changes WHERE signal_type = 'vpdq'"))
+        s.execute(sa.text("UPDATE index_changes SET op = 'remove' WHERE seq = :q"), {"q": first})
     report = run_verify(service)
     assert not report["ok"] and "index_changes" in report["first_broken"]
