@@ -32,3 +32,20 @@ def test_a_forged_video_feed_row_is_named(service) -> None:  # type: ignore[no-u
         s.execute(sa.text("UPDATE index_changes SET op = 'remove' WHERE seq = :q"), {"q": first})
     report = run_verify(service)
     assert not report["ok"] and "index_changes" in report["first_broken"]
+
+
+def test_a_forged_banked_video_or_frame_is_named(service) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    with service.db.session() as s:
+        banks_repo.create_bank(s, name="known", category="csam")
+    bank_video_file(service.db, service.settings, bank="known", data=known_clip())
+    with service.db.session() as s:  # an outsider turns the banked video's opinion around
+        s.execute(sa.text("UPDATE bank_videos SET opinion = 'negative'"))
+    report = run_verify(service)
+    assert not report["ok"] and "bank_videos" in report["first_broken"]
+    with service.db.session() as s:
+        s.execute(sa.text("UPDATE bank_videos SET opinion = 'positive'"))
+        s.execute(sa.text("UPDATE bank_video_frames SET hash = :h WHERE id = 1"), {"h": "0" * 64})
+    report = run_verify(service)
+    assert not report["ok"] and "bank_video_frames" in report["first_broken"]

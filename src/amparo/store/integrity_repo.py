@@ -41,6 +41,7 @@ from amparo.store.tables_review import (
     LegalHoldRow,
     UserRow,
 )
+from amparo.store.tables_video import BankVideoFrameRow, BankVideoRow
 
 # Security-relevant tables outside the audit chain (the audit trail has its own hash chain).
 COVERED: tuple[type[Base], ...] = (
@@ -61,6 +62,8 @@ COVERED: tuple[type[Base], ...] = (
     ApiKeyRow,
     UserRow,
     AuditCheckpointRow,  # deleting stored checkpoints unbalances this head
+    BankVideoRow,
+    BankVideoFrameRow,  # a forged frame hash would hide a banked video from matching
 )
 COVERED_TABLES: dict[str, Table] = {c.__tablename__: c.__table__ for c in COVERED}  # type: ignore[misc]
 

@@ -30,6 +30,7 @@ class BankVideoRow(Base):
     frame_count: Mapped[int] = mapped_column(Integer, default=0)
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # integrity/mac.py
     __table_args__ = (UniqueConstraint("bank_id", "digest", name="uq_bank_video_digest"),)
 
 
@@ -41,4 +42,5 @@ class BankVideoFrameRow(Base):
     timestamp: Mapped[float] = mapped_column(Float)
     quality: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # integrity/mac.py
     __table_args__ = (Index("ix_bank_video_frames_video", "video_id", "frame_number"),)

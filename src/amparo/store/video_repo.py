@@ -18,6 +18,8 @@ from amparo.store.tables_video import BankVideoFrameRow, BankVideoRow
 
 FEED = "vpdq"
 CHANGES: Table = IndexChangeRow.__table__  # type: ignore[assignment]
+VIDEOS: Table = BankVideoRow.__table__  # type: ignore[assignment]
+FRAMES: Table = BankVideoFrameRow.__table__  # type: ignore[assignment]
 OPINIONS = ("positive", "negative", "disputed")
 MAX_FRAMES_PER_VIDEO = 200_000
 
@@ -127,6 +129,7 @@ def add_videos(session: Session, *, bank_id: int, videos: Sequence[VideoIn]) -> 
                 BankVideoRow.bank_id == bank_id, BankVideoRow.digest.in_(keys[start : start + 500])
             )
             ids.update({str(dg): int(i) for dg, i in session.execute(q_ids)})
+        integrity_repo.seal_inserted(session, VIDEOS, sorted(ids.values()))
         conn.execute(
             insert(BankVideoFrameRow),
             [
@@ -142,6 +145,9 @@ def add_videos(session: Session, *, bank_id: int, videos: Sequence[VideoIn]) -> 
             ],
         )
         vids = sorted(ids.values())
+        for start in range(0, len(vids), 500):
+            q_frames = select(BankVideoFrameRow.id).where(BankVideoFrameRow.video_id.in_(vids[start : start + 500]))
+            integrity_repo.seal_inserted(session, FRAMES, [int(i) for i in session.scalars(q_frames)])
         for start in range(0, len(vids), 500):
             fed = conn.execute(
                 insert(IndexChangeRow)

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("frame_count", sa.Integer(), nullable=False),
         sa.Column("duration_s", sa.Float(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("row_mac", sa.String(64), nullable=True),
         sa.UniqueConstraint("bank_id", "digest", name="uq_bank_video_digest"),
     )
     op.create_index("ix_bank_videos_bank_id", "bank_videos", ["bank_id"])
@@ -44,6 +45,7 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.Float(), nullable=False),
         sa.Column("quality", sa.Integer(), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
+        sa.Column("row_mac", sa.String(64), nullable=True),
     )
     op.create_index("ix_bank_video_frames_video", "bank_video_frames", ["video_id", "frame_number"])
 
