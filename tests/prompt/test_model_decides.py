@@ -51,8 +51,7 @@ def test_model_may_raise_a_minor_nonsexual_verdict_to_csam(full_gate: PromptGate
     assert rules.minor and rules.label == "minor_nonsexual"
     assert full_gate.model is not None
     k = full_gate.model.labels.index("csam_request")
-    if full_gate.model.thresholds[k] > 1.0:
-        pytest.skip("the shipped weights never let the model say csam_request")
+    assert full_gate.model.thresholds[k] <= 1.0, "the shipped weights must let the model raise to csam_request"
     got = full_gate._combine(rules, _certain(full_gate, "csam_request"))
     assert got.label == "csam_request" and got.decided_by == "model"
     assert any(e.kind == "model" for e in got.evidence)

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LiveServer, free_port
+from conftest import IN_CI, LiveServer, free_port
 from review.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot_dir
 from review.conftest import PASSWORD, password_hash
 
@@ -116,6 +116,8 @@ def test_role_rules_and_retry_over_http(site: Any) -> None:
 @pytest.mark.browser
 def test_pages_in_a_browser(site: Any) -> None:
     if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail("CI must run the browser tests: Debian chromium is missing (scripts/setup_browser.sh)")
         pytest.skip("Debian chromium not installed")
     import playwright.sync_api as playwright
 
