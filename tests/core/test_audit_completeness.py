@@ -80,6 +80,27 @@ def test_hma_route_bank_changes_are_audited(service: Any, live_api: Any) -> None
     ]
 
 
+def test_video_bank_changes_are_audited(service: Any, live_api: Any) -> None:
+    from video_samples import known_clip
+
+    url, keys = live_api
+    admin = h(keys["admin"])
+    assert httpx.post(f"{url}/v1/banks", json={"name": "vids", "category": "csam"}, headers=admin, timeout=T).is_success
+    up = httpx.post(
+        f"{url}/v1/banks/vids/videos/upload", files={"file": ("c.mp4", known_clip())}, headers=admin, timeout=T
+    )
+    assert up.status_code == 201, up.text
+    vid = up.json()["video_id"]
+    assert httpx.get(f"{url}/v1/banks/vids/videos/{vid}/export", headers=admin, timeout=T).is_success
+    assert httpx.delete(f"{url}/v1/banks/vids/videos/{vid}", headers=admin, timeout=T).json() == {"deleted": 1}
+    assert _actions(service, "apikey:test-admin") == [
+        (names.BANK_CREATE, "vids"),
+        (names.BANK_ENTRY_ADD, "vids"),
+        (names.BANK_EXPORT, "vids"),
+        (names.BANK_ENTRY_REMOVE, "vids"),
+    ]
+
+
 @pytest.fixture
 def cli_env(service: Any, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     s = service.settings

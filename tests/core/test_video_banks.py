@@ -6,11 +6,16 @@ from __future__ import annotations
 import pytest
 from video_samples import CLIP_SCENE, known_clip, long_upload, make_video
 
+from amparo.banks.management import Acting
 from amparo.banks.videos import bank_video_file, export_video, import_video_hashes
 from amparo.errors import BadInput, NotFound
 from amparo.matching.video_matcher import VideoThresholds, time_ranges
 from amparo.signals.hashes.vpdq import hash_video, parse_reference_lines
 from amparo.store import banks_repo, video_repo
+
+
+def _who(service) -> Acting:  # type: ignore[no-untyped-def]
+    return Acting(service.audit, "test", "admin")
 
 
 def _bank(service, name: str = "known", category: str = "csam", negative: bool = False) -> None:
@@ -20,7 +25,7 @@ def _bank(service, name: str = "known", category: str = "csam", negative: bool =
 
 def test_short_clip_inside_long_upload_is_found(service) -> None:
     _bank(service)
-    banked = bank_video_file(service.db, service.settings, bank="known", data=known_clip())
+    banked = bank_video_file(service.db, service.settings, _who(service), bank="known", data=known_clip())
     assert banked["created"] and banked["frames"] == 10
     vh = hash_video(long_upload())
     res = service.video_matcher.lookup_video(vh.frames, thresholds=VideoThresholds(0.8, 0.8))
@@ -36,7 +41,7 @@ def test_short_clip_inside_long_upload_is_found(service) -> None:
 
 def test_clip_of_a_long_banked_video_matches_on_the_query_share(service) -> None:
     _bank(service)
-    bank_video_file(service.db, service.settings, bank="known", data=long_upload())
+    bank_video_file(service.db, service.settings, _who(service), bank="known", data=long_upload())
     clip = make_video(12, scene=CLIP_SCENE, fps=10, size=(320, 180))
     m = service.video_matcher.lookup_video(hash_video(clip).frames).matches
     assert len(m) == 1 and m[0].video is not None
@@ -45,7 +50,7 @@ def test_clip_of_a_long_banked_video_matches_on_the_query_share(service) -> None
 
 def test_benign_upload_matches_nothing_and_shares_below_threshold_do_not_match(service) -> None:
     _bank(service)
-    bank_video_file(service.db, service.settings, bank="known", data=known_clip())
+    bank_video_file(service.db, service.settings, _who(service), bank="known", data=known_clip())
     benign = hash_video(long_upload(120, None)).frames
     assert service.video_matcher.lookup_video(benign).matches == ()
     half = hash_video(make_video(5, scene=CLIP_SCENE, fps=10, size=(320, 180))).frames  # half the banked clip
@@ -59,11 +64,13 @@ def test_index_follows_adds_and_removals_incrementally(service) -> None:
     vm = service.video_matcher
     query = hash_video(known_clip()).frames
     assert vm.lookup_video(query).matches == ()
-    out = bank_video_file(service.db, service.settings, bank="known", data=known_clip())
+    out = bank_video_file(service.db, service.settings, _who(service), bank="known", data=known_clip())
     before = vm.pdq.applied_seq
     assert vm.refresh() == 10 and len(vm.pdq) == 10 and vm.pdq.applied_seq > before
     assert len(vm.lookup_video(query).matches) == 1
-    again = bank_video_file(service.db, service.settings, bank="known", data=known_clip(), opinion="disputed")
+    again = bank_video_file(
+        service.db, service.settings, _who(service), bank="known", data=known_clip(), opinion="disputed"
+    )
     assert again == {**out, "created": False}
     assert vm.refresh() == 0 and vm.lookup_video(query).matches[0].opinion == "disputed"
     with service.db.session() as s:
@@ -71,7 +78,7 @@ def test_index_follows_adds_and_removals_incrementally(service) -> None:
     assert vm.refresh() == 10 and len(vm.pdq) == 0
     assert vm.lookup_video(query).matches == ()
     # Deleting a bank takes its videos' frames out of the index too.
-    bank_video_file(service.db, service.settings, bank="known", data=known_clip())
+    bank_video_file(service.db, service.settings, _who(service), bank="known", data=known_clip())
     vm.refresh()
     with service.db.session() as s:
         banks_repo.delete_bank(s, name="known")
@@ -83,14 +90,14 @@ def test_safe_bank_suppresses_and_disabled_bank_is_ignored(service) -> None:
     _bank(service)
     _bank(service, "safe", "other", negative=True)
     query = hash_video(known_clip()).frames
-    bank_video_file(service.db, service.settings, bank="known", data=known_clip())
+    bank_video_file(service.db, service.settings, _who(service), bank="known", data=known_clip())
     service.video_matcher.refresh()
     with service.db.session() as s:
         banks_repo.update_bank(s, name="known", enabled=False)
     assert service.video_matcher.lookup_video(query).matches == ()
     with service.db.session() as s:
         banks_repo.update_bank(s, name="known", enabled=True)
-    bank_video_file(service.db, service.settings, bank="safe", data=known_clip())
+    bank_video_file(service.db, service.settings, _who(service), bank="safe", data=known_clip())
     service.video_matcher.refresh()
     res = service.video_matcher.lookup_video(query)
     assert res.matches == () and len(res.suppressed) == 1 and len(res.negatives) == 1
@@ -100,12 +107,12 @@ def test_import_and_export_of_reference_hash_files(service) -> None:
     _bank(service)
     vh = hash_video(known_clip())
     text = "".join(f.to_line() + "\n" for f in vh.frames)
-    out = import_video_hashes(service.db, bank="known", text=text)
+    out = import_video_hashes(service.db, _who(service), bank="known", text=text)
     assert out["created"] and out["frames"] == 10
-    exported = export_video(service.db, video_id=out["video_id"], fmt="vpdq")
+    exported = export_video(service.db, _who(service), bank="known", video_id=out["video_id"], fmt="vpdq")
     assert exported == text
-    as_json = export_video(service.db, video_id=out["video_id"], fmt="json")
-    again = import_video_hashes(service.db, bank="known", text=as_json)
+    as_json = export_video(service.db, _who(service), bank="known", video_id=out["video_id"], fmt="json")
+    again = import_video_hashes(service.db, _who(service), bank="known", text=as_json)
     assert again["frames"] == 10
     with service.db.session() as s:
         v = video_repo.get_video(s, video_id=out["video_id"])
@@ -114,11 +121,11 @@ def test_import_and_export_of_reference_hash_files(service) -> None:
     m = service.video_matcher.lookup_video(parse_reference_lines(text)).matches
     assert {x.entry_id for x in m} >= {out["video_id"]}
     with pytest.raises(BadInput):
-        import_video_hashes(service.db, bank="known", text="0,100,nothex,0.0\n")
+        import_video_hashes(service.db, _who(service), bank="known", text="0,100,nothex,0.0\n")
     with pytest.raises(NotFound):
-        import_video_hashes(service.db, bank="nope", text=text)
+        import_video_hashes(service.db, _who(service), bank="nope", text=text)
     with pytest.raises(BadInput):
-        export_video(service.db, video_id=out["video_id"], fmt="xml")
+        export_video(service.db, _who(service), bank="known", video_id=out["video_id"], fmt="xml")
 
 
 def test_time_ranges_join_neighbouring_samples() -> None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from video_samples import known_clip
 
+from amparo.banks.management import Acting
 from amparo.banks.videos import bank_video_file
 from amparo.cli.verify import run_verify
 from amparo.store import banks_repo, video_repo
 
 
+def _who(service) -> Acting:  # type: ignore[no-untyped-def]
+    return Acting(service.audit, "test", "admin")
+
+
 def test_banking_and_removing_a_video_leaves_every_sealed_row_verifiable(service) -> None:  # type: ignore[no-untyped-def]
     with service.db.session() as s:
         banks_repo.create_bank(s, name="known", category="csam")
-    banked = bank_video_file(service.db, service.settings, bank="known", data=known_clip())
+    banked = bank_video_file(service.db, service.settings, _who(service), bank="known", data=known_clip())
     report = run_verify(service)
     assert report["ok"], report["first_broken"]
     with service.db.session() as s:
@@ -26,7 +31,7 @@ def test_a_forged_video_feed_row_is_named(service) -> None:  # type: ignore[no-u
 
     with service.db.session() as s:
         banks_repo.create_bank(s, name="known", category="csam")
-    bank_video_file(service.db, service.settings, bank="known", data=known_clip())
+    bank_video_file(service.db, service.settings, _who(service), bank="known", data=known_clip())
     with service.db.session() as s:  # an outsider hides a banked frame from the index
         first = s.scalar(sa.text("SELECT MIN(seq) FROM index_changes WHERE signal_type = 'vpdq'"))
         s.execute(sa.text("UPDATE index_changes SET op = 'remove' WHERE seq = :q"), {"q": first})
@@ -39,7 +44,7 @@ def test_a_forged_banked_video_or_frame_is_named(service) -> None:  # type: igno
 
     with service.db.session() as s:
         banks_repo.create_bank(s, name="known", category="csam")
-    bank_video_file(service.db, service.settings, bank="known", data=known_clip())
+    bank_video_file(service.db, service.settings, _who(service), bank="known", data=known_clip())
     with service.db.session() as s:  # an outsider turns the banked video's opinion around
         s.execute(sa.text("UPDATE bank_videos SET opinion = 'negative'"))
     report = run_verify(service)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from amparo.errors import BadInput
+from amparo.audit import names
+from amparo.banks.management import Acting
+from amparo.errors import BadInput, NotFound
 from amparo.pipeline_video import hash_video_bytes
 from amparo.signals.hashes.vpdq import VpdqFrame, format_compact_json, format_reference_lines, parse_any
 from amparo.store import banks_repo, video_repo
@@ -18,9 +20,14 @@ def _frames_in(frames: list[VpdqFrame]) -> list[video_repo.FrameIn]:
     return [video_repo.FrameIn(f.frame_number, f.quality, f.hash, f.timestamp) for f in frames]
 
 
+def _record_add(s: Any, who: Acting, bank: str, vid: int, created: bool, frames: int, via: str) -> None:
+    who.record(s, names.BANK_ENTRY_ADD, bank, {"video_id": vid, "created": created, "frames": frames, "via": via})
+
+
 def bank_video_file(
     db: Database,
     settings: Any,
+    who: Acting,
     *,
     bank: str,
     data: bytes,
@@ -43,11 +50,13 @@ def bank_video_file(
             note=note,
             external_id=external_id,
         )
+        _record_add(s, who, bank, vid, created, len(vh.frames), "video_upload")
     return {"video_id": vid, "created": created, "frames": len(vh.frames), "sampling": vh.sampling.to_dict()}
 
 
 def import_video_hashes(
     db: Database,
+    who: Acting,
     *,
     bank: str,
     text: str,
@@ -76,13 +85,33 @@ def import_video_hashes(
             note=note,
             external_id=external_id,
         )
+        _record_add(s, who, bank, vid, created, len(frames), "vpdq_import")
     return {"video_id": vid, "created": created, "frames": len(frames)}
 
 
-def export_video(db: Database, *, video_id: int, fmt: str = "vpdq") -> str:
+def video_in_bank(s: Any, *, bank: str, video_id: int) -> Any:
+    b = banks_repo.get_bank(s, name=bank)
+    v = video_repo.get_video(s, video_id=video_id)
+    if v.bank_id != b.id:
+        raise NotFound(f"no video {video_id} in bank {bank!r}")
+    return v
+
+
+def remove_video(db: Database, who: Acting, *, bank: str, video_id: int) -> int:
+    with db.session() as s:
+        video_in_bank(s, bank=bank, video_id=video_id)
+        n = video_repo.remove_videos(s, video_ids=[video_id])
+        who.record(s, names.BANK_ENTRY_REMOVE, bank, {"video_id": video_id, "count": n})
+    return n
+
+
+def export_video(db: Database, who: Acting, *, bank: str, video_id: int, fmt: str = "vpdq") -> str:
+    """One banked video's vPDQ; the export is recorded like a bank export."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown vPDQ format {fmt!r}: one of {', '.join(FORMATS)}", code="bad_format")
     with db.session() as s:
-        rows = video_repo.video_frames(s, video_id=video_repo.get_video(s, video_id=video_id).id)
+        video_in_bank(s, bank=bank, video_id=video_id)
+        rows = video_repo.video_frames(s, video_id=video_id)
         frames = [VpdqFrame(r.frame_number, r.quality, r.hash, r.timestamp) for r in rows]
+        who.record(s, names.BANK_EXPORT, bank, {"format": fmt, "video_id": video_id, "frames": len(frames)})
     return format_reference_lines(frames) if fmt == "vpdq" else format_compact_json(frames)

@@ -9,8 +9,8 @@ from fastapi.responses import PlainTextResponse
 
 from amparo.api.auth import require
 from amparo.api.uploads import read_upload
-from amparo.banks.videos import bank_video_file, export_video, import_video_hashes
-from amparo.errors import NotFound
+from amparo.banks.management import api_acting
+from amparo.banks.videos import bank_video_file, export_video, import_video_hashes, remove_video
 from amparo.store import banks_repo, video_repo
 from amparo.store.keys_repo import ApiPrincipal
 from amparo.store.tables_video import BankVideoRow
@@ -36,14 +36,6 @@ def video_out(v: BankVideoRow) -> dict[str, Any]:
     }
 
 
-def _video_in_bank(s: Any, bank: str, video_id: int) -> BankVideoRow:
-    b = banks_repo.get_bank(s, name=bank)
-    v = s.get(BankVideoRow, video_id)
-    if v is None or v.bank_id != b.id:
-        raise NotFound(f"no video {video_id} in bank {bank!r}")
-    return v  # type: ignore[no-any-return]
-
-
 @router.post("/{name}/videos/upload", status_code=201, summary="Hash an uploaded video (vPDQ) into the bank")
 def add_video_upload(
     request: Request,
@@ -52,12 +44,19 @@ def add_video_upload(
     opinion: Opinion = Form("positive"),
     note: str | None = Form(None),
     external_id: str | None = Form(None),
-    _: ApiPrincipal = Depends(require("banks.write")),
+    p: ApiPrincipal = Depends(require("banks.write")),
 ) -> dict[str, Any]:
     svc = request.app.state.service
     data = read_upload(file, svc.settings.max_video_bytes)
     out = bank_video_file(
-        svc.db, svc.settings, bank=name, data=data, opinion=opinion, note=note, external_id=external_id
+        svc.db,
+        svc.settings,
+        api_acting(svc.audit, p),
+        bank=name,
+        data=data,
+        opinion=opinion,
+        note=note,
+        external_id=external_id,
     )
     svc.video_matcher.refresh()
     return out
@@ -72,11 +71,12 @@ def import_video(
     note: str | None = None,
     external_id: str | None = None,
     seconds_per_hash: float | None = None,
-    _: ApiPrincipal = Depends(require("banks.write")),
+    p: ApiPrincipal = Depends(require("banks.write")),
 ) -> dict[str, Any]:
     svc = request.app.state.service
     out = import_video_hashes(
         svc.db,
+        api_acting(svc.audit, p),
         bank=name,
         text=text,
         opinion=opinion,
@@ -105,22 +105,18 @@ def export_one(
     name: str,
     video_id: int,
     format: Literal["vpdq", "json"] = "vpdq",
-    _: ApiPrincipal = Depends(require("banks.read")),
+    p: ApiPrincipal = Depends(require("banks.read")),
 ) -> PlainTextResponse:
     svc = request.app.state.service
-    with svc.db.session() as s:
-        _video_in_bank(s, name, video_id)
-    media = "application/json" if format == "json" else "text/plain"
-    return PlainTextResponse(export_video(svc.db, video_id=video_id, fmt=format), media_type=media)
+    text = export_video(svc.db, api_acting(svc.audit, p), bank=name, video_id=video_id, fmt=format)
+    return PlainTextResponse(text, media_type="application/json" if format == "json" else "text/plain")
 
 
 @router.delete("/{name}/videos/{video_id}")
 def delete_video(
-    request: Request, name: str, video_id: int, _: ApiPrincipal = Depends(require("banks.write"))
+    request: Request, name: str, video_id: int, p: ApiPrincipal = Depends(require("banks.write"))
 ) -> dict[str, Any]:
     svc = request.app.state.service
-    with svc.db.session() as s:
-        _video_in_bank(s, name, video_id)
-        n = video_repo.remove_videos(s, video_ids=[video_id])
+    n = remove_video(svc.db, api_acting(svc.audit, p), bank=name, video_id=video_id)
     svc.video_matcher.refresh()
     return {"deleted": n}
