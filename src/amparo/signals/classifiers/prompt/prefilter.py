@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .adam import Adam
+
 PREFILTER_FILE = Path(__file__).parent / "weights" / "prompt_prefilter.npz"
 FEATURES = "char-2-5-fnv64-v1"  # stored in the .npz so a mismatch is caught
 BITS = 16
@@ -131,21 +133,17 @@ def fit_prefilter(
     sample_w = (n / (n_labels * np.maximum(counts, 1)))[y][:, None]
     w = np.zeros((1 << bits, n_labels))
     b = np.zeros(n_labels)
-    m_w, v_w, m_b, v_b = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    opt = Adam(w, b, lr=lr)
     v64 = value.astype(np.float64)
-    for t in range(1, epochs + 1):
+    for _ in range(epochs):
         g = (_softmax(_logits(w, b, n, row, bucket, v64)) - onehot) * sample_w / n
-        gw: np.ndarray = np.stack(
-            [np.bincount(bucket, weights=v64 * g[row, k], minlength=1 << bits) for k in range(n_labels)],
-            axis=1,
-        ).astype(np.float64) + l2 * w
+        gw: np.ndarray = (
+            np.stack(
+                [np.bincount(bucket, weights=v64 * g[row, k], minlength=1 << bits) for k in range(n_labels)],
+                axis=1,
+            ).astype(np.float64)
+            + l2 * w
+        )
         gb = g.sum(axis=0)
-        m_w = beta1 * m_w + (1 - beta1) * gw
-        v_w = beta2 * v_w + (1 - beta2) * gw * gw
-        m_b = beta1 * m_b + (1 - beta1) * gb
-        v_b = beta2 * v_b + (1 - beta2) * gb * gb
-        c1, c2 = 1 - beta1**t, 1 - beta2**t
-        w -= lr * (m_w / c1) / (np.sqrt(v_w / c2) + eps)
-        b -= lr * (m_b / c1) / (np.sqrt(v_b / c2) + eps)
+        opt.step(w, b, gw, gb)
     return w, b
