@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     profile: str | None = None  # default jurisdiction profile, e.g. "eu-es" or "us"
 
     index_refresh_seconds: float = 2.0
+    # How often `amparo serve` looks for exchanges due a sync (each has its own interval); 0 = never.
+    exchange_tick_seconds: float = 30.0
     retention_interval_seconds: float = 3600.0
     detectors: str = "default"  # "default" | "none" | comma-separated detector names
 

@@ -52,6 +52,10 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         stop = threading.Event()
         if service.matcher.owner:  # one process per data directory runs the retention job
             threading.Thread(target=_retention_loop, args=(service, stop), daemon=True).start()
+        if service.settings.exchange_tick_seconds > 0:  # every replica; a lease row picks one per exchange
+            from amparo.banks.exchanges import scheduler
+
+            scheduler.start(service, stop, service.settings.exchange_tick_seconds)
         yield
         stop.set()
 

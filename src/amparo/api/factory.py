@@ -27,9 +27,10 @@ def build_app(service: Service) -> FastAPI:
         reports = _maybe("amparo.api.routes.reports")
         if reports is not None:
             routers.append(reports.router)
-    from amparo.api.routes import video_banks
+    from amparo.api.routes import exchanges, video_banks
 
     routers.append(video_banks.router)
+    routers.append(exchanges.router)
     trace = _maybe("amparo.api.routes.trace")
     if trace is not None:
         routers.append(trace.router)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from amparo.errors import BadInput, Conflict, NotFound
 from amparo.store.tables import BankEntryRow, BankRow, IndexChangeRow
+from amparo.store.tables_exchanges import BankChangeRow
 
 CATEGORIES = ("csam", "ncii", "other")
 OPINIONS = ("positive", "negative", "disputed")
@@ -152,8 +153,14 @@ def delete_bank(session: Session, *, name: str) -> int:
     from amparo.store.video_repo import remove_bank_videos  # video frames leave the index too
 
     remove_bank_videos(session, bank_id=row.id)
-    ids = list(session.execute(select(BankEntryRow.id, BankEntryRow.signal_type).where(BankEntryRow.bank_id == row.id)))
-    _record_removals(session, [(i, t) for i, t in ids])
+    ids = list(
+        session.execute(
+            select(BankEntryRow.id, BankEntryRow.signal_type, BankEntryRow.value, BankEntryRow.bank_id).where(
+                BankEntryRow.bank_id == row.id
+            )
+        )
+    )
+    _record_removals(session, [tuple(r) for r in ids])
     session.execute(delete(BankEntryRow).where(BankEntryRow.bank_id == row.id))
     session.delete(row)
     session.flush()
@@ -231,6 +238,16 @@ def add_entries(session: Session, *, bank_id: int, entries: Sequence[NewEntry]) 
             if r.signal_type in HAMMING_TYPES
         ]
     )
+    # The bank change feed (partners pull it): new entries and upserts of existing ones.
+    session.add_all(
+        [
+            BankChangeRow(
+                bank_id=bank_id, entry_id=r.id, op="add", signal_type=r.signal_type, value=r.value, opinion=r.opinion
+            )
+            for r in order
+            if r.enabled
+        ]
+    )
     session.flush()
     ids = [r.id for r in order]
     return ids
@@ -279,11 +296,23 @@ def update_entry(
 ) -> BankEntryRow:
     """`metadata` keys are merged into the entry's metadata (a None value removes that key)."""
     row = get_entry(session, entry_id=entry_id)
+    was = (row.opinion, bool(row.enabled))
     if opinion is not None:
         _check_opinion(opinion)
         row.opinion = opinion
     if enabled is not None:
         row.enabled = enabled
+    if (row.opinion, bool(row.enabled)) != was:  # the feed follows what partners should match
+        session.add(
+            BankChangeRow(
+                bank_id=row.bank_id,
+                entry_id=row.id,
+                op="add" if row.enabled else "remove",
+                signal_type=row.signal_type,
+                value=row.value,
+                opinion=row.opinion,
+            )
+        )
     if note is not None:
         row.note = note
     if metadata:
@@ -297,16 +326,27 @@ def remove_entries(session: Session, *, entry_ids: Iterable[int]) -> int:
     ids = list(entry_ids)
     if not ids:
         return 0
-    rows = list(session.execute(select(BankEntryRow.id, BankEntryRow.signal_type).where(BankEntryRow.id.in_(ids))))
-    _record_removals(session, [(i, t) for i, t in rows])
+    rows = list(
+        session.execute(
+            select(BankEntryRow.id, BankEntryRow.signal_type, BankEntryRow.value, BankEntryRow.bank_id).where(
+                BankEntryRow.id.in_(ids)
+            )
+        )
+    )
+    _record_removals(session, [tuple(r) for r in rows])
     session.execute(delete(BankEntryRow).where(BankEntryRow.id.in_(ids)))
     session.flush()
     return len(rows)
 
 
-def _record_removals(session: Session, rows: list[tuple[int, str]]) -> None:
+def _record_removals(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """rows: (entry id, signal type, value, bank id). The index feed, and the bank change feed
+    whose tombstones carry the value (a partner removes by value: its entry ids differ)."""
     session.add_all(
-        [IndexChangeRow(signal_type=t, entry_id=i, op="remove", value=None) for i, t in rows if t in HAMMING_TYPES]
+        [IndexChangeRow(signal_type=t, entry_id=i, op="remove", value=None) for i, t, _, _ in rows if t in HAMMING_TYPES]
+    )
+    session.add_all(
+        [BankChangeRow(bank_id=b, entry_id=i, op="remove", signal_type=t, value=v) for i, t, v, b in rows]
     )
 
 
