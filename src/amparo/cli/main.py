@@ -24,6 +24,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "migrate": ("migrate", "Create or upgrade the database schema."),
     "keys": ("keys", "API keys (roles: admin, submitter, reviewer, auditor)."),
     "banks": ("banks", "Hash banks: create, list, import, export, add entries."),
+    "exchanges": ("exchanges", "Hash exchanges (NCMEC, StopNCII, ThreatExchange, Amparo partners): sync and state."),
     "hash": ("hash", "Print the hashes of files."),
     "check": ("check", "Check images through the whole pipeline and print the verdict."),
     "explain": ("explain", "Show every cascade stage and the rule that fired for one image."),

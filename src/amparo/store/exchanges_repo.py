@@ -76,6 +76,7 @@ def delete_exchange(session: Session, *, name: str) -> ExchangeRow:
     st = session.get(ExchangeStateRow, row.id)
     if st is not None:
         session.delete(st)
+        session.flush()  # before the exchange row (the database would cascade otherwise)
     session.delete(row)
     session.flush()
     return row
