@@ -882,4 +882,7 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
         pass
     else:
         add_reports_routes(router, ui, service)
+    from amparo.ui.exchanges_page import add_exchanges_routes
+
+    add_exchanges_routes(router, ui, service)
     return router
