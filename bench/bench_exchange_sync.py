@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO / "src"))
 def hashes(seed: int, n: int) -> Iterator[str]:
     rng = random.Random(seed)
     for _ in range(n):
-        yield "%064x" % rng.getrandbits(256)
+        yield f"{rng.getrandbits(256):064x}"
 
 
 class GeneratorClient:
@@ -82,7 +82,9 @@ def registry() -> Any:
     from amparo.banks.exchanges.base import ExchangeRegistry, ExchangeType
 
     reg = ExchangeRegistry()
-    reg.register(ExchangeType("bench-generator", "seeded random PDQ records", lambda c, s: GeneratorClient(c), ("records",)))
+    reg.register(
+        ExchangeType("bench-generator", "seeded random PDQ records", lambda c, s: GeneratorClient(c), ("records",))
+    )
     return reg
 
 
@@ -148,8 +150,15 @@ def main() -> None:
             bm.add_entries(s, who, bank="base", entries=[NewEntry("pdq", x) for x in base[i : i + 20_000]])
     with svc.db.session() as s:
         operations.add_exchange(
-            s, who, name="bench", kind="bench-generator", bank="synced", category="csam", interval_s=0,
-            config={"records": args.records, "page": args.page, "seed": 11}, registry=registry(),
+            s,
+            who,
+            name="bench",
+            kind="bench-generator",
+            bank="synced",
+            category="csam",
+            interval_s=0,
+            config={"records": args.records, "page": args.page, "seed": 11},
+            registry=registry(),
         )
     svc.matcher.refresh()
     print(f"base of {args.base} hashes ready in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -163,7 +172,7 @@ def main() -> None:
         rng = random.Random(3)
         i = 0
         while not stop.is_set():
-            h = planted[i % len(planted)] if i % 2 == 0 else "%064x" % rng.getrandbits(256)
+            h = planted[i % len(planted)] if i % 2 == 0 else f"{rng.getrandbits(256):064x}"
             t = time.perf_counter()
             res = svc.matcher.lookup([Signal("pdq", h, 100)])
             lat.append((t, (time.perf_counter() - t) * 1000))
@@ -184,11 +193,9 @@ def main() -> None:
     if not line:
         raise SystemExit(p.stdout + p.stderr)
     result = json.loads(line[-1][7:])
-    last = None
-    for last in hashes(11, args.records):
-        pass
+    *_, last = hashes(11, args.records)
     waited = 0.0
-    while not svc.matcher.lookup([Signal("pdq", last or "", 100)]).matches:
+    while not svc.matcher.lookup([Signal("pdq", last, 100)]).matches:
         time.sleep(0.05)
         waited += 0.05
     stop.set()
@@ -204,7 +211,11 @@ def main() -> None:
         "records_per_s": round(args.records / result["seconds"], 1),
         "last_hash_matched_after_sync_s": round(waited, 2),
         "lookups_idle": {"n": len(idle), "p50_ms": round(pct(idle, 0.5), 3), "p99_ms": round(pct(idle, 0.99), 3)},
-        "lookups_during": {"n": len(during), "p50_ms": round(pct(during, 0.5), 3), "p99_ms": round(pct(during, 0.99), 3)},
+        "lookups_during": {
+            "n": len(during),
+            "p50_ms": round(pct(during, 0.5), 3),
+            "p99_ms": round(pct(during, 0.99), 3),
+        },
         "loadavg": os.getloadavg(),
     }
     out["p99_ratio_during_vs_idle"] = round(out["lookups_during"]["p99_ms"] / out["lookups_idle"]["p99_ms"], 2)

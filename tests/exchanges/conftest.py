@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from conftest import LiveServer, free_port
+
 from exchanges.partner_standins import (
     NCMECState,
     StopNCIIState,
@@ -20,11 +20,11 @@ from exchanges.partner_standins import (
 
 
 def rand_pdq(rng: random.Random) -> str:
-    return "%064x" % rng.getrandbits(256)
+    return f"{rng.getrandbits(256):064x}"
 
 
 def rand_md5(rng: random.Random) -> str:
-    return "%032x" % rng.getrandbits(128)
+    return f"{rng.getrandbits(128):032x}"
 
 
 @pytest.fixture

@@ -20,7 +20,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 STOPNCII_TYPES = {"Unknown", "ImagePDQ", "VideoMD5", "VideoTMK", "Text", "URL"}
-STOPNCII_FEEDBACK = {"Unknown", "None", "QualityUnknown", "PendingReview", "Blocked", "NotBlocked", "Withdrawn", "Deleted"}
+STOPNCII_FEEDBACK = {
+    "Unknown",
+    "None",
+    "QualityUnknown",
+    "PendingReview",
+    "Blocked",
+    "NotBlocked",
+    "Withdrawn",
+    "Deleted",
+}
 
 
 @dataclass
@@ -128,7 +137,17 @@ def stopncii_app(state: StopNCIIState) -> FastAPI:
 # -- NCMEC hash sharing v2 ---------------------------------------------------------------------------
 NCMEC_NS = "https://hashsharing.ncmec.org/hashsharing/v2"
 NCMEC_DATE = "%Y-%m-%dT%H:%M:%SZ"
-NCMEC_FINGERPRINTS = {"MD5", "SHA1", "PDNA", "PDQ", "NETCLEAN", "VIDENTIFIER", "TMK_PDQF", "SSVH_PDNA", "SSVH_SAFER_HASH"}
+NCMEC_FINGERPRINTS = {
+    "MD5",
+    "SHA1",
+    "PDNA",
+    "PDQ",
+    "NETCLEAN",
+    "VIDENTIFIER",
+    "TMK_PDQF",
+    "SSVH_PDNA",
+    "SSVH_SAFER_HASH",
+}
 NCMEC_REASON = ("5c4b0f3e-8a6a-4a8e-9a53-1e5d6c1f0b11", "Not CSAM")
 
 
@@ -224,7 +243,9 @@ def ncmec_app(state: NCMECState) -> FastAPI:
                     ET.SubElement(fps, tag).text = value
         if start + size < len(selected):
             paging = ET.SubElement(root, "paging")
-            ET.SubElement(paging, "next").text = (
+            ET.SubElement(
+                paging, "next"
+            ).text = (
                 f"/v2/entries?from={q['from']}&to={q['to']}&start={start + size}&size={size}&max={len(selected) - 1}"
             )
         return _xml(root)

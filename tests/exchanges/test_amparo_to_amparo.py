@@ -83,14 +83,21 @@ def test_two_instances_publish_pull_match_withdraw(instance_a, instance_b, bridg
     pdq = next(s["value"] for s in r.json()["signals"] if s["type"] == "pdq")
     with svc_a.db.session() as s:
         bm.create_bank(s, bm.Acting(svc_a.audit, "t", "admin"), name="private", category="csam")
-        _, partner_key = operations.add_partner(s, bm.Acting(svc_a.audit, "t", "admin"), name="instance-b", banks=["shared"])
+        _, partner_key = operations.add_partner(
+            s, bm.Acting(svc_a.audit, "t", "admin"), name="instance-b", banks=["shared"]
+        )
     public = httpx.get(f"{url_a}/v1/exchange/key").json()["public_key"]
 
     # B: the exchange, configured by an admin; the partner key stays in B's environment.
     monkeypatch.setenv("T_PARTNER_KEY_A", partner_key)
     with svc_b.db.session() as s:
         operations.add_exchange(
-            s, bm.Acting(svc_b.audit, "t", "admin"), name="from-a", kind="amparo", bank="from-a", category="csam",
+            s,
+            bm.Acting(svc_b.audit, "t", "admin"),
+            name="from-a",
+            kind="amparo",
+            bank="from-a",
+            category="csam",
             config={"base_url": url_a, "key_env": "T_PARTNER_KEY_A", "remote_bank": "shared", "public_key": public},
             interval_s=0,
         )
@@ -139,12 +146,22 @@ def test_two_instances_publish_pull_match_withdraw(instance_a, instance_b, bridg
     # Keys and permissions on A's partner API.
     assert httpx.get(f"{url_a}/v1/exchange/banks/private/changes", headers=h(partner_key)).status_code == 403
     assert httpx.get(f"{url_a}/v1/exchange/banks/nope/changes", headers=h(partner_key)).status_code == 403
-    assert httpx.get(f"{url_a}/v1/exchange/banks/shared/changes", headers=h(key_a)).status_code == 401  # an API key is not a partner key
+    assert (
+        httpx.get(f"{url_a}/v1/exchange/banks/shared/changes", headers=h(key_a)).status_code == 401
+    )  # an API key is not a partner key
     assert httpx.get(f"{url_a}/v1/exchange/banks/shared/changes").status_code == 401
     assert httpx.get(f"{url_a}/v1/exchange/banks/shared/changes?cursor=-1", headers=h(partner_key)).status_code == 422
-    r = httpx.post(f"{url_a}/v1/exchange/banks/shared/feedback", json={"signal_type": "pdq", "value": "zz", "kind": "seen"}, headers=h(partner_key))
+    r = httpx.post(
+        f"{url_a}/v1/exchange/banks/shared/feedback",
+        json={"signal_type": "pdq", "value": "zz", "kind": "seen"},
+        headers=h(partner_key),
+    )
     assert r.status_code == 400
-    r = httpx.post(f"{url_a}/v1/exchange/banks/shared/feedback", json={"signal_type": "pdq", "value": pdq, "kind": "liked"}, headers=h(partner_key))
+    r = httpx.post(
+        f"{url_a}/v1/exchange/banks/shared/feedback",
+        json={"signal_type": "pdq", "value": pdq, "kind": "liked"},
+        headers=h(partner_key),
+    )
     assert r.status_code == 400
     with svc_a.db.session() as s:
         operations.revoke_partner(s, bm.Acting(svc_a.audit, "t", "admin"), name="instance-b")
@@ -168,7 +185,9 @@ def test_withdrawal_propagation_every_way_out(service, tmp_path, monkeypatch) ->
     h1, h2, h3, m1 = "1" * 64, "2" * 64, "3" * 64, "4" * 32
     with service.db.session() as s:
         bm.create_bank(s, who, name="pub", category="ncii")
-        ids = bm.add_entries(s, who, bank="pub", entries=[NewEntry("pdq", x) for x in (h1, h2, h3)] + [NewEntry("md5", m1)])
+        ids = bm.add_entries(
+            s, who, bank="pub", entries=[NewEntry("pdq", x) for x in (h1, h2, h3)] + [NewEntry("md5", m1)]
+        )
         _, pkey = operations.add_partner(s, who, name="p", banks=["pub"])
         partner = exchanges_repo.authenticate_partner(s, key=pkey)
     signer = publishing.exchange_signer(service.settings.keys_dir)
@@ -193,7 +212,11 @@ def test_withdrawal_propagation_every_way_out(service, tmp_path, monkeypatch) ->
         bm.update_entry(s, who, bank="pub", entry_id=ids[1], enabled=False)
     held, records = pull_all()
     assert held == {("pdq", h3)}
-    assert {(r["op"], r["value"]) for r in records if r["op"] == "remove"} == {("remove", h1), ("remove", m1), ("remove", h2)}
+    assert {(r["op"], r["value"]) for r in records if r["op"] == "remove"} == {
+        ("remove", h1),
+        ("remove", m1),
+        ("remove", h2),
+    }
 
     with service.db.session() as s:
         bm.update_entry(s, who, bank="pub", entry_id=ids[1], enabled=True)
@@ -232,7 +255,13 @@ def test_tampered_partner_is_refused_and_nothing_applies(instance_a, tmp_path, m
     monkeypatch.setenv("T_PKEY", pkey)
     with svc_a.db.session() as s:
         operations.add_exchange(
-            s, who, name="loop", kind="amparo", bank="mirror", category="ncii", interval_s=0,
+            s,
+            who,
+            name="loop",
+            kind="amparo",
+            bank="mirror",
+            category="ncii",
+            interval_s=0,
             config={"base_url": url_a, "key_env": "T_PKEY", "remote_bank": "pub", "public_key": other},
         )
     r = SyncEngine(svc_a).sync("loop")

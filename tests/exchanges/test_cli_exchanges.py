@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from exchanges.conftest import STOPNCII_CONFIG
 from typer.testing import CliRunner
 
 from amparo.cli.main import app
+from exchanges.conftest import STOPNCII_CONFIG
 
 
 @pytest.fixture
@@ -24,17 +24,48 @@ def run(*args: str):  # type: ignore[no-untyped-def]
 def test_exchanges_cli(env, stopncii) -> None:  # type: ignore[no-untyped-def]
     url, state = stopncii
     state.records = [
-        {"lastModtimestamp": 100 + i, "signalType": "ImagePDQ", "hashValue": f"{i:064x}", "hashStatus": "Active",
-         "caseNumbers": {}, "CSPFeedbacks": []}
+        {
+            "lastModtimestamp": 100 + i,
+            "signalType": "ImagePDQ",
+            "hashValue": f"{i:064x}",
+            "hashStatus": "Active",
+            "caseNumbers": {},
+            "CSPFeedbacks": [],
+        }
         for i in range(12)
     ]
     cfg = json.dumps({**STOPNCII_CONFIG, "base_url": url})
-    r = run("exchanges", "add", "sn", "--kind", "stopncii", "--bank", "sn", "--category", "ncii", "--config", cfg, "--interval", "0", "--json")
+    r = run(
+        "exchanges",
+        "add",
+        "sn",
+        "--kind",
+        "stopncii",
+        "--bank",
+        "sn",
+        "--category",
+        "ncii",
+        "--config",
+        cfg,
+        "--interval",
+        "0",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     assert run("exchanges", "add", "sn", "--kind", "stopncii", "--bank", "sn", "--config", cfg).exit_code == 2  # exists
     r = run("exchanges", "add", "x", "--kind", "nope", "--bank", "sn", "--config", "{}")
     assert r.exit_code == 2 and "unknown exchange type" in r.output
-    r = run("exchanges", "add", "y", "--kind", "stopncii", "--bank", "sn", "--config", '{"subscription_key_env": "a b", "fetch_key_env": "F"}')
+    r = run(
+        "exchanges",
+        "add",
+        "y",
+        "--kind",
+        "stopncii",
+        "--bank",
+        "sn",
+        "--config",
+        '{"subscription_key_env": "a b", "fetch_key_env": "F"}',
+    )
     assert r.exit_code == 2 and "environment variable" in r.output  # a secret pasted into config is refused
 
     r = run("exchanges", "sync", "--max-pages", "1", "--json")

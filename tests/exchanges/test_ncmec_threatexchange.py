@@ -6,13 +6,13 @@ from __future__ import annotations
 import random
 
 import pytest
-from exchanges.conftest import rand_md5, rand_pdq
-from exchanges.partner_standins import NCMEC_REASON, NCMECEntry
 
 from amparo.banks.exchanges import operations
 from amparo.banks.exchanges.base import Feedback, NotSupported, Record
 from amparo.banks.exchanges.sync import SyncEngine
 from amparo.store import banks_repo, exchanges_repo
+from exchanges.conftest import rand_md5, rand_pdq
+from exchanges.partner_standins import NCMEC_REASON, NCMECEntry
 
 
 def values(service, bank: str) -> dict[tuple[str, str], str | None]:  # type: ignore[no-untyped-def]
@@ -31,13 +31,25 @@ def test_ncmec_pull_delete_and_votes(service, who, ncmec) -> None:  # type: igno
         for i, (m, p) in enumerate(imgs)
     ]
     vid = rand_md5(rng)
-    state.entries.append(NCMECEntry("vid0", 43, now - 50, kind="video", fingerprints={"md5": vid, "tmk_pdqf": "y" * 40}))
+    state.entries.append(
+        NCMECEntry("vid0", 43, now - 50, kind="video", fingerprints={"md5": vid, "tmk_pdqf": "y" * 40})
+    )
     state.entries.append(NCMECEntry("bad0", 42, now - 40, fingerprints={"pdq": "e" * 32}))  # corrupt PDQ
     with service.db.session() as s:
         operations.add_exchange(
-            s, who, name="ncmec", kind="ncmec", bank="ncmec", category="csam", interval_s=0,
-            config={"username_env": "T_NCMEC_USER", "password_env": "T_NCMEC_PASS", "base_url": url,
-                    "start_timestamp": now - 1000},
+            s,
+            who,
+            name="ncmec",
+            kind="ncmec",
+            bank="ncmec",
+            category="csam",
+            interval_s=0,
+            config={
+                "username_env": "T_NCMEC_USER",
+                "password_env": "T_NCMEC_PASS",
+                "base_url": url,
+                "start_timestamp": now - 1000,
+            },
         )
     r = SyncEngine(service).sync("ncmec")
     assert r.status == "ok", r.error
@@ -58,7 +70,9 @@ def test_ncmec_pull_delete_and_votes(service, who, ncmec) -> None:  # type: igno
     assert ("pdq", imgs[2][1]) not in held and ("md5", imgs[2][0]) not in held and len(held) == 11
 
     n = operations.feedback_to(
-        service, who, name="ncmec",
+        service,
+        who,
+        name="ncmec",
         items=[
             Feedback("pdq", imgs[0][1], "confirmed", external_id="42:img0"),
             Feedback("md5", imgs[1][0], "false_positive", external_id="42:img1"),
@@ -81,7 +95,13 @@ def test_ncmec_wrong_password(service, who, ncmec, monkeypatch) -> None:  # type
     monkeypatch.setenv("T_NCMEC_PASS", "not-the-password")
     with service.db.session() as s:
         operations.add_exchange(
-            s, who, name="ncmec", kind="ncmec", bank="ncmec", category="csam", interval_s=0,
+            s,
+            who,
+            name="ncmec",
+            kind="ncmec",
+            bank="ncmec",
+            category="csam",
+            interval_s=0,
             config={"username_env": "T_NCMEC_USER", "password_env": "T_NCMEC_PASS", "base_url": url},
         )
     r = SyncEngine(service).sync("ncmec")
@@ -97,11 +117,21 @@ def test_threatexchange_pull_and_push(service, who, threatexchange) -> None:  # 
         {"id": str(1000 + i), "indicator": h, "type": "HASH_PDQ", "last_updated": 500 + i, "should_delete": False}
         for i, h in enumerate(pdqs)
     ]
-    state.updates.append({"id": "2000", "indicator": "c" * 31, "type": "HASH_PDQ", "last_updated": 510, "should_delete": False})
-    state.updates.append({"id": "2001", "indicator": "d" * 32, "type": "HASH_MD5", "last_updated": 511, "should_delete": False})
+    state.updates.append(
+        {"id": "2000", "indicator": "c" * 31, "type": "HASH_PDQ", "last_updated": 510, "should_delete": False}
+    )
+    state.updates.append(
+        {"id": "2001", "indicator": "d" * 32, "type": "HASH_MD5", "last_updated": 511, "should_delete": False}
+    )
     with service.db.session() as s:
         operations.add_exchange(
-            s, who, name="te", kind="threatexchange", bank="te", category="csam", interval_s=0,
+            s,
+            who,
+            name="te",
+            kind="threatexchange",
+            bank="te",
+            category="csam",
+            interval_s=0,
             config={"token_env": "T_TE_TOKEN", "privacy_group": state.privacy_group, "base_url": url, "page_size": 3},
         )
     r = SyncEngine(service).sync("te")
@@ -126,7 +156,13 @@ def test_threatexchange_bad_token_is_redacted(service, who, threatexchange, monk
     monkeypatch.setenv("T_TE_TOKEN", "9999999999|zzzzzzzzzzzzzzzzzzzzzzzz")
     with service.db.session() as s:
         operations.add_exchange(
-            s, who, name="te", kind="threatexchange", bank="te", category="csam", interval_s=0,
+            s,
+            who,
+            name="te",
+            kind="threatexchange",
+            bank="te",
+            category="csam",
+            interval_s=0,
             config={"token_env": "T_TE_TOKEN", "privacy_group": state.privacy_group, "base_url": url},
         )
     r = SyncEngine(service).sync("te")

@@ -7,7 +7,6 @@ import random
 from typing import Any
 
 import pytest
-from exchanges.conftest import STOPNCII_CONFIG, rand_md5, rand_pdq
 
 from amparo.banks.exchanges import operations
 from amparo.banks.exchanges.base import Feedback, Record
@@ -15,6 +14,7 @@ from amparo.banks.exchanges.sync import SyncEngine
 from amparo.domain.signals import Signal
 from amparo.errors import Conflict
 from amparo.store import banks_repo, exchanges_repo
+from exchanges.conftest import STOPNCII_CONFIG, rand_md5, rand_pdq
 
 
 def rec(ts: int, stype: str, value: str, status: str = "Active") -> dict[str, Any]:
@@ -31,8 +31,14 @@ def rec(ts: int, stype: str, value: str, status: str = "Active") -> dict[str, An
 def setup_exchange(service, who, url: str, **extra: Any) -> None:  # type: ignore[no-untyped-def]
     with service.db.session() as s:
         operations.add_exchange(
-            s, who, name="stopncii", kind="stopncii", bank="stopncii", category="ncii",
-            config={**STOPNCII_CONFIG, "base_url": url, **extra}, interval_s=0,
+            s,
+            who,
+            name="stopncii",
+            kind="stopncii",
+            bank="stopncii",
+            category="ncii",
+            config={**STOPNCII_CONFIG, "base_url": url, **extra},
+            interval_s=0,
         )
 
 
@@ -142,12 +148,16 @@ def test_submit_hashes_and_feedback(service, who, stopncii) -> None:  # type: ig
     url, state = stopncii
     setup_exchange(service, who, url)
     pdq, md5 = "1" * 64, "2" * 32
-    n = operations.submit_to(service, who, name="stopncii", records=[Record("add", "pdq", pdq), Record("add", "md5", md5)])
+    n = operations.submit_to(
+        service, who, name="stopncii", records=[Record("add", "pdq", pdq), Record("add", "md5", md5)]
+    )
     assert n == 2
     assert [(x["signalType"], x["hashValue"]) for x in state.submitted] == [("ImagePDQ", pdq), ("VideoMD5", md5)]
 
     n = operations.feedback_to(
-        service, who, name="stopncii",
+        service,
+        who,
+        name="stopncii",
         items=[Feedback("pdq", pdq, "false_positive"), Feedback("md5", md5, "confirmed")],
     )
     assert n == 2

@@ -6,12 +6,12 @@ import re
 from typing import Any
 
 import pytest
-from exchanges.conftest import STOPNCII_CONFIG
 from fastapi.testclient import TestClient
 from review.conftest import PASSWORD, password_hash
 
 from amparo.banks.exchanges import operations
 from amparo.store import exchanges_repo, review_repo
+from exchanges.conftest import STOPNCII_CONFIG
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -28,8 +28,20 @@ def test_exchanges_page(service: Any, who: Any, stopncii: Any) -> None:
 
     url, state = stopncii
     state.records = [
-        {"lastModtimestamp": 50, "signalType": "ImagePDQ", "hashValue": "a" * 64, "hashStatus": "Active", "caseNumbers": {}},
-        {"lastModtimestamp": 51, "signalType": "ImagePDQ", "hashValue": "b" * 30, "hashStatus": "Active", "caseNumbers": {}},
+        {
+            "lastModtimestamp": 50,
+            "signalType": "ImagePDQ",
+            "hashValue": "a" * 64,
+            "hashStatus": "Active",
+            "caseNumbers": {},
+        },
+        {
+            "lastModtimestamp": 51,
+            "signalType": "ImagePDQ",
+            "hashValue": "b" * 30,
+            "hashStatus": "Active",
+            "caseNumbers": {},
+        },
     ]
     with service.db.session() as s:
         operations.add_exchange(s, who, name="sn", kind="stopncii", bank="sn", category="ncii",

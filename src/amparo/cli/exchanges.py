@@ -13,7 +13,9 @@ from amparo.errors import AmparoError
 
 
 def register(app: typer.Typer) -> None:
-    ex = typer.Typer(help="Hash exchanges: NCMEC, StopNCII, ThreatExchange, other Amparo instances.", no_args_is_help=True)
+    ex = typer.Typer(
+        help="Hash exchanges: NCMEC, StopNCII, ThreatExchange, other Amparo instances.", no_args_is_help=True
+    )
     app.add_typer(ex, name="exchanges")
     partners = typer.Typer(help="Partner instances that pull banks we publish.", no_args_is_help=True)
     ex.add_typer(partners, name="partners")
@@ -91,11 +93,17 @@ def register(app: typer.Typer) -> None:
                 )
         except AmparoError as e:
             raise fail(e.message) from None
-        emit({"name": name, "kind": kind, "bank": bank, "interval_s": interval}, as_json=json_out, text=f"added exchange {name} ({kind}) → bank {bank}")
+        emit(
+            {"name": name, "kind": kind, "bank": bank, "interval_s": interval},
+            as_json=json_out,
+            text=f"added exchange {name} ({kind}) → bank {bank}",
+        )
 
     @ex.command("sync")
     def sync(
-        names_: list[str] = typer.Argument(None, metavar="NAME...", help="exchanges to sync (default: every enabled one)"),
+        names_: list[str] = typer.Argument(
+            None, metavar="NAME...", help="exchanges to sync (default: every enabled one)"
+        ),
         max_pages: int = typer.Option(None, help="stop after this many pages (resume later)"),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -119,8 +127,9 @@ def register(app: typer.Typer) -> None:
             emit(
                 r,
                 as_json=json_out,
-                text=f"{n}: {r['status']} pages={r.get('pages', 0)} added={r.get('added', 0)} removed={r.get('removed', 0)} "
-                f"skipped={r.get('skipped', 0)}" + (f" error: {r['error']}" if r.get("error") else ""),
+                text=f"{n}: {r['status']} pages={r.get('pages', 0)} added={r.get('added', 0)} "
+                f"removed={r.get('removed', 0)} skipped={r.get('skipped', 0)}"
+                + (f" error: {r['error']}" if r.get("error") else ""),
             )
         if failed:
             raise typer.Exit(2)
@@ -138,7 +147,11 @@ def register(app: typer.Typer) -> None:
                 d = exchange_out(e, exchanges_repo.get_state(s, exchange_id=e.id))
         except AmparoError as e:
             raise fail(e.message) from None
-        emit(d, as_json=json_out, text=line(d) + "".join(f"\n  skipped: {x['reason']}" for x in d["skipped_samples"][-5:]))
+        emit(
+            d,
+            as_json=json_out,
+            text=line(d) + "".join(f"\n  skipped: {x['reason']}" for x in d["skipped_samples"][-5:]),
+        )
 
     @ex.command("remove")
     def remove(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
@@ -189,7 +202,11 @@ def register(app: typer.Typer) -> None:
         with s0.db.session() as s:
             rows = [partner_out(p) for p in exchanges_repo.list_partners(s)]
         for d in rows:
-            emit(d, as_json=json_out, text=f"{d['name']:<20} {'revoked' if d['revoked'] else 'active':<8} banks={','.join(d['banks'])}")
+            emit(
+                d,
+                as_json=json_out,
+                text=f"{d['name']:<20} {'revoked' if d['revoked'] else 'active':<8} banks={','.join(d['banks'])}",
+            )
 
     @partners.command("banks")
     def partner_banks(

@@ -343,7 +343,11 @@ def _record_removals(session: Session, rows: list[tuple[Any, ...]]) -> None:
     """rows: (entry id, signal type, value, bank id). The index feed, and the bank change feed
     whose tombstones carry the value (a partner removes by value: its entry ids differ)."""
     session.add_all(
-        [IndexChangeRow(signal_type=t, entry_id=i, op="remove", value=None) for i, t, _, _ in rows if t in HAMMING_TYPES]
+        [
+            IndexChangeRow(signal_type=t, entry_id=i, op="remove", value=None)
+            for i, t, _, _ in rows
+            if t in HAMMING_TYPES
+        ]
     )
     if rows:
         session.execute(

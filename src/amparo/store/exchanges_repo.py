@@ -96,7 +96,7 @@ def acquire_lease(session: Session, *, exchange_id: int, owner: str, seconds: fl
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
         .execution_options(synchronize_session=False)
     )
-    return bool(res.rowcount)
+    return bool(res.rowcount)  # type: ignore[attr-defined]
 
 
 def renew_lease(session: Session, *, exchange_id: int, owner: str, seconds: float) -> bool:
@@ -106,7 +106,7 @@ def renew_lease(session: Session, *, exchange_id: int, owner: str, seconds: floa
         .values(lease_until=utcnow() + timedelta(seconds=seconds))
         .execution_options(synchronize_session=False)
     )
-    return bool(res.rowcount)
+    return bool(res.rowcount)  # type: ignore[attr-defined]
 
 
 def release_lease(session: Session, *, exchange_id: int, owner: str) -> None:

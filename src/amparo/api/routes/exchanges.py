@@ -71,13 +71,19 @@ def partner_changes(
         page = publishing.build_page(s, _signer(request), partner=p, bank=bank, cursor=cursor, limit=limit)
         if page["records"]:  # a disclosure of hashes is a privileged act; empty polls are not recorded
             record_audit(
-                s, _as_partner(request, p), names.PARTNER_PULL, "bank", bank,
+                s,
+                _as_partner(request, p),
+                names.PARTNER_PULL,
+                "bank",
+                bank,
                 {"cursor": cursor, "next_cursor": page["next_cursor"], "records": len(page["records"])},
             )
     return page
 
 
-@router.post("/v1/exchange/banks/{bank}/feedback", status_code=201, summary="Tell the publisher about one of its hashes")
+@router.post(
+    "/v1/exchange/banks/{bank}/feedback", status_code=201, summary="Tell the publisher about one of its hashes"
+)
 def partner_feedback(
     request: Request,
     bank: str,
@@ -101,7 +107,11 @@ def partner_feedback(
             s, partner_id=p.id, bank=bank, signal_type=hasher.name, value=value, kind=kind, note=note
         )
         record_audit(
-            s, _as_partner(request, p), names.PARTNER_FEEDBACK, "bank", bank,
+            s,
+            _as_partner(request, p),
+            names.PARTNER_FEEDBACK,
+            "bank",
+            bank,
             {"kind": kind, "signal_type": hasher.name, "value": value, "feedback_id": row.id},
         )
         return {"id": row.id, "kind": kind}
@@ -131,8 +141,16 @@ def list_feedback(
     with request.app.state.service.db.session() as s:
         rows = exchanges_repo.list_feedback(s, bank=bank)
         return [
-            {"id": r.id, "partner_id": r.partner_id, "bank": r.bank, "signal_type": r.signal_type, "value": r.value,
-             "kind": r.kind, "note": r.note, "created_at": r.created_at.isoformat()}
+            {
+                "id": r.id,
+                "partner_id": r.partner_id,
+                "bank": r.bank,
+                "signal_type": r.signal_type,
+                "value": r.value,
+                "kind": r.kind,
+                "note": r.note,
+                "created_at": r.created_at.isoformat(),
+            }
             for r in rows
             if kind is None or r.kind == kind
         ]

@@ -44,10 +44,14 @@ class AmparoPeerClient:
                 records: list[Record] = []
                 malformed: list[dict[str, Any]] = []
                 for raw in page.get("records", []):
-                    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("op", "signal_type", "value")):
+                    if not isinstance(raw, dict) or not all(
+                        isinstance(raw.get(k), str) for k in ("op", "signal_type", "value")
+                    ):
                         malformed.append({"reason": "record lacks op, signal_type or value", "record": sample(raw)})
                         continue
-                    records.append(Record(raw["op"], raw["signal_type"], raw["value"], raw.get("opinion") or "positive"))
+                    records.append(
+                        Record(raw["op"], raw["signal_type"], raw["value"], raw.get("opinion") or "positive")
+                    )
                 seq = int(page["next_cursor"])
                 yield Page(records, seq, malformed)
                 if not page.get("has_more"):

@@ -109,7 +109,9 @@ class ExchangeRegistry:
         for k in t.secrets:
             v = config.get(k)
             if v is not None and not (isinstance(v, str) and v.replace("_", "").isalnum()):
-                raise BadInput(f"{k} names an environment variable (the secret itself is never stored)", code="bad_exchange_config")
+                raise BadInput(
+                    f"{k} names an environment variable (the secret itself is never stored)", code="bad_exchange_config"
+                )
 
 
 def secret(config: dict[str, Any], key: str) -> str:
@@ -141,7 +143,9 @@ def default_registry() -> ExchangeRegistry:
     return _default
 
 
-def record_audit(session: Any, who: Any, action: str, subject_type: str, subject_id: str, details: dict[str, Any]) -> None:
+def record_audit(
+    session: Any, who: Any, action: str, subject_type: str, subject_id: str, details: dict[str, Any]
+) -> None:
     """An audit record for an exchange or partner act (`who` is a banks.management.Acting)."""
     if who.audit is not None:
         who.audit.record(

@@ -62,10 +62,15 @@ def add_exchange(
         if not category:
             raise BadInput(f"bank {bank!r} does not exist: give its category to create it", code="no_bank") from None
         management.create_bank(session, who, name=bank, category=category, source=f"exchange:{name}")
-    row = exchanges_repo.create_exchange(
-        session, name=name, kind=kind, bank=bank, config=config, interval_s=interval_s
+    row = exchanges_repo.create_exchange(session, name=name, kind=kind, bank=bank, config=config, interval_s=interval_s)
+    record_audit(
+        session,
+        who,
+        names.EXCHANGE_ADD,
+        "exchange",
+        name,
+        {"kind": kind, "bank": bank, "config": config, "interval_s": interval_s},
     )
-    record_audit(session, who, names.EXCHANGE_ADD, "exchange", name, {"kind": kind, "bank": bank, "config": config, "interval_s": interval_s})
     return row
 
 
@@ -74,7 +79,9 @@ def remove_exchange(session: Any, who: Acting, *, name: str) -> None:
     record_audit(session, who, names.EXCHANGE_REMOVE, "exchange", name, {"kind": row.kind, "bank": row.bank})
 
 
-def submit_to(service: Any, who: Acting, *, name: str, records: list[Record], registry: ExchangeRegistry | None = None) -> int:
+def submit_to(
+    service: Any, who: Acting, *, name: str, records: list[Record], registry: ExchangeRegistry | None = None
+) -> int:
     with service.db.session() as s:
         ex = exchanges_repo.get_exchange(s, name=name)
         kind, config = ex.kind, dict(ex.config or {})
@@ -82,13 +89,19 @@ def submit_to(service: Any, who: Acting, *, name: str, records: list[Record], re
     n = client.submit(records)
     with service.db.session() as s:
         record_audit(
-            s, who, names.EXCHANGE_SUBMIT, "exchange", name,
+            s,
+            who,
+            names.EXCHANGE_SUBMIT,
+            "exchange",
+            name,
             {"count": n, "signal_types": sorted({r.signal_type for r in records})},
         )
     return n
 
 
-def feedback_to(service: Any, who: Acting, *, name: str, items: list[Feedback], registry: ExchangeRegistry | None = None) -> int:
+def feedback_to(
+    service: Any, who: Acting, *, name: str, items: list[Feedback], registry: ExchangeRegistry | None = None
+) -> int:
     with service.db.session() as s:
         ex = exchanges_repo.get_exchange(s, name=name)
         kind, config = ex.kind, dict(ex.config or {})
@@ -96,7 +109,11 @@ def feedback_to(service: Any, who: Acting, *, name: str, items: list[Feedback], 
     n = client.feedback(items)
     with service.db.session() as s:
         record_audit(
-            s, who, names.EXCHANGE_FEEDBACK_SENT, "exchange", name,
+            s,
+            who,
+            names.EXCHANGE_FEEDBACK_SENT,
+            "exchange",
+            name,
             {"count": n, "kinds": sorted({f.kind for f in items})},
         )
     return n

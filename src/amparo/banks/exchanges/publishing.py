@@ -37,7 +37,9 @@ def check_permission(partner: PartnerRow, bank: str) -> None:
         raise Forbidden(f"partner {partner.name!r} may not pull bank {bank!r}")
 
 
-def build_page(session: Any, signer: AuditSigner, *, partner: PartnerRow, bank: str, cursor: int, limit: int) -> dict[str, Any]:
+def build_page(
+    session: Any, signer: AuditSigner, *, partner: PartnerRow, bank: str, cursor: int, limit: int
+) -> dict[str, Any]:
     check_permission(partner, bank)
     if cursor < 0:
         raise BadInput("cursor must be ≥ 0", code="bad_cursor")

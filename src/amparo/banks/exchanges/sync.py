@@ -158,7 +158,9 @@ class SyncEngine:
             n_removed = 0
             if removes or gone_ids:
                 ids = exchanges_repo.entry_ids_by_values(s, bank_id=b.id, pairs=removes)
-                ids = sorted(set(ids) | set(exchanges_repo.entry_ids_by_external(s, bank_id=b.id, external_ids=gone_ids)))
+                ids = sorted(
+                    set(ids) | set(exchanges_repo.entry_ids_by_external(s, bank_id=b.id, external_ids=gone_ids))
+                )
                 if ids:
                     n_removed = management.remove_entries(s, who, bank=bank, entry_ids=ids)
             exchanges_repo.record_page(

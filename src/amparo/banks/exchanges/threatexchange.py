@@ -48,7 +48,9 @@ class ThreatExchangeClient:
             malformed: list[dict[str, Any]] = []
             for d in data:
                 if not isinstance(d, dict) or not isinstance(d.get("indicator"), str) or "type" not in d:
-                    malformed.append({"reason": "threat update without indicator or type", "record": {"raw": str(d)[:200]}})
+                    malformed.append(
+                        {"reason": "threat update without indicator or type", "record": {"raw": str(d)[:200]}}
+                    )
                     continue
                 st = TYPES.get(str(d["type"]))
                 if st is None:

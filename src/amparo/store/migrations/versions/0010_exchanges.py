@@ -94,4 +94,3 @@ def downgrade() -> None:
     op.drop_table("exchange_state")
     op.drop_table("exchanges")
     op.drop_table("bank_changes")
-
