@@ -90,7 +90,12 @@ def run_scan(
                         code="scan_banks_changed",
                     )
                 manifest.record(
-                    row["shard"], file=Path(row["file"]), rows=row["rows"], matched=row["matched"], errors=row["errors"]
+                    row["shard"],
+                    file=Path(row["file"]),
+                    rows=row["rows"],
+                    matched=row["matched"],
+                    errors=row["errors"],
+                    seconds=row["seconds"],
                 )
                 manifest.save()
                 scanned["shards"] += 1
@@ -137,8 +142,8 @@ def _execute(todo: list[Shard], options: ScanOptions, config: RunConfig) -> Any:
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = config.ray_progress
     items = [{"shard": json.dumps(s.to_dict())} for s in todo]
-    ds = ray.data.from_items(items, override_num_blocks=len(items))
-    ds = ds.map_batches(
+    source = ray.data.from_items(items, override_num_blocks=len(items))
+    ds = source.map_batches(
         ShardScanner,
         fn_constructor_kwargs={"options": asdict(options)},
         batch_size=1,

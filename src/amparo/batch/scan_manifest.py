@@ -57,12 +57,13 @@ class Manifest:
         entry = self.shards.get(shard_id)
         return entry is not None and (self.out_dir / entry["file"]).exists()
 
-    def record(self, shard_id: str, *, file: Path, rows: int, matched: int, errors: int) -> None:
+    def record(self, shard_id: str, *, file: Path, rows: int, matched: int, errors: int, seconds: float) -> None:
         self.shards[shard_id] = {
             "file": str(file.relative_to(self.out_dir)),
             "rows": rows,
             "matched": matched,
             "errors": errors,
+            "seconds": round(seconds, 4),  # the actor's own time on the shard: read, hash, match, write
         }
 
     def save(self) -> None:

@@ -32,10 +32,9 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="print the summary as one JSON line"),
     ) -> None:
         """Scan a dataset on Ray: hash and match every sample, write a removal list. Resumable."""
-        from amparo.batch.dataset_run import RunConfig, run_scan
+        from amparo.batch.dataset_run import RunConfig
         from amparo.batch.dataset_scan import FORMATS, ScanOptions
         from amparo.cli.output import inputs
-        from amparo.errors import AmparoError
         from amparo.settings import Settings
 
         if format not in FORMATS:
@@ -62,7 +61,7 @@ def register(app: typer.Typer) -> None:
         config = RunConfig(
             workers=n_workers, address=address, shard_size=shard_size, ray_progress=ray_progress, dashboard=dashboard
         )
-        summary = _run(items, options, config, progress=progress, run_scan=run_scan, errors=(AmparoError,))
+        summary = _run(items, options, config, progress=progress)
         severe = _severe_rows(summary["removal_list"])
         summary["severe"] = severe
         if json_out:
@@ -77,13 +76,13 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(1 if severe else 0)
 
 
-def _run(
-    items: list[str], options: Any, config: Any, *, progress: bool, run_scan: Any, errors: tuple[type, ...]
-) -> Any:
+def _run(items: list[str], options: Any, config: Any, *, progress: bool) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from amparo.batch.dataset_inputs import discover_shards
+    from amparo.batch.dataset_run import run_scan
+    from amparo.errors import AmparoError
 
     try:
         total = len(discover_shards(items, shard_size=config.shard_size))
@@ -109,8 +108,8 @@ def _run(
 
         try:
             return run_scan(items, options, config, on_shard=on_shard)
-        except errors as e:
-            raise fail(str(getattr(e, "message", e))) from None
+        except AmparoError as e:
+            raise fail(e.message) from None
 
 
 def _severe_rows(removal_csv: str) -> int:

@@ -42,10 +42,10 @@ def snapshot_version(session: Session) -> str:
     ).one()
     h.update(repr(tuple(entries)).encode())
     h.update(repr(session.scalar(select(func.max(IndexChangeRow.seq)))).encode())
-    for row in session.execute(
+    for opinion_row in session.execute(
         select(BankEntryRow.opinion, func.count(BankEntryRow.id))
         .group_by(BankEntryRow.opinion)
         .order_by(BankEntryRow.opinion)
     ):
-        h.update(repr(tuple(row)).encode())
+        h.update(repr(tuple(opinion_row)).encode())
     return h.hexdigest()[:16]
