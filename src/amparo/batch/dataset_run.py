@@ -151,5 +151,13 @@ def _execute(todo: list[Shard], options: ScanOptions, config: RunConfig) -> Any:
         compute=ray.data.ActorPoolStrategy(size=config.workers),
         num_cpus=1,
     )
-    for row in ds.iter_rows():
-        yield {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    rows = ds.iter_rows()
+    try:
+        for row in rows:
+            yield {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    finally:
+        # The driver stopped early (a crash, Ctrl-C): close Ray's iterator now, which shuts the
+        # streaming executor and its actors down, rather than whenever it is garbage-collected.
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
