@@ -68,3 +68,14 @@ def test_url_sha256_signal_type() -> None:
     for bad in ("ftp://example.org/a", "not a url", "https://", "ab" * 20):
         with pytest.raises(BadInput):
             URL_SHA256.normalise(bad)
+
+    # A URL list imported as lines: each URL is canonicalised and hashed on the way in.
+    from amparo.banks.formats import parse_entries
+    from amparo.signals.registry import default_signal_registry
+
+    text = "https://Example.org/a.jpg\n\nhttp://example.org:80/b.jpg#x\n"
+    parsed = parse_entries(text, fmt="lines", registry=default_signal_registry(), signal_type="url_sha256")
+    assert [(e.signal_type, e.value) for e in parsed.entries] == [
+        ("url_sha256", url_sha256("https://example.org/a.jpg")),
+        ("url_sha256", url_sha256("http://example.org/b.jpg")),
+    ]
