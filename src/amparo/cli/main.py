@@ -29,6 +29,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "check": ("check", "Check images through the whole pipeline and print the verdict."),
     "explain": ("explain", "Show every cascade stage and the rule that fired for one image."),
     "scan": ("scan", "Scan a folder of images against the banks (and detectors with --full)."),
+    "scan-dataset": ("scan_dataset", "Scan a training set on Ray Data; write a removal list (resumable)."),
     "check-prompt": ("check_prompt", "Check prompts through the request gate."),
     "provenance": ("provenance", "Provenance keys, stamping and verification."),
     "audit": ("audit", "Verify the audit trail and export checkpoints."),

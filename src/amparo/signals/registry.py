@@ -10,6 +10,7 @@ from amparo.errors import BadInput, ConfigurationError
 from amparo.signals.base import ImageDetector, ImageHasher
 from amparo.signals.hashes.cryptographic import MD5, SHA1, SHA256
 from amparo.signals.hashes.pdq import PdqHasher
+from amparo.signals.hashes.url import URL_SHA256
 
 # Aliases accepted from other systems' formats (HMA/pytx call PDQ "pdq", NCMEC "PDQ"/"MD5").
 _ALIASES = {"photo_md5": "md5", "video_md5": "md5", "sha-256": "sha256", "sha-1": "sha1"}
@@ -46,7 +47,7 @@ class SignalRegistry:
 
 
 def default_signal_registry(*, pdq_fast_lookup: bool = False) -> SignalRegistry:
-    reg = SignalRegistry([PdqHasher(fast=pdq_fast_lookup), MD5, SHA1, SHA256])
+    reg = SignalRegistry([PdqHasher(fast=pdq_fast_lookup), MD5, SHA1, SHA256, URL_SHA256])
     for ep in entry_points(group="amparo.signals"):
         reg.register(ep.load()())
     return reg

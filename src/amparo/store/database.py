@@ -23,7 +23,12 @@ def make_engine(url: str) -> Engine:
             path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # Owner-only from the first byte (SQLite gives its -wal and -shm files the same mode).
-            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+            # Only when it is not there yet: closing any descriptor of the file drops every POSIX
+            # lock this process holds on it, including the WAL-mode locks of its open connections;
+            # another process then takes itself for the last one and checkpoints the WAL away under
+            # them ("disk I/O error"), e.g. when a second engine is made in a process that has one.
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         # hide_parameters: a failed statement's error never carries the request's values into the log
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
