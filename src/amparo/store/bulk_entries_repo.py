@@ -214,6 +214,7 @@ class _RowFormat:
         self.stored_created_at = session.execute(select(literal(created_at, type_=col_type))).scalar_one()
         head = {"bank_id": bank_id, "created_at": self.stored_created_at, "enabled": True}
         self._prefix = canonical_row(head)[:-1].decode() + ","  # '{"bank_id":..,"created_at":..,"enabled":true,'
+        self._plain = self._prefix + '"entry_metadata":{},"external_id":null,"id":'
         self.checked = sealer is None
         self._compared = 0
 
@@ -231,6 +232,12 @@ class _RowFormat:
 
     def _body(self, entry_id: int, e: NewEntry, origin: str | None) -> bytes:
         meta = e.metadata or {}
+        if self._compared >= 3 and not meta and e.note is None and e.external_id is None and _safe(e.value):
+            # the common row (a hash and an opinion): one f-string, no json.dumps
+            return (
+                f'{self._plain}{entry_id},"note":null,"opinion":{_json(e.opinion)},"pdq_origin":{_json(origin)},'
+                f'"signal_type":{_json(e.signal_type)},"value":"{e.value}"}}'
+            ).encode()
         text = (
             f'{self._prefix}"entry_metadata":{_json(meta)},"external_id":{_json(e.external_id)},"id":{entry_id},'
             f'"note":{_json(e.note)},"opinion":{_json(e.opinion)},"pdq_origin":{_json(origin)},'
@@ -258,10 +265,14 @@ class _RowFormat:
         self.checked = True
 
 
+def _safe(v: str) -> bool:
+    return v.isascii() and v.isalnum()
+
+
 def _json(v: Any) -> str:
     if v is None:
         return "null"
-    if isinstance(v, str) and v.isascii() and v.isalnum():
+    if isinstance(v, str) and _safe(v):
         return f'"{v}"'
     return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -282,15 +293,22 @@ class _PgWriter:
         self.seq = self.conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{TABLE}', 'id')").scalar_one()
 
     def allocate(self, n: int) -> list[int]:
-        q = f"SELECT nextval('{self.seq}') FROM generate_series(1, {int(n)})"
-        return [int(r[0]) for r in self.conn.exec_driver_sql(q)]
+        """n values of the id sequence: usually one contiguous run (then only its ends travel)."""
+        self.conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS amparo_bulk_ids (id BIGINT) ON COMMIT DROP")
+        self.conn.exec_driver_sql("TRUNCATE amparo_bulk_ids")
+        q = f"INSERT INTO amparo_bulk_ids SELECT nextval('{self.seq}') FROM generate_series(1, {int(n)})"
+        self.conn.exec_driver_sql(q)
+        lo, hi, count = self.conn.exec_driver_sql("SELECT min(id), max(id), count(*) FROM amparo_bulk_ids").one()
+        if hi - lo + 1 == count == n:
+            return list(range(int(lo), int(hi) + 1))
+        return [int(r[0]) for r in self.conn.exec_driver_sql("SELECT id FROM amparo_bulk_ids ORDER BY id")]
 
     def insert(self, rows: list[tuple[Any, ...]]) -> list[int]:
         raw = self.conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cur:
             with cur.copy(f"COPY {STAGE} ({_COLS}) FROM STDIN") as copy:
-                copy.write("".join(_copy_line(r) for r in rows))
+                copy.write(_copy_lines(rows))
             cur.execute(
                 f"INSERT INTO {TABLE} ({_COLS}) SELECT {_COLS} FROM {STAGE} "
                 "ON CONFLICT (bank_id, signal_type, value) DO NOTHING RETURNING id"
@@ -318,8 +336,22 @@ def _copy_text(v: Any) -> str:
     return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _copy_line(row: tuple[Any, ...]) -> str:
-    return "\t".join(_copy_text(v) for v in row) + "\n"
+def _copy_lines(rows: list[tuple[Any, ...]]) -> str:
+    """COPY text format. Rows of a plain hash (no note, external id or metadata; safe characters)
+    take one f-string each; others are escaped field by field."""
+    if not rows:
+        return ""
+    head = f"\t{rows[0][1]}\t"
+    null = "\\N"
+    mid = "\tt\t" + null + "\t" + null + "\t{}\t" + _copy_text(rows[0][9]) + "\t"
+    out = []
+    for r in rows:
+        i, _, st, v, op, _, ext, note, meta, _, origin, mac = r
+        if ext is None and note is None and not meta and _safe(v) and _safe(st) and _safe(op):
+            out.append(f"{i}{head}{st}\t{v}\t{op}{mid}{origin or null}\t{mac or null}\n")
+        else:
+            out.append("\t".join(_copy_text(x) for x in r) + "\n")
+    return "".join(out)
 
 
 class _SqliteWriter:
