@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from conftest import REPO, free_port
 
 from amparo.provenance.watermark_samples import draw_benign_image
-from conftest import REPO, free_port
 
 pytestmark = pytest.mark.postgres
 

@@ -188,7 +188,14 @@ def register(app: typer.Typer) -> None:
         try:
             with sys.stdin if file == "-" else Path(file).open(encoding="utf-8", newline="") as f:
                 out = import_lines(
-                    s0.db, s0.pipeline, who(s0), bank=name, lines=f, fmt=format, signal_type=signal_type, opinion=opinion
+                    s0.db,
+                    s0.pipeline,
+                    who(s0),
+                    bank=name,
+                    lines=f,
+                    fmt=format,
+                    signal_type=signal_type,
+                    opinion=opinion,
                 )
             if s0.matcher.owner:  # no server holds this data directory's index: build the segment now
                 s0.matcher.refresh()
