@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     policy_file: Path | None = None  # default: the shipped default policy
     profile: str | None = None  # default jurisdiction profile, e.g. "eu-es" or "us"
 
-    index_refresh_seconds: float = 2.0
+    # how often each API process applies the database change feed to its index: a hash added
+    # through one replica is matched by every other within about this (docs/deployment.md)
+    index_refresh_seconds: float = 0.5
     # How often `amparo serve` looks for exchanges due a sync (each has its own interval); 0 = never.
     exchange_tick_seconds: float = 30.0
     retention_interval_seconds: float = 3600.0

@@ -178,15 +178,27 @@ def register(app: typer.Typer) -> None:
         opinion: str = "positive",
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Import entries from a CSV or python-threatexchange signal file (all-or-nothing)."""
-        from amparo.banks.management import import_text
+        """Import entries from a CSV or python-threatexchange signal file (all-or-nothing).
+
+        Streams the file: millions of hashes go in by bulk insert (COPY on PostgreSQL) in one
+        transaction, and the PDQ index gets them as one new segment."""
+        from amparo.banks.management import import_lines
 
         s0 = svc()
         try:
-            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-            out = import_text(
-                s0.db, s0.pipeline, who(s0), bank=name, text=text, fmt=format, signal_type=signal_type, opinion=opinion
-            )
+            with sys.stdin if file == "-" else Path(file).open(encoding="utf-8", newline="") as f:
+                out = import_lines(
+                    s0.db,
+                    s0.pipeline,
+                    who(s0),
+                    bank=name,
+                    lines=f,
+                    fmt=format,
+                    signal_type=signal_type,
+                    opinion=opinion,
+                )
+            if s0.matcher.owner:  # no server holds this data directory's index: build the segment now
+                s0.matcher.refresh()
         except (AmparoError, OSError, UnicodeDecodeError) as e:
             raise fail(getattr(e, "message", str(e))) from None
         emit({"bank": name, **out}, as_json=json_out, text=f"imported {out['imported']} entries into {name}")

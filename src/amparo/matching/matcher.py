@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from amparo.domain.matches import Match
 from amparo.domain.signals import Signal
 from amparo.errors import Conflict
 from amparo.matching.pdq_index import PDQIndex
-from amparo.store import banks_repo
+from amparo.store import banks_repo, bulk_entries_repo
+from amparo.store.bulk_entries_repo import BULK_OP
 from amparo.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -90,12 +93,41 @@ class Matcher:
     def _apply_rows(self, rows: Sequence[Any]) -> None:
         added: list[tuple[int, bytes]] = []
         removed: list[int] = []
-        for r in rows:
+        for n, r in enumerate(rows):
             if r.op == "add" and r.value:
                 added.append((r.entry_id, bytes.fromhex(r.value)))
             elif r.op == "remove":
                 removed.append(r.entry_id)
+            elif r.op == BULK_OP:
+                if n:
+                    self.pdq.apply(added=added, removed=removed, seq=rows[n - 1].seq)
+                added, removed = [], []
+                self._apply_bulk(r.entry_id, int(r.value), r.seq)
         self.pdq.apply(added=added, removed=removed, seq=rows[-1].seq)
+
+    def _apply_bulk(self, first_id: int, last_id: int, seq: int) -> None:
+        """A bulk import's one feed row: load the hashes of its id range from the entries table
+        and add them as one batch (the owner writes them straight into a new base segment)."""
+        parts_ids: list[np.ndarray] = []
+        parts_hashes: list[np.ndarray] = []
+        after = first_id - 1
+        while True:
+            with self.db.session() as s:
+                ids, hashes = bulk_entries_repo.hashes_in_range(
+                    s, signal_type=self.SIGNAL_TYPE, first_id=first_id, last_id=last_id, after_id=after
+                )
+            if not ids.size:
+                break
+            parts_ids.append(ids)
+            parts_hashes.append(hashes)
+            after = int(ids[-1])
+        if parts_ids:
+            ids = np.concatenate(parts_ids)
+            del parts_ids
+            hashes = np.concatenate(parts_hashes)
+            del parts_hashes
+            self.pdq.add_many(ids, hashes)
+        self.pdq.apply(seq=seq)
 
     def _open_index(self) -> tuple[PDQIndex, bool]:
         """One process per data directory owns the index files and persists changes (the index's

@@ -105,8 +105,17 @@ def seal_rows(conn: Connection, sealer: RowSealer, table: Table, ids: list[int])
     conn.execute(stmt, params)
 
 
-def adjust_head(conn: Connection, sealer: RowSealer, table: str, *, added: list[int], removed: list[int]) -> None:
-    if not added and not removed:
+def adjust_head(
+    conn: Connection,
+    sealer: RowSealer,
+    table: str,
+    *,
+    added: list[int],
+    removed: list[int],
+    bulk_added: int = 0,
+    bulk_xor: str = ZERO,
+) -> None:
+    if not added and not removed and not bulk_added:
         return
     heads: Table = IntegrityHeadRow.__table__  # type: ignore[assignment]
     # FOR UPDATE takes the row lock on PostgreSQL; on SQLite this transaction already holds the
@@ -119,7 +128,9 @@ def adjust_head(conn: Connection, sealer: RowSealer, table: str, *, added: list[
     count, acc = int(row.row_count), str(row.presence_xor)
     for pk in (*added, *removed):
         acc = xor_hex(acc, sealer.presence(table, pk))
-    count += len(added) - len(removed)
+    if bulk_added:
+        acc = xor_hex(acc, int(bulk_xor, 16))
+    count += len(added) - len(removed) + bulk_added
     conn.execute(
         update(heads)
         .where(heads.c.table_name == table)
@@ -201,19 +212,40 @@ def install(sessions: sessionmaker[Session], sealer: RowSealer) -> None:
         # transaction wrote its tables (and the audit head) in, no two commits deadlock on them.
         session.flush()
         pending: dict[str, tuple[list[int], list[int]]] = session.info.pop(_PENDING, {})
-        if not pending:
+        bulk: dict[str, tuple[int, str]] = session.info.pop(_BULK, {})
+        if not (pending or bulk):
             return
         conn = session.connection()
-        for name in sorted(pending):
-            added, removed = pending[name]
-            adjust_head(conn, sealer, name, added=added, removed=removed)
+        for name in sorted(set(pending) | set(bulk)):
+            added, removed = pending.get(name, ([], []))
+            n, acc = bulk.get(name, (0, ZERO))
+            adjust_head(conn, sealer, name, added=added, removed=removed, bulk_added=n, bulk_xor=acc)
 
     @event.listens_for(sessions, "after_rollback")
     def _forget(session: Session) -> None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_BULK, None)
 
 
 _PENDING = "amparo_integrity_heads"
+_BULK = "amparo_integrity_bulk_heads"
+
+
+def session_sealer(session: Session) -> RowSealer | None:
+    """The sealer installed on this session's factory (None where the database is unsealed)."""
+    sealer = session.info.get(_SEALER)
+    return sealer if isinstance(sealer, RowSealer) else None
+
+
+def count_bulk_inserted(session: Session, table: str, *, count: int, presence_xor: str) -> None:
+    """Count rows a bulk insert wrote and sealed itself (MACs computed before the COPY) into the
+    table's head at commit: `count` rows whose presence tokens XOR to `presence_xor`."""
+    if table not in COVERED_TABLES or not count:
+        return
+    n, acc = session.info.setdefault(_BULK, {}).get(table, (0, ZERO))
+    session.info[_BULK][table] = (n + count, f"{int(acc, 16) ^ int(presence_xor, 16):064x}")
+
+
 _SEALER = "amparo_integrity_sealer"
 
 

@@ -1,0 +1,445 @@
+"""Bulk insertion of bank entries: millions of hashes in one transaction at database speed.
+
+`bulk_add_entries(session, bank_id=..., entries=...)` is the path for imports and exchange syncs:
+
+* entries are taken from any iterable (a parser's stream) in chunks, never all in memory;
+* ids are allocated up front (PostgreSQL: the table's sequence; SQLite: past the largest id,
+  under the write lock), so every row's MAC is computed before it is written and rows go in
+  sealed (no read-back pass); the table head is adjusted once, at commit;
+* PostgreSQL: COPY into a temporary staging table, then one `INSERT ... SELECT ... ON CONFLICT DO
+  NOTHING` per chunk; SQLite: executemany into the staging table, then `INSERT OR IGNORE ...
+  SELECT`. A (bank, type, value) that already exists is not duplicated: it is updated like
+  `banks_repo.add_entries` updates it (opinion, note, merged metadata), and left alone when
+  nothing would change;
+* the index change feed gets ONE row for the whole import (op `bulk`, entry_id = the first new
+  id, value = the last): processes following the feed load the PDQ hashes of that id range from
+  `bank_entries` in one pass and add them to their index as one segment (matching/matcher.py),
+  instead of replaying millions of per-entry rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+import numpy as np
+from sqlalchemy import literal, select
+from sqlalchemy.orm import Session
+
+from amparo.errors import AmparoError, BadInput
+from amparo.integrity.mac import MAC_COLUMN, RowSealer, canonical_row
+from amparo.store import banks_repo, integrity_repo
+from amparo.store.banks_repo import HAMMING_TYPES, OPINIONS, NewEntry
+from amparo.store.tables import BankEntryRow, IndexChangeRow, utcnow
+
+TABLE = "bank_entries"
+STAGE = "amparo_bulk_stage"
+BULK_OP = "bulk"
+CHUNK = 50_000
+# Column order of the staging table and every statement below.
+COLUMNS = (
+    "id",
+    "bank_id",
+    "signal_type",
+    "value",
+    "opinion",
+    "enabled",
+    "external_id",
+    "note",
+    "entry_metadata",
+    "created_at",
+    "pdq_origin",
+    MAC_COLUMN,
+)
+_COLS = ", ".join(COLUMNS)
+
+
+@dataclass
+class BulkResult:
+    received: int = 0  # entries read from the stream (duplicates included)
+    inserted: int = 0  # new rows
+    updated: int = 0  # existing rows whose opinion, note or metadata changed
+    unchanged: int = 0  # existing rows left as they were
+    preexisting: int = 0  # of updated + unchanged: rows the bank held before this import
+    first_allocated: int = 0
+    first_id: int | None = None  # id range of the new rows (the feed's bulk marker)
+    last_id: int | None = None
+    signal_types: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "preexisting": self.preexisting,
+            "first_id": self.first_id,
+            "last_id": self.last_id,
+            "signal_types": dict(self.signal_types),
+        }
+
+
+def bulk_add_entries(
+    session: Session, *, bank_id: int, entries: Iterable[NewEntry], chunk_size: int = CHUNK
+) -> BulkResult:
+    """Insert a stream of entries (values already normalised) into one bank, in the caller's
+    transaction. See the module docstring; returns the counts."""
+    dialect = session.get_bind().dialect.name
+    writer = _PgWriter(session) if dialect == "postgresql" else _SqliteWriter(session)
+    sealer = integrity_repo.session_sealer(session)
+    created_at = utcnow()
+    fmt = _RowFormat(session, sealer, bank_id, created_at)
+    result = BulkResult()
+    presence: list[np.ndarray] = []
+    new_ids: list[np.ndarray] = []
+    it = iter(entries)
+    while True:
+        chunk = _merge_duplicates(list(islice(it, chunk_size)))
+        if not chunk.received:
+            break
+        result.received += chunk.received
+        items = list(chunk.entries.values())
+        ids = writer.allocate(len(items))
+        result.first_allocated = result.first_allocated or ids[0]
+        rows = fmt.rows(ids, items)
+        inserted = writer.insert(rows)
+        inserted_set = set(inserted)
+        if not fmt.checked and inserted:
+            fmt.check_sealed(inserted[0])
+        result.inserted += len(inserted)
+        for i, e in zip(ids, items, strict=True):
+            if i in inserted_set:
+                result.signal_types[e.signal_type] = result.signal_types.get(e.signal_type, 0) + 1
+        if inserted:
+            arr = np.asarray(inserted, np.int64)
+            new_ids.append(arr)
+            if sealer is not None:
+                presence.append(np.frombuffer(bytes.fromhex(sealer.presence_xor(TABLE, inserted)), np.uint8))
+        if len(inserted) < len(items):
+            _update_existing(
+                session, bank_id, [e for i, e in zip(ids, items, strict=True) if i not in inserted_set], result
+            )
+    if new_ids:
+        all_ids = np.concatenate(new_ids)
+        result.first_id, result.last_id = int(all_ids.min()), int(all_ids.max())
+        if sealer is not None:
+            acc = np.bitwise_xor.reduce(np.stack(presence), axis=0)
+            integrity_repo.count_bulk_inserted(session, TABLE, count=int(all_ids.size), presence_xor=bytes(acc).hex())
+        if any(t in HAMMING_TYPES for t in result.signal_types):
+            session.add(
+                IndexChangeRow(signal_type="pdq", entry_id=result.first_id, op=BULK_OP, value=str(result.last_id))
+            )
+    writer.finish()
+    session.flush()
+    return result
+
+
+# ---------------------------------------------------------------------------------- duplicates
+
+
+@dataclass
+class _Chunk:
+    entries: dict[tuple[str, str], NewEntry]
+    received: int
+
+
+def _merge_duplicates(batch: list[NewEntry]) -> _Chunk:
+    """One entry per (type, value) in a chunk; a later one updates an earlier one as an import
+    updates an existing row (opinion replaced, note if given, metadata merged)."""
+    out: dict[tuple[str, str], NewEntry] = {}
+    for e in batch:
+        if e.opinion not in OPINIONS:
+            raise BadInput(f"bad opinion {e.opinion!r}: one of {', '.join(OPINIONS)}", code="bad_opinion")
+        key = (e.signal_type, e.value)
+        old = out.get(key)
+        if old is not None:
+            e = NewEntry(
+                e.signal_type,
+                e.value,
+                e.opinion,
+                e.note if e.note is not None else old.note,
+                old.external_id if old.external_id is not None else e.external_id,
+                {**(old.metadata or {}), **(e.metadata or {})} or None,
+                old.pdq_origin or e.pdq_origin,
+            )
+        out[key] = e
+    return _Chunk(out, len(batch))
+
+
+def _update_existing(session: Session, bank_id: int, entries: list[NewEntry], result: BulkResult) -> None:
+    """Entries whose (type, value) the bank already holds: the ones that change anything go
+    through banks_repo.add_entries (ORM: updated and resealed); the rest are left alone."""
+    changing: list[NewEntry] = []
+    by_type: dict[str, list[NewEntry]] = {}
+    for e in entries:
+        by_type.setdefault(e.signal_type, []).append(e)
+    for stype, group in by_type.items():
+        current: dict[str, str] = {}
+        for start in range(0, len(group), 500):
+            values = [e.value for e in group[start : start + 500]]
+            q = select(BankEntryRow.value, BankEntryRow.opinion, BankEntryRow.id).where(
+                BankEntryRow.bank_id == bank_id, BankEntryRow.signal_type == stype, BankEntryRow.value.in_(values)
+            )
+            for v, o, i in session.execute(q):
+                current[str(v)] = str(o)
+                result.preexisting += int(i) < result.first_allocated
+        for e in group:
+            if current.get(e.value) == e.opinion and e.note is None and not e.metadata:
+                result.unchanged += 1
+            else:
+                changing.append(e)
+    if changing:
+        banks_repo.add_entries(session, bank_id=bank_id, entries=changing)
+        result.updated += len(changing)
+
+
+# ---------------------------------------------------------------------------------- row values
+
+
+class _RowFormat:
+    """A new row's column values and MAC. The MAC covers the row as the database returns it
+    (integrity/mac.py): every row of an import shares one created_at, read back once through
+    the column's own type, and the body is built from a template checked against canonical_row."""
+
+    def __init__(self, session: Session, sealer: RowSealer | None, bank_id: int, created_at: datetime) -> None:
+        self.session = session
+        self.sealer = sealer
+        self.bank_id = bank_id
+        self.created_at = created_at
+        col_type = BankEntryRow.__table__.c.created_at.type
+        self.stored_created_at = session.execute(select(literal(created_at, type_=col_type))).scalar_one()
+        head = {"bank_id": bank_id, "created_at": self.stored_created_at, "enabled": True}
+        self._prefix = canonical_row(head)[:-1].decode() + ","  # '{"bank_id":..,"created_at":..,"enabled":true,'
+        self._plain = self._prefix + '"entry_metadata":{},"external_id":null,"id":'
+        self.checked = sealer is None
+        self._compared = 0
+
+    def rows(self, ids: list[int], entries: list[NewEntry]) -> list[tuple[Any, ...]]:
+        origins = [(e.pdq_origin or "imported") if e.signal_type == "pdq" else None for e in entries]
+        macs: list[str | None] = [None] * len(ids)
+        if self.sealer is not None:
+            bodies = [self._body(i, e, o) for i, e, o in zip(ids, entries, origins, strict=True)]
+            macs = list(self.sealer.row_macs(TABLE, bodies))
+        return [
+            (i, self.bank_id, e.signal_type, e.value, e.opinion, True, e.external_id, e.note, e.metadata or {},
+             self.created_at, o, m)
+            for i, e, o, m in zip(ids, entries, origins, macs, strict=True)
+        ]  # fmt: skip
+
+    def _body(self, entry_id: int, e: NewEntry, origin: str | None) -> bytes:
+        meta = e.metadata or {}
+        if self._compared >= 3 and not meta and e.note is None and e.external_id is None and _safe(e.value):
+            # the common row (a hash and an opinion): one f-string, no json.dumps
+            return (
+                f'{self._plain}{entry_id},"note":null,"opinion":{_json(e.opinion)},"pdq_origin":{_json(origin)},'
+                f'"signal_type":{_json(e.signal_type)},"value":"{e.value}"}}'
+            ).encode()
+        text = (
+            f'{self._prefix}"entry_metadata":{_json(meta)},"external_id":{_json(e.external_id)},"id":{entry_id},'
+            f'"note":{_json(e.note)},"opinion":{_json(e.opinion)},"pdq_origin":{_json(origin)},'
+            f'"signal_type":{_json(e.signal_type)},"value":{_json(e.value)}}}'
+        )
+        body = text.encode("utf-8")
+        if self._compared < 3:  # the template must give canonical_row's bytes exactly
+            full = {
+                "id": entry_id, "bank_id": self.bank_id, "signal_type": e.signal_type, "value": e.value,
+                "opinion": e.opinion, "enabled": True, "external_id": e.external_id, "note": e.note,
+                "entry_metadata": meta, "created_at": self.stored_created_at, "pdq_origin": origin,
+            }  # fmt: skip
+            if canonical_row(full) != body:
+                raise AmparoError("bulk insert: the row template differs from the canonical row", code="bulk_template")
+            self._compared += 1
+        return body
+
+    def check_sealed(self, entry_id: int) -> None:
+        """Read the first new row back as stored: its MAC must verify (else nothing is kept)."""
+        assert self.sealer is not None
+        table = BankEntryRow.__table__
+        row = self.session.execute(select(table).where(table.c.id == entry_id)).one()
+        if not self.sealer.check_row(TABLE, dict(row._mapping)):
+            raise AmparoError("bulk insert: a new row does not verify as stored", code="bulk_seal")
+        self.checked = True
+
+
+def _safe(v: str) -> bool:
+    return v.isascii() and v.isalnum()
+
+
+def _json(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, str) and _safe(v):
+        return f'"{v}"'
+    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+# ---------------------------------------------------------------------------------- writers
+
+
+class _PgWriter:
+    """PostgreSQL: ids from the table's sequence; COPY into a temporary table; INSERT ... SELECT."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.conn = session.connection()
+        self.conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (LIKE {TABLE} INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        self.conn.exec_driver_sql(f"TRUNCATE {STAGE}")
+        self.seq = self.conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{TABLE}', 'id')").scalar_one()
+
+    def allocate(self, n: int) -> list[int]:
+        """n values of the id sequence: usually one contiguous run (then only its ends travel)."""
+        self.conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS amparo_bulk_ids (id BIGINT) ON COMMIT DROP")
+        self.conn.exec_driver_sql("TRUNCATE amparo_bulk_ids")
+        q = f"INSERT INTO amparo_bulk_ids SELECT nextval('{self.seq}') FROM generate_series(1, {int(n)})"
+        self.conn.exec_driver_sql(q)
+        lo, hi, count = self.conn.exec_driver_sql("SELECT min(id), max(id), count(*) FROM amparo_bulk_ids").one()
+        if hi - lo + 1 == count == n:
+            return list(range(int(lo), int(hi) + 1))
+        return [int(r[0]) for r in self.conn.exec_driver_sql("SELECT id FROM amparo_bulk_ids ORDER BY id")]
+
+    def insert(self, rows: list[tuple[Any, ...]]) -> list[int]:
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY {STAGE} ({_COLS}) FROM STDIN") as copy:
+                copy.write(_copy_lines(rows))
+            cur.execute(
+                f"INSERT INTO {TABLE} ({_COLS}) SELECT {_COLS} FROM {STAGE} "
+                "ON CONFLICT (bank_id, signal_type, value) DO NOTHING RETURNING id"
+            )
+            ids = [int(r[0]) for r in cur.fetchall()]
+            cur.execute(f"TRUNCATE {STAGE}")
+        return ids
+
+    def finish(self) -> None:
+        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
+
+
+def _copy_text(v: Any) -> str:
+    if v is None:
+        return "\\N"
+    if isinstance(v, bool):
+        return "t" if v else "f"
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, dict):
+        v = json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    s = str(v)
+    if s.isascii() and s.isalnum():
+        return s
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_lines(rows: list[tuple[Any, ...]]) -> str:
+    """COPY text format. Rows of a plain hash (no note, external id or metadata; safe characters)
+    take one f-string each; others are escaped field by field."""
+    if not rows:
+        return ""
+    head = f"\t{rows[0][1]}\t"
+    null = "\\N"
+    mid = "\tt\t" + null + "\t" + null + "\t{}\t" + _copy_text(rows[0][9]) + "\t"
+    out = []
+    for r in rows:
+        i, _, st, v, op, _, ext, note, meta, _, origin, mac = r
+        if ext is None and note is None and not meta and _safe(v) and _safe(st) and _safe(op):
+            out.append(f"{i}{head}{st}\t{v}\t{op}{mid}{origin or null}\t{mac or null}\n")
+        else:
+            out.append("\t".join(_copy_text(x) for x in r) + "\n")
+    return "".join(out)
+
+
+class _SqliteWriter:
+    """SQLite: ids past the largest ever used (the transaction holds the write lock first);
+    executemany into a temporary table; INSERT OR IGNORE ... SELECT ... RETURNING."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.conn = session.connection()
+        # take the write lock before reading the next id: no other writer can take it meanwhile
+        self.conn.exec_driver_sql("UPDATE banks SET id = id WHERE id = (SELECT MIN(id) FROM banks)")
+        top = self.conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {TABLE}").scalar_one()
+        try:
+            seq = self.conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (TABLE,)).scalar()
+        except Exception:  # no AUTOINCREMENT table in this schema
+            seq = None
+        self.next_id = max(int(top or 0), int(seq or 0)) + 1
+        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
+        self.conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE} AS SELECT {_COLS} FROM {TABLE} WHERE 0")
+        col_type = BankEntryRow.__table__.c
+        dialect = session.get_bind().dialect
+        # the dialect's own processors: rows stored exactly as the ORM stores them
+        self._ts = col_type.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self._js = col_type.entry_metadata.type.dialect_impl(dialect).bind_processor(dialect)
+
+    def allocate(self, n: int) -> list[int]:
+        ids = list(range(self.next_id, self.next_id + n))
+        self.next_id += n
+        return ids
+
+    def insert(self, rows: list[tuple[Any, ...]]) -> list[int]:
+        if not rows:
+            return []
+        ts = self._ts(rows[0][9]) if self._ts else rows[0][9]
+        js = self._js
+        empty = js({}) if js else "{}"
+        params = [
+            (
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                1,
+                r[6],
+                r[7],
+                (js(r[8]) if js else r[8]) if r[8] else empty,
+                ts,
+                r[10],
+                r[11],
+            )
+            for r in rows
+        ]
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        marks = ", ".join("?" * len(COLUMNS))
+        cur = raw.cursor()
+        try:
+            cur.executemany(f"INSERT INTO temp.{STAGE} ({_COLS}) VALUES ({marks})", params)
+            cur.execute(f"INSERT OR IGNORE INTO main.{TABLE} ({_COLS}) SELECT {_COLS} FROM temp.{STAGE} RETURNING id")
+            ids = [int(r[0]) for r in cur.fetchall()]
+            cur.execute(f"DELETE FROM temp.{STAGE}")
+        finally:
+            cur.close()
+        return ids
+
+    def finish(self) -> None:
+        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
+
+
+# ---------------------------------------------------------------------------------- feed readers
+
+
+def hashes_in_range(
+    session: Session, *, signal_type: str, first_id: int, last_id: int, after_id: int = 0, limit: int = 500_000
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (ids int64 (n,), hashes uint8 (n, 32)) of `signal_type` entries with first_id <= id <=
+    last_id and id > after_id, ascending, at most `limit`: what a bulk feed marker stands for."""
+    t = BankEntryRow.__table__
+    q = (
+        select(t.c.id, t.c.value)
+        .where(t.c.signal_type == signal_type, t.c.id >= first_id, t.c.id <= last_id, t.c.id > after_id)
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    rows = session.execute(q).all()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 32), np.uint8)
+    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    hashes = np.frombuffer(bytes.fromhex("".join(r[1] for r in rows)), np.uint8).reshape(-1, 32)
+    return ids, hashes
