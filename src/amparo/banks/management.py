@@ -80,9 +80,13 @@ def delete_bank(s: Session, who: Acting, *, name: str) -> int:
     return n
 
 
-def add_entries(s: Session, who: Acting, *, bank: str, entries: list[NewEntry], via: str = "hashes") -> list[int]:
+def add_entries(
+    s: Session, who: Acting, *, bank: str, entries: list[NewEntry], via: str = "hashes", bulk: bool = False
+) -> list[int]:
+    """`bulk`: large batches (exchange syncs) written with Core executemany (banks_repo.add_entries_bulk)."""
     b = banks_repo.get_bank(s, name=bank)
-    ids = banks_repo.add_entries(s, bank_id=b.id, entries=entries)
+    add = banks_repo.add_entries_bulk if bulk else banks_repo.add_entries
+    ids = add(s, bank_id=b.id, entries=entries)
     who.record(
         s,
         names.BANK_ENTRY_ADD,

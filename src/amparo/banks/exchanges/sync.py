@@ -154,7 +154,7 @@ class SyncEngine:
                 raise Conflict(f"lost the lease on exchange {name!r}")
             b = banks_repo.get_bank(s, name=bank)
             if adds:
-                management.add_entries(s, who, bank=bank, entries=adds, via=via)
+                management.add_entries(s, who, bank=bank, entries=adds, via=via, bulk=True)
             n_removed = 0
             if removes or gone_ids:
                 ids = exchanges_repo.entry_ids_by_values(s, bank_id=b.id, pairs=removes)
