@@ -96,6 +96,7 @@ def run_scan(
                     matched=row["matched"],
                     errors=row["errors"],
                     seconds=row["seconds"],
+                    cpu_seconds=row["cpu_seconds"],
                 )
                 manifest.save()
                 scanned["shards"] += 1

@@ -117,11 +117,11 @@ class ShardScanner:
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {
-            k: [] for k in ("shard", "file", "rows", "matched", "errors", "seconds", "list_version")
+            k: [] for k in ("shard", "file", "rows", "matched", "errors", "seconds", "cpu_seconds", "list_version")
         }
         for raw in batch["shard"]:
             shard = Shard.from_dict(json.loads(raw))
-            t0 = time.monotonic()
+            t0, c0 = time.monotonic(), time.process_time()
             rows = self.scan(shard)
             path = shard_file(self.options.out_dir, shard.id, self.options.format)
             write_rows(rows, path, self.options.format)
@@ -131,6 +131,7 @@ class ShardScanner:
             out["matched"].append(sum(1 for r in rows if r["status"] == "matched"))
             out["errors"].append(sum(1 for r in rows if r["status"] == "error"))
             out["seconds"].append(time.monotonic() - t0)
+            out["cpu_seconds"].append(time.process_time() - c0)
             out["list_version"].append(self.banks.version)
         return out
 

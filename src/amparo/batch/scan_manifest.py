@@ -57,13 +57,24 @@ class Manifest:
         entry = self.shards.get(shard_id)
         return entry is not None and (self.out_dir / entry["file"]).exists()
 
-    def record(self, shard_id: str, *, file: Path, rows: int, matched: int, errors: int, seconds: float) -> None:
+    def record(
+        self,
+        shard_id: str,
+        *,
+        file: Path,
+        rows: int,
+        matched: int,
+        errors: int,
+        seconds: float,
+        cpu_seconds: float = 0.0,
+    ) -> None:
         self.shards[shard_id] = {
             "file": str(file.relative_to(self.out_dir)),
             "rows": rows,
             "matched": matched,
             "errors": errors,
             "seconds": round(seconds, 4),  # the actor's own time on the shard: read, hash, match, write
+            "cpu_seconds": round(cpu_seconds, 4),
         }
 
     def save(self) -> None:

@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         """Scan a dataset on Ray: hash and match every sample, write a removal list. Resumable."""
         from amparo.batch.dataset_run import RunConfig
         from amparo.batch.dataset_scan import FORMATS, ScanOptions
+        from amparo.cli.context import open_service
         from amparo.cli.output import inputs
         from amparo.settings import Settings
 
@@ -47,8 +48,10 @@ def register(app: typer.Typer) -> None:
         missing = [p for p in items if not os.path.exists(p)]
         if missing:
             raise fail(f"no such file or folder: {', '.join(missing[:5])}")
+        # The service's database, brought to the current schema as every verb does; the actors
+        # then only read it (and map its index read-only).
+        open_service(load_detectors=False).close()
         settings = Settings()
-        # The driver migrates nothing and opens the service's database read-only for the bank version.
         options = ScanOptions(
             out_dir=out,
             format=format,
