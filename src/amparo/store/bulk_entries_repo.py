@@ -6,11 +6,12 @@
 * ids are allocated up front (PostgreSQL: the table's sequence; SQLite: past the largest id,
   under the write lock), so every row's MAC is computed before it is written and rows go in
   sealed (no read-back pass); the table head is adjusted once, at commit;
-* PostgreSQL: COPY into a temporary staging table, then one `INSERT ... SELECT ... ON CONFLICT DO
-  NOTHING` per chunk; SQLite: executemany into the staging table, then `INSERT OR IGNORE ...
-  SELECT`. A (bank, type, value) that already exists is not duplicated: it is updated like
-  `banks_repo.add_entries` updates it (opinion, note, merged metadata), and left alone when
-  nothing would change;
+* PostgreSQL: COPY straight into `bank_entries`, chunk by chunk, each in a savepoint; once a
+  chunk meets a (bank, type, value) the bank already holds, that chunk and the rest go through
+  a temporary table and `INSERT ... SELECT ... ON CONFLICT DO NOTHING`. SQLite: executemany into
+  a temporary table, then `INSERT OR IGNORE ... SELECT`. An existing (bank, type, value) is not
+  duplicated: it is updated like `banks_repo.add_entries` updates it (opinion, note, merged
+  metadata), and left alone when nothing would change;
 * the index change feed gets ONE row for the whole import (op `bulk`, entry_id = the first new
   id, value = the last): processes following the feed load the PDQ hashes of that id range from
   `bank_entries` in one pass and add them to their index as one segment (matching/matcher.py),
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -281,7 +283,8 @@ def _json(v: Any) -> str:
 
 
 class _PgWriter:
-    """PostgreSQL: ids from the table's sequence; COPY into a temporary table; INSERT ... SELECT."""
+    """PostgreSQL: ids from the table's sequence; COPY into the table (or, once a chunk meets
+    existing values, into a temporary table and INSERT ... SELECT ... ON CONFLICT DO NOTHING)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -291,6 +294,7 @@ class _PgWriter:
         )
         self.conn.exec_driver_sql(f"TRUNCATE {STAGE}")
         self.seq = self.conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{TABLE}', 'id')").scalar_one()
+        self.direct = True
 
     def allocate(self, n: int) -> list[int]:
         """n values of the id sequence: usually one contiguous run (then only its ends travel)."""
@@ -304,11 +308,29 @@ class _PgWriter:
         return [int(r[0]) for r in self.conn.exec_driver_sql("SELECT id FROM amparo_bulk_ids ORDER BY id")]
 
     def insert(self, rows: list[tuple[Any, ...]]) -> list[int]:
+        """COPY straight into the table inside a savepoint; a chunk that hits an existing
+        (bank, type, value) is rolled back to it and goes through the staging table instead,
+        and so does every later chunk of the import (a re-import repeats itself)."""
+        from psycopg import errors as psycopg_errors  # the postgres extra; only this writer needs it
+
         raw = self.conn.connection.driver_connection
         assert raw is not None
+        text = _copy_lines(rows)
         with raw.cursor() as cur:
+            if self.direct:
+                cur.execute("SAVEPOINT amparo_bulk_chunk")
+                try:
+                    with cur.copy(f"COPY {TABLE} ({_COLS}) FROM STDIN") as copy:
+                        copy.write(text)
+                except psycopg_errors.UniqueViolation:
+                    cur.execute("ROLLBACK TO SAVEPOINT amparo_bulk_chunk")
+                    cur.execute("RELEASE SAVEPOINT amparo_bulk_chunk")
+                    self.direct = False
+                else:
+                    cur.execute("RELEASE SAVEPOINT amparo_bulk_chunk")
+                    return [r[0] for r in rows]
             with cur.copy(f"COPY {STAGE} ({_COLS}) FROM STDIN") as copy:
-                copy.write(_copy_lines(rows))
+                copy.write(text)
             cur.execute(
                 f"INSERT INTO {TABLE} ({_COLS}) SELECT {_COLS} FROM {STAGE} "
                 "ON CONFLICT (bank_id, signal_type, value) DO NOTHING RETURNING id"
@@ -369,6 +391,7 @@ class _SqliteWriter:
         except Exception:  # no AUTOINCREMENT table in this schema
             seq = None
         self.next_id = max(int(top or 0), int(seq or 0)) + 1
+        self.direct = True
         self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
         self.conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE} AS SELECT {_COLS} FROM {TABLE} WHERE 0")
         col_type = BankEntryRow.__table__.c
@@ -410,6 +433,17 @@ class _SqliteWriter:
         marks = ", ".join("?" * len(COLUMNS))
         cur = raw.cursor()
         try:
+            if self.direct:  # as on PostgreSQL: straight in, in a savepoint, until a chunk conflicts
+                cur.execute("SAVEPOINT amparo_bulk_chunk")
+                try:
+                    cur.executemany(f"INSERT INTO main.{TABLE} ({_COLS}) VALUES ({marks})", params)
+                except sqlite3.IntegrityError:
+                    cur.execute("ROLLBACK TO SAVEPOINT amparo_bulk_chunk")
+                    cur.execute("RELEASE SAVEPOINT amparo_bulk_chunk")
+                    self.direct = False
+                else:
+                    cur.execute("RELEASE SAVEPOINT amparo_bulk_chunk")
+                    return [r[0] for r in rows]
             cur.executemany(f"INSERT INTO temp.{STAGE} ({_COLS}) VALUES ({marks})", params)
             cur.execute(f"INSERT OR IGNORE INTO main.{TABLE} ({_COLS}) SELECT {_COLS} FROM temp.{STAGE} RETURNING id")
             ids = [int(r[0]) for r in cur.fetchall()]
