@@ -46,3 +46,5 @@ SIGN_IN_RATE_LIMITED = "auth.rate_limited"
 SIGN_OUT = "auth.sign_out"
 USER_CREATE = "user.create"
 AUDIT_CHECKPOINT = "audit.checkpoint"
+PROTECT_SUBMIT = "protect.submit"  # a person submitted hashes of their own images on /protect
+PROTECT_WITHDRAW = "protect.withdraw"  # ...and withdrew them (case number + secret)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amparo.domain.matches import Match
+from amparo.domain.matches import SELF_SUBMITTED_SOURCE, Match
 from amparo.domain.signals import Signal
 from amparo.errors import Conflict
 from amparo.matching.pdq_index import PDQIndex
@@ -186,6 +186,7 @@ class Matcher:
                 opinion=info.opinion,
                 threshold=threshold,
                 negative_bank=info.negative_bank,
+                self_submitted=info.bank_source == SELF_SUBMITTED_SOURCE,
             )
             (negatives if (info.negative_bank or info.opinion == "negative") else positives).append(m)
         key = lambda m: (m.distance, m.bank, m.entry_id)  # noqa: E731
