@@ -17,6 +17,8 @@ from amparo.store import audit_repo, banks_repo
 
 T = 60.0
 BITS = 6
+# Tests whose subject does not depend on the database run on SQLite only (the suite's time budget).
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
@@ -151,6 +153,7 @@ def test_submit_status_withdraw_and_matching_stops(service: Any, protect_api: An
     assert again.status_code == 200 and again.json()["status"] == "withdrawn"
 
 
+@sqlite_only
 def test_under_18_goes_to_a_csam_bank_but_is_never_csam_known(service: Any, protect_api: Any, shared_data: Any) -> None:
     url, keys = protect_api
     data = (shared_data / "pdq" / "bridge-mods" / "sharpen-a-lot.jpg").read_bytes()
@@ -168,6 +171,7 @@ def test_under_18_goes_to_a_csam_bank_but_is_never_csam_known(service: Any, prot
     assert "report" not in json.dumps(v.get("actions", []))
 
 
+@sqlite_only
 def test_two_people_same_hash_one_withdraws(service: Any, protect_api: Any, shared_data: Any) -> None:
     url, _ = protect_api
     data = (shared_data / "pdq" / "bridge-mods" / "blur-a-lot.jpg").read_bytes()
@@ -239,6 +243,7 @@ def test_abuse_controls_refuse_with_4xx_and_change_nothing(service: Any, protect
     assert codes[:12] == [404] * 12 and codes[-1] == 429
 
 
+@sqlite_only
 def test_pages_headers_and_languages(protect_api: Any) -> None:
     url, _ = protect_api
     r = httpx.get(f"{url}/protect", headers={"Accept-Language": "eu-ES,eu;q=0.9,en;q=0.5"}, timeout=T)

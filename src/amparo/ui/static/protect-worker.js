@@ -13,6 +13,7 @@
  *               resize, luma, id}  {op: "md5", data, id}  {op: "pow", challenge, bits, id}
  * Messages out: {id, ok: true, result} or {id, ok: false, error}; progress {id, progress}.
  */
+(function (scope) {
 "use strict";
 
 /* ---------------------------------------------------------------- PDQ */
@@ -40,12 +41,18 @@ var DCT = (function () {
 function lumaOf(px, width, channels, rows, cols, mode) {
   var nr = rows.length, nc = cols.length;
   var out = new Float32Array(nr * nc);
-  var k = 0;
-  for (var i = 0; i < nr; i++) {
+  var k = 0, i, j, p, r, g, b;
+  if (mode !== "cpp" && nc === width && nr * nc * channels <= px.length) {
+    /* the common case (every pixel, in order): one straight pass */
+    var n = nr * nc;
+    for (i = 0, p = 0; i < n; i++, p += channels) out[i] = px[p] * 0.299 + px[p + 1] * 0.587 + px[p + 2] * 0.114;
+    return out;
+  }
+  for (i = 0; i < nr; i++) {
     var base = rows[i] * width;
-    for (var j = 0; j < nc; j++) {
-      var p = (base + cols[j]) * channels;
-      var r = px[p], g = px[p + 1], b = px[p + 2];
+    for (j = 0; j < nc; j++) {
+      p = (base + cols[j]) * channels;
+      r = px[p]; g = px[p + 1]; b = px[p + 2];
       if (mode === "cpp") {
         out[k++] = fr(fr(fr(LUMA_R * r) + fr(LUMA_G * g)) + fr(LUMA_B * b));
       } else {
@@ -457,16 +464,24 @@ async function decodeImage(file) {
   return storedPixels(img.data, img.width, img.height, orientation);
 }
 
-function kindOf(file) {
+/* Image or video, from the type the browser reports, else from the first bytes. */
+function kindOf(file, head) {
   var t = (file.type || "").toLowerCase();
   if (t.indexOf("image/") === 0) return "image";
   if (t.indexOf("video/") === 0) return "video";
-  return /\.(jpe?g|png|gif|webp|bmp|avif|heic)$/i.test(file.name || "") ? "image" : "video";
+  var b = head, ascii = function (o, n) { return String.fromCharCode.apply(null, b.subarray(o, o + n)); };
+  if (b.length >= 12) {
+    if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image"; /* JPEG */
+    if (ascii(1, 3) === "PNG" || ascii(0, 3) === "GIF" || ascii(0, 2) === "BM") return "image";
+    if (ascii(0, 4) === "RIFF" && ascii(8, 4) === "WEBP") return "image";
+    if (ascii(4, 4) === "ftyp" && /^(avif|avis|heic|heix|mif1)$/.test(ascii(8, 4))) return "image";
+  }
+  return "video";
 }
 
 async function hashFile(file, progress) {
   var t0 = performance.now();
-  var kind = kindOf(file);
+  var kind = kindOf(file, new Uint8Array(await file.slice(0, 16).arrayBuffer()));
   var out = { kind: kind, bytes: file.size, md5: await md5OfFile(file, progress) };
   if (kind === "image") {
     var t1 = performance.now();
@@ -489,14 +504,15 @@ async function hashFile(file, progress) {
 
 /* ---------------------------------------------------------------- worker protocol */
 
-if (typeof self !== "undefined" && typeof self.postMessage === "function" &&
-    typeof WorkerGlobalScope !== "undefined") {
-  self.onmessage = async function (ev) {
+scope.AmparoHashing = { pdqOfPixels: pdqOfPixels, md5Hex: md5Hex, sha256: sha256, solvePow: solvePow };
+
+if (typeof WorkerGlobalScope !== "undefined" && typeof scope.postMessage === "function") {
+  scope.onmessage = async function (ev) {
     var m = ev.data || {}, id = m.id;
     try {
       var result;
       if (m.op === "hash-file") {
-        result = await hashFile(m.file, function (p) { self.postMessage({ id: id, progress: p }); });
+        result = await hashFile(m.file, function (p) { scope.postMessage({ id: id, progress: p }); });
       } else if (m.op === "pdq-pixels") {
         var t0 = performance.now();
         result = pdqOfPixels(m.data, m.width, m.height, m.channels || 4, !!m.resize, m.luma || "pdqhash");
@@ -508,9 +524,10 @@ if (typeof self !== "undefined" && typeof self.postMessage === "function" &&
       } else {
         throw new Error("unknown op");
       }
-      self.postMessage({ id: id, ok: true, result: result });
+      scope.postMessage({ id: id, ok: true, result: result });
     } catch (e) {
-      self.postMessage({ id: id, ok: false, error: String((e && e.message) || e) });
+      scope.postMessage({ id: id, ok: false, error: String((e && e.message) || e) });
     }
   };
 }
+})(typeof self !== "undefined" ? self : globalThis);
