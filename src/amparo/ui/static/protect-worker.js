@@ -34,39 +34,24 @@ var DCT = (function () {
   return d;
 })();
 
-/* Luma of packed pixels (channels 3 or 4). luma "pdqhash": double arithmetic rounded once to
- * float32, as pdqhash-python (Amparo's hash of record) computes it with numpy; luma "cpp": float32
- * at every step, as the C++ reference's fillFloatLumaFromRGB. `rows`/`cols` pick source pixels
- * (identity, or the nearest-neighbour 512 grid). */
-function lumaOf(px, width, channels, rows, cols, mode) {
-  var nr = rows.length, nc = cols.length;
-  var out = new Float32Array(nr * nc);
-  var k = 0, i, j, p, r, g, b;
-  if (mode !== "cpp" && nc === width && nr * nc * channels <= px.length) {
-    /* the common case (every pixel, in order): one straight pass */
-    var n = nr * nc;
-    for (i = 0, p = 0; i < n; i++, p += channels) out[i] = px[p] * 0.299 + px[p + 1] * 0.587 + px[p + 2] * 0.114;
-    return out;
-  }
-  for (i = 0; i < nr; i++) {
-    var base = rows[i] * width;
-    for (j = 0; j < nc; j++) {
-      p = (base + cols[j]) * channels;
-      r = px[p]; g = px[p + 1]; b = px[p + 2];
-      if (mode === "cpp") {
-        out[k++] = fr(fr(fr(LUMA_R * r) + fr(LUMA_G * g)) + fr(LUMA_B * b));
-      } else {
-        out[k++] = r * 0.299 + g * 0.587 + b * 0.114;
-      }
+/* Luma of one image row (channels 3 or 4) into `row`. luma "pdqhash": double arithmetic rounded
+ * once to float32, as pdqhash-python (Amparo's hash of record) computes it with numpy; luma "cpp":
+ * float32 at every step, as the C++ reference's fillFloatLumaFromRGB. `cols` picks the source
+ * columns (null: all of them, in order; else the nearest-neighbour 512 grid). */
+function lumaRow(px, width, channels, srcRow, cols, mode, row) {
+  var n = row.length, j, p, r, g, b, base = srcRow * width;
+  if (cols === null && mode !== "cpp") {
+    for (j = 0, p = base * channels; j < n; j++, p += channels) {
+      row[j] = px[p] * 0.299 + px[p + 1] * 0.587 + px[p + 2] * 0.114;
     }
+    return;
   }
-  return out;
-}
-
-function identityIndex(n) {
-  var a = new Int32Array(n);
-  for (var i = 0; i < n; i++) a[i] = i;
-  return a;
+  for (j = 0; j < n; j++) {
+    p = (base + (cols === null ? j : cols[j])) * channels;
+    r = px[p]; g = px[p + 1]; b = px[p + 2];
+    row[j] = mode === "cpp" ? fr(fr(fr(LUMA_R * r) + fr(LUMA_G * g)) + fr(LUMA_B * b))
+      : r * 0.299 + g * 0.587 + b * 0.114;
+  }
 }
 
 /* CImg's nearest-neighbour resize (interpolation type 1): output x takes source floor(x*W/N). */
@@ -80,19 +65,32 @@ function jaroszWindow(oldDim, newDim) {
   return Math.floor((oldDim + 2 * newDim - 1) / (2 * newDim));
 }
 
-/* One box pass along each row: the reference's box1DFloat with stride 1. */
-function boxRows(inp, out, numRows, numCols, win) {
+/* The reference's box1DFloat along one row (stride 1): `inp` from inOff, `out` from outOff. When
+ * `want` is given, only the outputs at columns c with want[c] >= 0 are kept, at out[outOff +
+ * want[c]]: the running sum is the same, so the kept values are the same. */
+function boxRow(inp, inOff, out, outOff, len, win, want) {
   var half = Math.floor((win + 2) / 2);
-  var p1 = half - 1, p2 = win - half + 1, p3 = numCols - win, p4 = half - 1;
-  for (var r = 0; r < numRows; r++) {
-    var off = r * numCols;
-    var li = off, ri = off, oi = off, sum = 0, n = 0, t;
+  var p1 = half - 1, p2 = win - half + 1, p3 = len - win, p4 = half - 1;
+  var li = inOff, ri = inOff, oi = 0, sum = 0, n = 0, t;
+  if (want === null) {
     for (t = 0; t < p1; t++) { sum = fr(sum + inp[ri++]); n++; }
-    for (t = 0; t < p2; t++) { sum = fr(sum + inp[ri++]); n++; out[oi++] = sum / n; }
+    for (t = 0; t < p2; t++) { sum = fr(sum + inp[ri++]); n++; out[outOff + oi++] = sum / n; }
     for (t = 0; t < p3; t++) {
-      sum = fr(sum + inp[ri++]); sum = fr(sum - inp[li++]); out[oi++] = sum / n;
+      sum = fr(sum + inp[ri++]); sum = fr(sum - inp[li++]); out[outOff + oi++] = sum / n;
     }
-    for (t = 0; t < p4; t++) { sum = fr(sum - inp[li++]); n--; out[oi++] = sum / n; }
+    for (t = 0; t < p4; t++) { sum = fr(sum - inp[li++]); n--; out[outOff + oi++] = sum / n; }
+    return;
+  }
+  var w;
+  for (t = 0; t < p1; t++) { sum = fr(sum + inp[ri++]); n++; }
+  for (t = 0; t < p2; t++) {
+    sum = fr(sum + inp[ri++]); n++; w = want[oi++]; if (w >= 0) out[outOff + w] = sum / n;
+  }
+  for (t = 0; t < p3; t++) {
+    sum = fr(sum + inp[ri++]); sum = fr(sum - inp[li++]); w = want[oi++]; if (w >= 0) out[outOff + w] = sum / n;
+  }
+  for (t = 0; t < p4; t++) {
+    sum = fr(sum - inp[li++]); n--; w = want[oi++]; if (w >= 0) out[outOff + w] = sum / n;
   }
 }
 
@@ -161,27 +159,69 @@ function qualityOf(b) {
   return Math.min(100, Math.floor(sum / 90));
 }
 
-/* PDQ of a float32 luma matrix (row-major); the buffer is overwritten. */
-function pdqOfLuma(luma, numRows, numCols) {
+/* The reference's pdqHash256FromFloatLuma on the luma rows that fillRow(i, row) gives: two Jarosz
+ * passes (box along rows, then along columns, twice), decimation to 64x64, quality, DCT, median.
+ * Every value is computed by exactly the reference's float32 operations in its order; what differs
+ * is only when and where they are stored:
+ *   - the first two passes stream: a column-pass step needs rows ri and ri - window of the first
+ *     row pass, so those rows live in a ring of window + 1 rows instead of a full image buffer;
+ *   - the decimation reads 64 columns, so the second row pass keeps just those outputs (its
+ *     running sums are unchanged) and the second column pass runs on just those columns. */
+function pdqCore(fillRow, numRows, numCols) {
   if (numRows < MIN_HASHABLE_DIM || numCols < MIN_HASHABLE_DIM) {
     return { hash: "0".repeat(64), quality: 0 };
   }
   var b64 = new Float32Array(64 * 64), i, j, k;
   if (numRows === 64 && numCols === 64) {
-    b64.set(luma);
+    for (i = 0; i < 64; i++) fillRow(i, b64.subarray(i * 64, i * 64 + 64));
   } else {
-    var tmp = new Float32Array(numRows * numCols);
     var wr = jaroszWindow(numCols, 64), wc = jaroszWindow(numRows, 64);
-    for (var pass = 0; pass < 2; pass++) {
-      boxRows(luma, tmp, numRows, numCols, wr);
-      boxCols(tmp, luma, numRows, numCols, wc);
+    var want = new Int32Array(numCols).fill(-1), slot = new Int32Array(64), used = 0;
+    for (j = 0; j < 64; j++) {
+      var inj = Math.floor(((j + 0.5) * numCols) / 64);
+      if (want[inj] < 0) want[inj] = used++;
+      slot[j] = want[inj];
     }
+    var ringRows = wc + 1, ring = new Float32Array(ringRows * numCols), produced = 0;
+    var luma = new Float32Array(numCols);
+    var rowAt = function (r) { /* offset in the ring of row r of the first row pass */
+      while (produced <= r) {
+        fillRow(produced, luma);
+        boxRow(luma, 0, ring, (produced % ringRows) * numCols, numCols, wr, null);
+        produced++;
+      }
+      return (r % ringRows) * numCols;
+    };
+    var c = new Float32Array(numRows * used), d = new Float32Array(numRows * used);
+    var sums = new Float32Array(numCols), out = new Float32Array(numCols);
+    var half = Math.floor((wc + 2) / 2);
+    var p1 = half - 1, p2 = wc - half + 1, p3 = numRows - wc, p4 = half - 1;
+    var li = 0, ri = 0, oi = 0, n = 0, t, offR, offL;
+    for (t = 0; t < p1; t++) {
+      offR = rowAt(ri++); n++;
+      for (j = 0; j < numCols; j++) sums[j] += ring[offR + j];
+    }
+    for (t = 0; t < p2; t++) {
+      offR = rowAt(ri++); n++;
+      for (j = 0; j < numCols; j++) { sums[j] += ring[offR + j]; out[j] = sums[j] / n; }
+      boxRow(out, 0, c, (oi++) * used, numCols, wr, want);
+    }
+    for (t = 0; t < p3; t++) {
+      offR = rowAt(ri++); offL = (li++ % ringRows) * numCols;
+      for (j = 0; j < numCols; j++) {
+        sums[j] += ring[offR + j]; sums[j] -= ring[offL + j]; out[j] = sums[j] / n;
+      }
+      boxRow(out, 0, c, (oi++) * used, numCols, wr, want);
+    }
+    for (t = 0; t < p4; t++) {
+      offL = (li++ % ringRows) * numCols; n--;
+      for (j = 0; j < numCols; j++) { sums[j] -= ring[offL + j]; out[j] = sums[j] / n; }
+      boxRow(out, 0, c, (oi++) * used, numCols, wr, want);
+    }
+    boxCols(c, d, numRows, used, wc);
     for (i = 0; i < 64; i++) {
       var ini = Math.floor(((i + 0.5) * numRows) / 64);
-      for (j = 0; j < 64; j++) {
-        var inj = Math.floor(((j + 0.5) * numCols) / 64);
-        b64[i * 64 + j] = luma[ini * numCols + inj];
-      }
+      for (j = 0; j < 64; j++) b64[i * 64 + j] = d[ini * used + slot[j]];
     }
   }
   var quality = qualityOf(b64);
@@ -205,16 +245,15 @@ function pdqOfLuma(luma, numRows, numCols) {
 
 /* PDQ of packed pixels. resize: apply the C++ CLI/WASM step (over 512 px → 512x512 nearest). */
 function pdqOfPixels(px, width, height, channels, resize, mode) {
-  var rows, cols;
+  var rows = null, cols = null, numRows = height, numCols = width;
   if (resize && (width > PDQ_DOWNSAMPLE || height > PDQ_DOWNSAMPLE)) {
     rows = nearestIndex(height, PDQ_DOWNSAMPLE);
     cols = nearestIndex(width, PDQ_DOWNSAMPLE);
-  } else {
-    rows = identityIndex(height);
-    cols = identityIndex(width);
+    numRows = numCols = PDQ_DOWNSAMPLE;
   }
-  var luma = lumaOf(px, width, channels, rows, cols, mode);
-  return pdqOfLuma(luma, rows.length, cols.length);
+  return pdqCore(function (i, row) {
+    lumaRow(px, width, channels, rows === null ? i : rows[i], cols, mode, row);
+  }, numRows, numCols);
 }
 
 function hexOf(bytes) {
