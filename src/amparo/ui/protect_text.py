@@ -20,7 +20,8 @@ TEXT: dict[str, dict[str, str]] = {
         "how_3": "Only the fingerprints are sent. Uploads that match them are blocked.",
         "sent_title": "What is sent, and what is not",
         "sent": "Sent: the fingerprints (a PDQ hash of 64 characters for images and an MD5 hash of 32 "
-        "characters), whether you were under 18, and the language of this page.",
+        "characters), whether each file is an image or a video, whether you were under 18, and the "
+        "language of this page.",
         "not_sent": "Not sent: the image or video, its name, its date or place, your name, your email or "
         "anything else from your device. Nobody here can see the image or rebuild it from the "
         "fingerprints.",
@@ -74,7 +75,8 @@ TEXT: dict[str, dict[str, str]] = {
         "how_3": "Solo se envían las huellas. Se bloquean las subidas que coinciden con ellas.",
         "sent_title": "Qué se envía y qué no",
         "sent": "Se envía: las huellas (un hash PDQ de 64 caracteres para imágenes y un hash MD5 de 32 "
-        "caracteres), si tenías menos de 18 años y el idioma de esta página.",
+        "caracteres), si cada archivo es una imagen o un vídeo, si tenías menos de 18 años y el idioma "
+        "de esta página.",
         "not_sent": "No se envía: la imagen o el vídeo, su nombre, su fecha o lugar, tu nombre, tu correo "
         "ni nada más de tu dispositivo. Nadie aquí puede ver la imagen ni reconstruirla a partir de "
         "las huellas.",
@@ -129,7 +131,8 @@ TEXT: dict[str, dict[str, str]] = {
         "how_3": "Només s'envien les empremtes. Es bloquegen les pujades que hi coincideixen.",
         "sent_title": "Què s'envia i què no",
         "sent": "S'envia: les empremtes (un hash PDQ de 64 caràcters per a imatges i un hash MD5 de 32 "
-        "caràcters), si tenies menys de 18 anys i l'idioma d'aquesta pàgina.",
+        "caràcters), si cada fitxer és una imatge o un vídeo, si tenies menys de 18 anys i l'idioma "
+        "d'aquesta pàgina.",
         "not_sent": "No s'envia: la imatge o el vídeo, el seu nom, la data o el lloc, el teu nom, el teu "
         "correu ni res més del teu dispositiu. Ningú aquí no pot veure la imatge ni reconstruir-la a "
         "partir de les empremtes.",
@@ -184,7 +187,8 @@ TEXT: dict[str, dict[str, str]] = {
         "how_3": "Só se envían as pegadas. Bloquéanse as subidas que coinciden con elas.",
         "sent_title": "Que se envía e que non",
         "sent": "Envíase: as pegadas (un hash PDQ de 64 caracteres para imaxes e un hash MD5 de 32 "
-        "caracteres), se tiñas menos de 18 anos e o idioma desta páxina.",
+        "caracteres), se cada ficheiro é unha imaxe ou un vídeo, se tiñas menos de 18 anos e o idioma "
+        "desta páxina.",
         "not_sent": "Non se envía: a imaxe ou o vídeo, o seu nome, a súa data ou lugar, o teu nome, o teu "
         "correo nin nada máis do teu dispositivo. Ninguén aquí pode ver a imaxe nin reconstruíla a "
         "partir das pegadas.",
@@ -239,7 +243,8 @@ TEXT: dict[str, dict[str, str]] = {
         "how_3": "Hatz-markak bakarrik bidaltzen dira. Haiekin bat datozen igoerak blokeatzen dira.",
         "sent_title": "Zer bidaltzen den eta zer ez",
         "sent": "Bidaltzen da: hatz-markak (irudietarako 64 karaktereko PDQ hash bat eta 32 karaktereko MD5 "
-        "hash bat), 18 urte baino gutxiago zenituen ala ez, eta orri honen hizkuntza.",
+        "hash bat), fitxategi bakoitza irudia ala bideoa den, 18 urte baino gutxiago zenituen ala ez, "
+        "eta orri honen hizkuntza.",
         "not_sent": "Ez da bidaltzen: irudia edo bideoa, haren izena, data edo tokia, zure izena, zure "
         "posta elektronikoa edo zure gailuko beste ezer. Hemen inork ezin du irudia ikusi, ezta "
         "hatz-marketatik berreraiki ere.",

@@ -524,7 +524,14 @@ async function hashFile(file, progress) {
   var out = { kind: kind, bytes: file.size, md5: await md5OfFile(file, progress) };
   if (kind === "image") {
     var t1 = performance.now();
-    var img = await decodeImage(file);
+    var img;
+    try {
+      img = await decodeImage(file);
+    } catch (e) { /* a format this browser cannot decode (e.g. HEIC): the exact MD5 still goes */
+      out.decoded = false;
+      out.ms = performance.now() - t0;
+      return out;
+    }
     var t2 = performance.now();
     var full = pdqOfPixels(img.px, img.width, img.height, 4, false, "pdqhash");
     var t3 = performance.now();
