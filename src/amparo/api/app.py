@@ -29,6 +29,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 AUTH_CHALLENGE = 'Bearer realm="amparo"'
+# /protect carries hashes only (docs/protect.md): a body that could hold an image is refused unread.
+PROTECT_BODY_LIMIT = 8 * 1024
 
 
 def _retention_loop(service: Service, stop: threading.Event) -> None:
@@ -103,6 +105,8 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
     upload = service.settings.max_upload_bytes
 
     def body_limit(path: str) -> int:
+        if path.startswith("/protect"):
+            return PROTECT_BODY_LIMIT
         # an image edit carries an image and a mask; every other route at most one upload
         files = 2 if path.rstrip("/").endswith("/images/edits") else 1
         return files * upload + MULTIPART_OVERHEAD

@@ -27,6 +27,9 @@ def build_app(service: Service) -> FastAPI:
         reports = _maybe("amparo.api.routes.reports")
         if reports is not None:
             routers.append(reports.router)
+    protect = _maybe("amparo.ui.protect_pages")
+    if protect is not None:  # the victim's self-service page (docs/protect.md)
+        routers.append(protect.build_protect_router(service))
     from amparo.api.routes import exchanges, video_banks
 
     routers.append(video_banks.router)

@@ -56,3 +56,5 @@ PARTNER_UPDATE = "partner.update"
 PARTNER_REVOKE = "partner.revoke"
 PARTNER_PULL = "partner.pull"  # a partner pulled a page of a published bank
 PARTNER_FEEDBACK = "partner.feedback"
+PROTECT_SUBMIT = "protect.submit"  # a person submitted hashes of their own images on /protect
+PROTECT_WITHDRAW = "protect.withdraw"  # ...and withdrew them (case number + secret)

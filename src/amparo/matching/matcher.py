@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from amparo.domain.matches import Match
+from amparo.domain.matches import SELF_SUBMITTED_SOURCE, Match
 from amparo.domain.signals import Signal
 from amparo.errors import Conflict
 from amparo.matching.pdq_index import PDQIndex
@@ -218,6 +218,7 @@ class Matcher:
                 opinion=info.opinion,
                 threshold=threshold,
                 negative_bank=info.negative_bank,
+                self_submitted=info.bank_source == SELF_SUBMITTED_SOURCE,
             )
             (negatives if (info.negative_bank or info.opinion == "negative") else positives).append(m)
         key = lambda m: (m.distance, m.bank, m.entry_id)  # noqa: E731

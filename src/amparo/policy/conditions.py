@@ -4,7 +4,8 @@ A `when` mapping is an implicit `all` of its keys. Keys:
   all: [cond...] | any: [cond...] | not: cond
   kind: image|prompt|edit_request|generated_image (or a list)
   context: {surface: x, jurisdiction: y, <extra key>: value}
-  match: {category: csam|ncii|other (or list), opinion: positive (default) | any, signal_type: pdq}
+  match: {category: csam|ncii|other (or list), opinion: positive (default) | any, signal_type: pdq,
+          self_submitted: true|false (default: either; banks of hashes people submitted of themselves)}
   score: {stage: nudity, key: nudity, gte|gt|lte|lt: number or "$threshold_name", agg: max|min}
   missing_score: {stage: faces_age, key: min_age}
   ran: stage-name          (the stage ran)
@@ -135,6 +136,7 @@ def _evaluate_one(key: str, val: Any, facts: Facts, th: Mapping[str, float]) -> 
         cats = _as_list(val.get("category", ["csam", "ncii", "other"]))
         opinion = val.get("opinion", "positive")
         stype = val.get("signal_type")
+        self_submitted = val.get("self_submitted")
         hits = [
             m
             for m in facts.matches
@@ -142,6 +144,7 @@ def _evaluate_one(key: str, val: Any, facts: Facts, th: Mapping[str, float]) -> 
             and m.bank_category in cats
             and (opinion == "any" or m.opinion == opinion)
             and (stype is None or m.signal_type == stype)
+            and (self_submitted is None or m.self_submitted == bool(self_submitted))
         ]
         if not hits:
             return False, []

@@ -460,6 +460,7 @@ class EntryInfo:
     enabled: bool
     signal_type: str
     value: str
+    bank_source: str = ""
 
 
 def _info_query():  # type: ignore[no-untyped-def]
@@ -475,6 +476,7 @@ def _info_query():  # type: ignore[no-untyped-def]
         BankEntryRow.enabled,
         BankEntryRow.signal_type,
         BankEntryRow.value,
+        BankRow.source,
     ).join(BankRow, BankRow.id == BankEntryRow.bank_id)
 
 

@@ -12,6 +12,7 @@ _TABLE_MODULES = (
     "amparo.store.tables_limits",
     "amparo.store.tables_video",
     "amparo.store.tables_exchanges",
+    "amparo.store.tables_protect",
 )
 
 for _name in _TABLE_MODULES:
