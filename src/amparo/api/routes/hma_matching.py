@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from amparo.api.auth import require
+from amparo.api.auth import require, require_inline
 from amparo.api.routes.hma_common import (
     HMA_TO_AMPARO,
     HmaError,
@@ -109,15 +109,16 @@ def lookup_impl(
 
 
 @router.get("/raw_lookup", response_class=JSONResponse)
-def raw_lookup(
+async def raw_lookup(
     request: Request,
     signal: str,
     signal_type: str,
     banks: str | None = None,
     include_distance: str | None = None,
-    _: ApiPrincipal = Depends(require("lookup")),
+    _: ApiPrincipal = Depends(require_inline("lookup")),
 ) -> JSONResponse:
-    """Index only, as HMA: enabled/disabled state is not checked (use /m/lookup for that)."""
+    """Index only, as HMA: enabled/disabled state is not checked (use /m/lookup for that).
+    Runs in the event loop: the index search takes microseconds, a thread hand-off more."""
     svc = request.app.state.service
     with_distance = bool_param(include_distance, False)
     # A Response skips FastAPI's re-validation and jsonable_encoder of an already plain answer.
