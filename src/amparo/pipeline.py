@@ -74,6 +74,11 @@ class Pipeline:
         self.video = VideoAnalyser(self, video_matcher) if video_matcher is not None else None
 
     # -- stages --------------------------------------------------------------------------------
+    def pixels_for_detectors(self) -> bool:
+        """True when an image stage has a detector: only then is a reduced-scale decode worth making
+        for them. Without detectors the image is decoded once, at full size, for PDQ's hash of record."""
+        return any(self.detectors.names_for_stage(stage) for stage in IMAGE_STAGES)
+
     def decode(self, data: bytes) -> DecodedImage:
         s = self.settings
         return decode_image(
@@ -81,7 +86,7 @@ class Pipeline:
             max_bytes=s.max_upload_bytes,
             max_pixels=s.max_image_pixels,
             max_frames=s.max_animation_frames,
-            max_side=s.analysis_max_side,
+            max_side=s.analysis_max_side if self.pixels_for_detectors() else None,
             max_decode_pixels=s.max_decode_pixels,
             max_decode_seconds=s.max_decode_seconds,
         )

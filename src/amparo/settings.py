@@ -82,6 +82,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1  # `amparo serve` worker processes (--workers); each starts ready (docs/deployment.md)
+    access_log: bool = False  # one log line per request: off by default, it cost a lookup a fifth of its CPU
     upstream_url: str | None = None  # image generator behind the proxy
     upstream_api_key: str | None = None
     upstream_timeout_seconds: float = 120.0

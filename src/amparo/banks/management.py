@@ -10,19 +10,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from amparo.audit import names
 from amparo.banks.formats import ParseCounts, export_entries, iter_entries
 from amparo.errors import BadInput
-from amparo.pipeline import Pipeline
 from amparo.store import banks_repo, bulk_entries_repo
 from amparo.store.banks_repo import NewEntry
 from amparo.store.bulk_entries_repo import BulkResult
 from amparo.store.database import Database
 from amparo.store.tables import BankEntryRow, BankRow
+
+if TYPE_CHECKING:  # the pipeline (and the index's numba) only for the verbs that hash
+    from amparo.pipeline import Pipeline
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ def register(app: typer.Typer) -> None:
 
         return open_service(load_detectors=False)
 
+    def records():  # type: ignore[no-untyped-def]
+        """The database and audit trail only: verbs that never hash start without the index."""
+        from amparo.cli.context import open_records
+
+        return open_records()
+
     def who(s0):  # type: ignore[no-untyped-def]
         import getpass
 
@@ -44,7 +50,7 @@ def register(app: typer.Typer) -> None:
         """Create a bank."""
         from amparo.banks import management as bm
 
-        s0 = svc()
+        s0 = records()
         try:
             with s0.db.session() as s:
                 b = bm.create_bank(
@@ -67,7 +73,7 @@ def register(app: typer.Typer) -> None:
         """List banks with their entry counts."""
         from amparo.store import banks_repo
 
-        s0 = svc()
+        s0 = records()
         with s0.db.session() as s:
             for b in banks_repo.list_banks(s):
                 n = banks_repo.count_entries(s, bank_id=b.id)
@@ -90,7 +96,7 @@ def register(app: typer.Typer) -> None:
     def _set_enabled(name: str, enabled: bool, json_out: bool) -> None:
         from amparo.banks import management as bm
 
-        s0 = svc()
+        s0 = records()
         try:
             with s0.db.session() as s:
                 bm.update_bank(s, who(s0), name=name, enabled=enabled)
@@ -121,7 +127,7 @@ def register(app: typer.Typer) -> None:
 
         if not yes:
             raise fail("deleting a bank removes its entries: repeat with --yes")
-        s0 = svc()
+        s0 = records()
         try:
             with s0.db.session() as s:
                 n = bm.delete_bank(s, who(s0), name=name)
@@ -212,7 +218,7 @@ def register(app: typer.Typer) -> None:
         """Export a bank's entries."""
         from amparo.banks.management import export_bank, record_export
 
-        s0 = svc()
+        s0 = records()
         try:
             record_export(s0.db, who(s0), bank=name, fmt=format)
             chunks = export_bank(s0.db, bank=name, fmt=format)

@@ -44,10 +44,10 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Create a key; prints it once."""
-        from amparo.cli.context import open_service
+        from amparo.cli.context import open_records
         from amparo.store import keys_repo
 
-        svc = open_service(load_detectors=False)
+        svc = open_records()
         try:
             with svc.db.session() as s:
                 row, key = keys_repo.create_key(s, name=name, role=role)
@@ -63,10 +63,10 @@ def register(app: typer.Typer) -> None:
     @keys.command("list")
     def list_(json_out: bool = typer.Option(False, "--json")) -> None:
         """List keys (never their secrets)."""
-        from amparo.cli.context import open_service
+        from amparo.cli.context import open_records
         from amparo.store import keys_repo
 
-        svc = open_service(load_detectors=False)
+        svc = open_records()
         with svc.db.session() as s:
             for r in keys_repo.list_keys(s):
                 d = {
@@ -83,10 +83,10 @@ def register(app: typer.Typer) -> None:
     @keys.command("revoke")
     def revoke(prefix: str, json_out: bool = typer.Option(False, "--json")) -> None:
         """Revoke a key by its prefix."""
-        from amparo.cli.context import open_service
+        from amparo.cli.context import open_records
         from amparo.store import keys_repo
 
-        svc = open_service(load_detectors=False)
+        svc = open_records()
         try:
             with svc.db.session() as s:
                 row = keys_repo.revoke_key(s, prefix=prefix)

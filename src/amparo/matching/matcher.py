@@ -1,4 +1,5 @@
-"""Look signals up in the enabled banks: the PDQ index for Hamming search, the database for exact hashes.
+"""Look signals up in the enabled banks: the PDQ index for Hamming search, an in-memory filter for exact
+hashes (matching/exact_index.py); the database only for the entries a lookup finds.
 
 Each process keeps the PDQ index memory-mapped from its own copy of the index file and applies the
 database's change feed (`index_changes`) after the sequence number the index already reflects, so a
@@ -21,6 +22,7 @@ import numpy as np
 from amparo.domain.matches import SELF_SUBMITTED_SOURCE, Match
 from amparo.domain.signals import Signal
 from amparo.errors import Conflict
+from amparo.matching.exact_index import EXACT_TYPES, RECHECK_IDS, ExactIndex
 from amparo.matching.pdq_index import PDQIndex
 from amparo.store import banks_repo, bulk_entries_repo
 from amparo.store.bulk_entries_repo import BULK_OP
@@ -55,6 +57,8 @@ class Matcher:
         self._last_refresh = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The video frame matcher reuses this class; exact hashes are the image matcher's.
+        self.exact = ExactIndex() if self.SIGNAL_TYPE == "pdq" else None
         self.refresh()
 
     # -- refresh -------------------------------------------------------------------------------
@@ -87,8 +91,23 @@ class Matcher:
                     break
             if applied and self.owner:
                 self.pdq.save()
+            if self.exact is not None:
+                self._refresh_exact(self.exact)
             self._last_refresh = time.monotonic()
         return applied
+
+    def _refresh_exact(self, exact: ExactIndex) -> None:
+        """Follow new exact-hash entries by id (the first call loads them all)."""
+        recheck = RECHECK_IDS if exact.loaded and self.db.engine.dialect.name == "postgresql" else 0
+        after = max(0, exact.max_id - recheck)
+        while True:
+            with self.db.session() as s:
+                rows = banks_repo.exact_entries_after(s, after_id=after, types=EXACT_TYPES, limit=self.APPLY_BATCH)
+            exact.add(rows)
+            if len(rows) < self.APPLY_BATCH:
+                break
+            after = rows[-1][0]
+        exact.loaded = True
 
     def _apply_rows(self, rows: Sequence[Any]) -> None:
         added: list[tuple[int, bytes]] = []
@@ -169,33 +188,53 @@ class Matcher:
 
     # -- lookup --------------------------------------------------------------------------------
     def lookup(self, signals: Sequence[Signal], *, banks: Iterable[str] | None = None) -> LookupResult:
-        """Every enabled entry within its bank's threshold, with safe-bank suppression applied."""
+        """Every enabled entry within its bank's threshold, with safe-bank suppression applied.
+        The database is read only for what the in-memory indexes found."""
         wanted = set(banks) if banks else None
         infos: list[tuple[banks_repo.EntryInfo, int]] = []
-        with self.db.session() as s:
-            for sig in signals:
-                if sig.type == "pdq":
-                    if sig.quality is not None and sig.quality < self.quality_floor:
-                        continue
-                    hits = self.pdq.search(bytes.fromhex(sig.value), self._max_threshold(s))
-                    if hits:
-                        dist = dict(hits)
-                        for info in banks_repo.entries_info(s, entry_ids=dist):
-                            infos.append((info, dist[info.entry_id]))
-                else:
+        found: dict[int, int] = {}
+        exact: list[Signal] = []
+        for sig in signals:
+            if sig.type == "pdq":
+                if sig.quality is not None and sig.quality < self.quality_floor:
+                    continue
+                for entry_id, d in self.pdq.search(bytes.fromhex(sig.value), self.max_threshold()):
+                    found[entry_id] = min(d, found.get(entry_id, d))
+            elif self.exact is None or self.exact.may_contain(sig.type, sig.value):
+                exact.append(sig)
+        if found or exact:
+            with self.db.session() as s:
+                for info in banks_repo.entries_info(s, entry_ids=found):
+                    infos.append((info, found[info.entry_id]))
+                for sig in exact:
                     infos.extend((i, 0) for i in banks_repo.lookup_exact(s, signal_type=sig.type, value=sig.value))
         return self._resolve(infos, wanted)
 
-    _threshold_cache: tuple[float, int] = (0.0, 31)
+    _threshold_cache: tuple[float, int, int] = (0.0, -1, 31)
 
-    def _max_threshold(self, session) -> int:  # type: ignore[no-untyped-def]
-        # The largest threshold of any enabled bank; cached briefly (banks change rarely).
-        at, value = self._threshold_cache
-        if time.monotonic() - at < 2.0:
+    _reach_cache: tuple[float, int, int] = (0.0, -1, 0)
+
+    def max_threshold(self) -> int:
+        """The largest threshold of any enabled bank; cached briefly (banks change rarely)."""
+        at, gen, value = self._threshold_cache
+        now_gen = banks_repo.banks_generation()
+        if time.monotonic() - at < 2.0 and gen == now_gen:
             return value
-        value = max([b.pdq_threshold for b in banks_repo.list_banks(session) if b.enabled] or [31])
-        self._threshold_cache = (time.monotonic(), value)
+        with self.db.session() as s:
+            value = max([b.pdq_threshold for b in banks_repo.list_banks(s) if b.enabled] or [31])
+        self._threshold_cache = (time.monotonic(), now_gen, value)
         return value
+
+    def reach(self, floor: int) -> int:
+        """The largest threshold of any bank, enabled or not, and at least `floor` (HMA's raw
+        lookup answers from the whole index); cached as briefly as max_threshold."""
+        at, gen, value = self._reach_cache
+        now_gen = banks_repo.banks_generation()
+        if time.monotonic() - at >= 2.0 or gen != now_gen:
+            with self.db.session() as s:
+                value = max([b.pdq_threshold for b in banks_repo.list_banks(s)] or [0])
+            self._reach_cache = (time.monotonic(), now_gen, value)
+        return max(floor, value)
 
     @staticmethod
     def _resolve(infos: list[tuple[banks_repo.EntryInfo, int]], wanted: set[str] | None) -> LookupResult:

@@ -53,6 +53,15 @@ def _check_threshold(t: int) -> None:
         raise BadInput(f"bad PDQ threshold {t}: 0..128", code="bad_threshold")
 
 
+_generation = [0]
+
+
+def banks_generation() -> int:
+    """Bumped by every bank create, update and delete in this process: caches of bank settings
+    (the matcher's thresholds) refresh at once after a change made here, within seconds otherwise."""
+    return _generation[0]
+
+
 def create_bank(
     session: Session,
     *,
@@ -82,6 +91,7 @@ def create_bank(
     if enabled_ratio is not None:
         _set_ratio(row, enabled_ratio)
     session.add(row)
+    _generation[0] += 1
     session.flush()
     return row
 
@@ -144,6 +154,7 @@ def update_bank(
     if category is not None:
         _check_category(category)
         row.category = category
+    _generation[0] += 1
     session.flush()
     return row
 
@@ -163,6 +174,7 @@ def delete_bank(session: Session, *, name: str) -> int:
     _record_removals(session, [tuple(r) for r in ids])
     session.execute(delete(BankEntryRow).where(BankEntryRow.bank_id == row.id))
     session.delete(row)
+    _generation[0] += 1
     session.flush()
     return len(ids)
 
@@ -517,3 +529,16 @@ def latest_index_seq(session: Session, *, signal_type: str) -> int:
 
 def disable_bank_entries(session: Session, *, bank_id: int) -> None:
     session.execute(update(BankEntryRow).where(BankEntryRow.bank_id == bank_id).values(enabled=False))
+
+
+def exact_entries_after(session: Session, *, after_id: int, types: Sequence[str], limit: int) -> list[Any]:
+    """(id, signal_type, value) of entries of exact-hash types with id > after_id, in id order:
+    the in-memory exact index follows new entries with this (matching/exact_index.py)."""
+    return list(
+        session.execute(
+            select(BankEntryRow.id, BankEntryRow.signal_type, BankEntryRow.value)
+            .where(BankEntryRow.id > after_id, BankEntryRow.signal_type.in_(list(types)))
+            .order_by(BankEntryRow.id)
+            .limit(limit)
+        )
+    )

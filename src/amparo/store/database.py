@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from amparo.integrity.mac import RowSealer
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
 
 
 def make_engine(url: str) -> Engine:
@@ -50,6 +54,8 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -58,12 +64,39 @@ def alembic_config(url: str) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent; safe for concurrent starters on PG)."""
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7326151)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def head_revisions() -> set[str]:
+    """The newest revision ids of the migration scripts, read from their `revision =` lines without
+    importing Alembic (a light CLI verb checks the schema with this, in a millisecond)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        fields = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in fields:
+            continue
+        revisions.add(fields["revision"].strip("'\""))
+        down = fields.get("down_revision", "None")
+        parents.update(x.strip(" '\"") for x in down.strip("()[]").split(",") if x.strip(" '\"") not in ("", "None"))
+    return revisions - parents
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """True when the database's Alembic version is exactly the scripts' head(s)."""
+    try:
+        with engine.connect() as conn:
+            stamped = {str(r[0]) for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except Exception:  # no version table yet: a fresh database
+        return False
+    return bool(stamped) and stamped == head_revisions()
 
 
 class Database:
@@ -86,8 +119,11 @@ class Database:
         finally:
             s.close()
 
-    def migrate(self) -> None:
-        migrate(self.engine)
+    def migrate(self, *, only_if_behind: bool = False) -> None:
+        """Upgrade to the newest schema. `only_if_behind`: skip Alembic entirely (its import alone
+        costs a light CLI verb most of its start-up) when the database is already at the head."""
+        if not (only_if_behind and schema_is_current(self.engine)):
+            migrate(self.engine)
         if self.sealer is not None:
             from amparo.store import integrity_repo
 

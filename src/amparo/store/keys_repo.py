@@ -45,7 +45,12 @@ def authenticate(session: Session, *, key: str) -> ApiPrincipal:
     parts = (key or "").split("_", 2)
     if len(parts) != 3 or parts[0] != "amp":
         raise Unauthorized("invalid API key")
-    row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == parts[1]))
+    # Columns, not the ORM entity: this read runs on every API request.
+    row = session.execute(
+        select(ApiKeyRow.id, ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.secret_hash, ApiKeyRow.revoked_at).where(
+            ApiKeyRow.prefix == parts[1]
+        )
+    ).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _digest(parts[2])):
         raise Unauthorized("invalid API key")
     return ApiPrincipal(row.id, row.name, row.role)

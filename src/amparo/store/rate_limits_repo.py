@@ -19,17 +19,17 @@ class Hit:
     retry_after: int  # seconds until the window ends
 
 
-def hit(session: Session, *, bucket: str, window_seconds: int, now: float | None = None) -> Hit:
-    """Count one request in `bucket`'s current window and return the new count."""
+def hit(session: Session, *, bucket: str, window_seconds: int, now: float | None = None, n: int = 1) -> Hit:
+    """Count `n` requests (default one) in `bucket`'s current window and return the new count."""
     t = int(now if now is not None else time.time())
     start = t - t % window_seconds
     dialect = session.get_bind().dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RateLimitRow)
     same_window = RateLimitRow.window_start == start
-    stmt = ins.values(bucket=bucket[:200], window_start=start, count=1).on_conflict_do_update(
+    stmt = ins.values(bucket=bucket[:200], window_start=start, count=n).on_conflict_do_update(
         index_elements=[RateLimitRow.bucket],
         set_={
-            "count": case((same_window, RateLimitRow.count + 1), else_=1),
+            "count": case((same_window, RateLimitRow.count + n), else_=n),
             "window_start": start,
         },
     ).returning(RateLimitRow.count)

@@ -8,8 +8,9 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
-from amparo.api.auth import require
+from amparo.api.auth import require, require_inline
 from amparo.api.routes.hma_common import (
     HMA_TO_AMPARO,
     HmaError,
@@ -33,9 +34,10 @@ def _hits(svc: Any, hma_type: str, signal: str) -> list[tuple[int, int]]:
     value = normalise(svc, hma_type, signal)
     amparo = to_amparo_type(svc, hma_type)
     if amparo == "pdq":
-        with svc.db.session() as s:
-            reach = max([INDEX_THRESHOLD] + [b.pdq_threshold for b in banks_repo.list_banks(s)])
-        return list(svc.matcher.pdq.search(bytes.fromhex(value), reach))
+        return list(svc.matcher.pdq.search(bytes.fromhex(value), svc.matcher.reach(INDEX_THRESHOLD)))
+    exact = svc.matcher.exact
+    if exact is not None and not exact.may_contain(amparo, value):
+        return []  # not banked: no database round trip (matching/exact_index.py)
     with svc.db.session() as s:
         return [(i.entry_id, 0) for i in banks_repo.lookup_exact(s, signal_type=amparo, value=value)]
 
@@ -73,6 +75,8 @@ def lookup_impl(
 ) -> dict[str, list[dict[str, Any]]]:
     """HMA's /m/lookup: enabled entries within their bank's threshold, in banks that win the coinflip."""
     hits = dict(_hits(svc, hma_type, signal))
+    if not hits:
+        return {}  # nothing banked within reach: no database round trip
     with svc.db.session() as s:
         infos = banks_repo.entries_info(s, entry_ids=list(hits))
         ratios = {
@@ -104,19 +108,21 @@ def lookup_impl(
     return out
 
 
-@router.get("/raw_lookup")
-def raw_lookup(
+@router.get("/raw_lookup", response_class=JSONResponse)
+async def raw_lookup(
     request: Request,
     signal: str,
     signal_type: str,
     banks: str | None = None,
     include_distance: str | None = None,
-    _: ApiPrincipal = Depends(require("lookup")),
-) -> dict[str, Any]:
-    """Index only, as HMA: enabled/disabled state is not checked (use /m/lookup for that)."""
+    _: ApiPrincipal = Depends(require_inline("lookup")),
+) -> JSONResponse:
+    """Index only, as HMA: enabled/disabled state is not checked (use /m/lookup for that).
+    Runs in the event loop: the index search takes microseconds, a thread hand-off more."""
     svc = request.app.state.service
     with_distance = bool_param(include_distance, False)
-    return {"matches": raw_lookup_impl(svc, signal_type, signal, _banks_param(banks), with_distance)}
+    # A Response skips FastAPI's re-validation and jsonable_encoder of an already plain answer.
+    return JSONResponse({"matches": raw_lookup_impl(svc, signal_type, signal, _banks_param(banks), with_distance)})
 
 
 @router.get("/lookup")

@@ -1,0 +1,98 @@
+"""`amparo serve --workers 2` (issue 13, item 2): the real command, its real worker processes. Workers
+answer only once their Service is built; a worker that dies is started again while the other keeps
+answering; exact hashes banked through one worker are found through the other, without the database
+being asked for hashes that are not banked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _workers(pid: int) -> set[int]:
+    """The supervisor's worker processes (multiprocessing's spawned children, not its resource tracker)."""
+    out: set[int] = set()
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"spawn_main" in cmd:
+            out.add(int(child))
+    return out
+
+
+def _two_workers(pid: int, without: int | None = None) -> set[int] | None:
+    ws = _workers(pid)
+    return ws if len(ws) == 2 and without not in ws else None
+
+
+def _wait(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_two_workers_start_ready_restart_and_share_banks(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMPARO_")}
+    env.update(AMPARO_DATA_DIR=str(tmp_path / "data"), AMPARO_DETECTORS="none", OMP_NUM_THREADS="1")
+    cli = [sys.executable, "-m", "amparo.cli.main"]
+    made = subprocess.run([*cli, "keys", "create", "t", "--role", "admin", "--json"], env=env, capture_output=True)
+    key = json.loads(made.stdout)["key"]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--workers", "2"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
+
+            def ready() -> bool:
+                try:
+                    return c.get("/ready").status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            _wait(ready, 120, "the first ready worker")
+            workers = _wait(lambda: _two_workers(server.pid), 60, "two workers")
+            # Bank an MD5 through the API (one worker), then look it up many times: any worker finds
+            # it once its refresh ran (the index refresh interval, 2 s by default); an unbanked one
+            # is never found.
+            assert c.post("/v1/banks", json={"name": "b", "category": "csam"}).status_code in (200, 201)
+            banked = hashlib.md5(b"benign test bytes").hexdigest()
+            r = c.post("/v1/banks/b/entries", json={"entries": [{"signal_type": "md5", "value": banked}]})
+            assert r.status_code in (200, 201), r.text
+            time.sleep(3)
+            for _ in range(20):
+                found = c.post("/v1/lookup", json={"signals": [{"type": "md5", "value": banked}]}).json()
+                assert [m["bank"] for m in found["matches"]] == ["b"], found
+                raw = c.get("/m/raw_lookup", params={"signal_type": "video_md5", "signal": banked}).json()
+                assert len(raw["matches"]) == 1, raw
+                miss = c.get("/m/raw_lookup", params={"signal_type": "video_md5", "signal": "0" * 32}).json()
+                assert miss == {"matches": []}
+
+            victim = min(workers)
+            os.kill(victim, signal.SIGKILL)
+            # The other worker keeps answering while the dead one is replaced.
+            for _ in range(10):
+                assert c.get("/m/raw_lookup", params={"signal_type": "video_md5", "signal": banked}).status_code == 200
+            replaced = _wait(lambda: _two_workers(server.pid, without=victim), 60, "a new worker")
+            assert victim not in replaced and len(replaced) == 2
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+    assert server.returncode == 0, err
+    assert "ready in" in err and "starting it again" in err, err
