@@ -7,7 +7,12 @@ import importlib
 from amparo.store.tables import Base
 
 # Table modules of other rooms; each registers its tables on the shared Base.
-_TABLE_MODULES = ("amparo.store.tables_review", "amparo.store.tables_limits", "amparo.store.tables_video")
+_TABLE_MODULES = (
+    "amparo.store.tables_review",
+    "amparo.store.tables_limits",
+    "amparo.store.tables_video",
+    "amparo.store.tables_video_gen",
+)
 
 for _name in _TABLE_MODULES:
     try:
