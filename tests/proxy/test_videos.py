@@ -21,6 +21,7 @@ from video_samples import known_clip
 
 from amparo.banks.management import Acting
 from amparo.banks.videos import bank_video_file
+from amparo.cli.verify import run_verify
 from amparo.provenance.c2pa_video import read_video_manifest
 from amparo.provenance.trace import Tracer
 from amparo.proxy.stamping import trust_anchor_for
@@ -239,3 +240,30 @@ def test_generator_failures_fail_the_job(vproxy: Proxy, mode: str, code: str) ->
     with pytest.raises(openai.NotFoundError):
         vproxy.client.videos.download_content(done.id)
     assert "sk-upstream" not in done.error.message
+
+
+def test_video_flow_on_postgresql(pg_url: str, tmp_path: Path, upstream: Any, prompt_gate: Any) -> None:
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=pg_url,
+        detectors="none",
+        master_key="11" * 32,
+        watermark_key="22" * 32,
+        session_secret="s" * 32,
+        index_refresh_seconds=0.2,
+        video_poll_seconds=0.05,
+    )
+    _, c = upstream
+    c.video_mode, c.fixed_video, c.video_render_s, c.video_fps = "ok", None, 0.2, 4
+    with running_proxy(settings, upstream, prompt_gate, timeout_s=30.0) as p:
+        done = _poll(p, p.client.videos.create(prompt="a lighthouse", size=SIZE).id)
+        assert done.status == "completed"
+        video = p.client.videos.download_content(done.id).content
+        res = Tracer.for_service(p.service).trace(reencode(video))
+        assert res.found and res.method == "vpdq" and res.generation is not None
+        assert res.generation["generation_id"] == p.last()["generation_id"] and res.generation["integrity"] == "intact"
+        assert [v.id for v in p.client.videos.list(order="asc")] == [done.id]
+        p.client.videos.delete(done.id)
+        report = run_verify(p.service)  # jobs, ledger rows and frames stay verifiable through updates
+        assert report["ok"], report["first_broken"]
