@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 import openai
 import pytest
 from PIL import Image
@@ -118,6 +119,14 @@ def test_released_video_is_signed_served_and_traced_from_a_reencoded_copy(vproxy
     assert res.generation is not None and res.generation["generation_id"] == rec["generation_id"]
     assert res.evidence["query_share"] == 1.0 and res.confidence == 0.9
     assert not tracer.trace(known_clip()).found  # an unrelated video
+    r = httpx.post(
+        vproxy.url + "/v1/trace",
+        files={"file": ("copy.webm", copy, "video/webm")},
+        headers={"Authorization": f"Bearer {vproxy.keys['reviewer']}"},
+        timeout=60,
+    )
+    assert r.status_code == 200 and r.json()["method"] == "vpdq"
+    assert r.json()["generation"]["generation_id"] == rec["generation_id"]
 
 
 def test_trace_cli_finds_the_reencoded_clip(vproxy: Proxy, tmp_path: Path) -> None:
@@ -206,7 +215,9 @@ def test_jobs_are_private_to_their_key_and_delete_removes_them(vproxy: Proxy) ->
 def test_reference_image_is_checked_and_forwarded(vproxy: Proxy) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (1280, 720), (40, 120, 200)).save(buf, "PNG")
-    job = vproxy.client.videos.create(prompt="waves on a beach", size=SIZE, input_reference=("ref.png", buf.getvalue(), "image/png"))
+    job = vproxy.client.videos.create(
+        prompt="waves on a beach", size=SIZE, input_reference=("ref.png", buf.getvalue(), "image/png")
+    )
     assert [r["reference"] for r in vproxy.controls.requests if r["path"] == "videos"] == [True]
     assert _poll(vproxy, job.id).status == "completed"
     assert vproxy.last()["input_hashes"]["images"][0]["mime"] == "image/png"
@@ -230,7 +241,9 @@ def test_bad_requests_get_openai_style_errors(vproxy: Proxy, kwargs: dict[str, A
     assert vproxy.last()["decision"] == "error"
 
 
-@pytest.mark.parametrize(("mode", "code"), [("fail", "video_generation_failed"), ("garbage_video", "upstream_invalid_response")])
+@pytest.mark.parametrize(
+    ("mode", "code"), [("fail", "video_generation_failed"), ("garbage_video", "upstream_invalid_response")]
+)
 def test_generator_failures_fail_the_job(vproxy: Proxy, mode: str, code: str) -> None:
     vproxy.controls.video_mode = mode
     done = _poll(vproxy, vproxy.client.videos.create(prompt="a quiet street", size=SIZE).id)
