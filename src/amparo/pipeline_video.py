@@ -220,3 +220,53 @@ def video_signals(vh: VideoHash) -> list[Signal]:
     if vh.info is None:
         return []
     return [Signal("md5", vh.info.md5), Signal("sha256", vh.info.sha256)]
+
+
+MAX_CASE_FRAMES = 600  # per-frame scores kept with a case item (a 10-minute video at 1 fps)
+
+
+def video_case_summary(verdict: Any) -> dict[str, Any] | None:
+    """What a case item and the evidence record keep of a video's verdict: sampling, container
+    facts, the flagged ranges, the worst frame, and the matched time ranges of every frame-index
+    match (per bank and banked video). None for anything that is not a video."""
+    v = verdict.extra.get("video") if isinstance(getattr(verdict, "extra", None), dict) else None
+    if not isinstance(v, dict):
+        return None
+    matched = [
+        {
+            "bank": m.bank,
+            "video_id": m.entry_id,
+            "query_ranges": [list(r) for r in (m.video or {}).get("query_ranges", [])],
+            "banked_ranges": [list(r) for r in (m.video or {}).get("banked_ranges", [])],
+            "banked_share": (m.video or {}).get("banked_share"),
+            "query_share": (m.video or {}).get("query_share"),
+        }
+        for m in verdict.matches
+        if m.signal_type == "vpdq"
+    ]
+    return {
+        "sampling": v.get("sampling"),
+        "video": v.get("video"),
+        "sampled_frames": v.get("sampled_frames"),
+        "flagged_ranges": [list(r) for r in v.get("flagged_ranges") or []],
+        "worst_frame_t": v.get("worst_frame_t"),
+        "matched_ranges": matched,
+        "frames": list(v.get("frames") or [])[:MAX_CASE_FRAMES],
+    }
+
+
+def video_case_signal(verdict: Any) -> list[dict[str, Any]]:
+    """The summary as one entry of a case item's `signals` (type "video"; its value is a line a
+    reviewer reads); [] for anything that is not a video."""
+    summary = video_case_summary(verdict)
+    if summary is None:
+        return []
+
+    def fmt(ranges: list[list[float]]) -> str:
+        return ", ".join(f"{a:.0f}-{b:.0f} s" for a, b in ranges) or "none"
+
+    matched = [r for m in summary["matched_ranges"] for r in m["query_ranges"]]
+    line = (
+        f"{summary['sampled_frames']} frames sampled; matched {fmt(matched)}; flagged {fmt(summary['flagged_ranges'])}"
+    )
+    return [{"type": "video", "value": line, "video": summary}]

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     upstream_api_key: str | None = None
     upstream_timeout_seconds: float = 120.0
     generator_name: str = "amparo-guarded-generator"
+    video_poll_seconds: float = 2.0  # how often the video guard asks the generator how a job is going
+    video_job_timeout_seconds: float = 1800.0  # a video job not finished by then fails (upstream_timeout)
+    video_content_ttl_seconds: float = 24 * 3600.0  # released videos are served this long, then removed
 
     # `?url=` fetching on the HMA routes: off unless enabled, and then only to allowlisted public hosts.
     url_fetch_enabled: bool = False

@@ -7,6 +7,7 @@ from typing import Any
 
 from amparo.actions.base import ActionContext
 from amparo.cases.workflow import CaseItemInput, CaseService
+from amparo.pipeline_video import video_case_signal
 from amparo.store import evidence_repo, review_repo
 from amparo.store.tables_review import CaseItemRow
 
@@ -38,7 +39,7 @@ class OpenCaseAction:
                     event_id=ctx.event_id,
                     evidence_ref=ref or _kept_ref(ctx),
                     kind=str(item.kind),
-                    signals=[s.to_dict() for s in verdict.signals],
+                    signals=[s.to_dict() for s in verdict.signals] + video_case_signal(verdict),
                     matches=[m.to_dict() for m in verdict.matches],
                     classifications=[c.to_dict() for c in verdict.classifications],
                     text_excerpt=item.text[:500] if item.text else None,
@@ -59,7 +60,7 @@ class OpenCaseAction:
                     event_id=ctx.event_id,
                     evidence_ref=ref,
                     kind=str(item.kind),
-                    signals=[s.to_dict() for s in verdict.signals],
+                    signals=[s.to_dict() for s in verdict.signals] + video_case_signal(verdict),
                     matches=[m.to_dict() for m in verdict.matches],
                     classifications=[c.to_dict() for c in verdict.classifications],
                     text_excerpt=item.text[:500] if item.text else None,

@@ -10,6 +10,7 @@ from amparo.actions.base import ActionContext
 from amparo.audit import names
 from amparo.evidence.retention import profile_for
 from amparo.evidence.vault import Vault
+from amparo.pipeline_video import video_case_summary
 from amparo.store import evidence_repo, review_repo
 
 NAME = "quarantine"
@@ -60,6 +61,7 @@ class QuarantineAction:
                     "labels": list(verdict.labels),
                     "rule": verdict.rule,
                     "event_id": ctx.event_id,
+                    **({"video": video} if (video := video_case_summary(verdict)) else {}),
                 },
             )
         # If the policy listed open_case first, attach the evidence to that case now.

@@ -1,4 +1,6 @@
-"""`amparo scan PATH...`: hash and match every image under the paths; exit 1 on a csam/ncii match."""
+"""`amparo scan PATH...`: hash and match every image and video under the paths; exit 1 on a csam/ncii
+match. Videos are matched on their bytes and on their frames (the frame index: both shares and
+the matched time ranges in each match's `video`)."""
 
 from __future__ import annotations
 
@@ -28,13 +30,14 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, help="progress bar on stderr"),
         json_out: bool = typer.Option(False, "--json", help="print the summary as JSON"),
     ) -> None:
-        """Scan folders: hash, match (and with --full, classify) every image."""
+        """Scan folders: hash, match (and with --full, classify) every image and video."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        from amparo.batch.scan import scan_files, walk
+        from amparo.batch.scan import scan_files, video_frames, walk
         from amparo.cli.context import open_service
         from amparo.cli.output import inputs
         from amparo.domain.signals import Signal
+        from amparo.pipeline_video import video_thresholds
 
         if format not in ("jsonl", "csv"):
             raise fail("format must be jsonl or csv")
@@ -88,13 +91,18 @@ def register(app: typer.Typer) -> None:
                 else:
                     counts["hashed"] += 1
                     sig = r.signals or {}
-                    sigs = [
-                        Signal("pdq", sig["pdq"], sig["pdq_quality"]),
-                        Signal("md5", sig["md5"]),
-                        Signal("sha1", sig["sha1"]),
-                        Signal("sha256", sig["sha256"]),
-                    ]
-                    matches = [m.to_dict() for m in svc.matcher.lookup(sigs).matches]
+                    sigs = [Signal("md5", sig["md5"]), Signal("sha1", sig["sha1"]), Signal("sha256", sig["sha256"])]
+                    if sig.get("kind") == "video":
+                        found = list(svc.matcher.lookup(sigs).matches)
+                        found += svc.video_matcher.lookup_video(
+                            video_frames(sig),
+                            thresholds=video_thresholds(svc.pipeline),
+                            interval=float(sig["sampling"]["seconds_per_hash"] or 1.0),
+                        ).matches
+                        matches = [m.to_dict() for m in found]
+                    else:
+                        sigs.insert(0, Signal("pdq", sig["pdq"], sig["pdq_quality"]))
+                        matches = [m.to_dict() for m in svc.matcher.lookup(sigs).matches]
                     rec.update(status="hashed", signals=sig, matches=matches)
                 if matches:
                     counts["matched"] += 1

@@ -9,6 +9,7 @@ Tried in order, the first that links to a ledger record wins:
      of each output's central 80 % (`centre_pdq`) and the query is probed with crops of itself
      at 4 sizes x 9 positions plus the whole (37 probes, PROBE_FRACTIONS x PROBE_OFFSETS): one
      of them covers the same central region for crops of up to ~15 % per side. The best counts.
+A video goes to trace_video.py (C2PA in the MP4, SHA-256, then vPDQ against the ledger's frames).
 Each answer says how it was found and how confident the link is:
   * c2pa: 1.0 when the manifest is trusted (signed under our root), 0.6 when it is intact but
     its signer is not ours (anyone can write a generation id into a manifest);
@@ -32,6 +33,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from amparo.content.mime import sniff_image_mime
+from amparo.content.video import is_video
 from amparo.errors import BadInput, TooLarge, UnsupportedMedia
 from amparo.provenance.c2pa_signing import WATERMARK_SOFT_BINDING_ALG, read_manifest
 from amparo.provenance.watermark import read_watermark
@@ -180,6 +182,10 @@ class Tracer:
     def trace(self, data: bytes) -> TraceResult:
         if not data:
             raise BadInput("the image is empty", code="empty")
+        if is_video(data):  # a generated video: C2PA in the MP4, SHA-256, vPDQ (trace_video.py)
+            from amparo.provenance.trace_video import trace_video
+
+            return trace_video(self, data)
         if len(data) > MAX_TRACE_BYTES:
             raise TooLarge(f"the image is over {MAX_TRACE_BYTES} bytes")
         rgb = self._decode(data)

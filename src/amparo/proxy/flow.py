@@ -326,7 +326,7 @@ class ProxyFlow:
                 "the image generator returned an invalid image", code="upstream_invalid_response"
             ) from None
 
-    def _preserve(self, data: bytes, v: Verdict) -> str | None:
+    def _preserve(self, data: bytes, v: Verdict, kind: str = "generated_image") -> str | None:
         """The evidence reference of a blocked output: the policy's quarantine action usually took
         it; otherwise it is captured here. Without a vault nothing can be preserved (logged)."""
         done = (v.extra.get("action_results") or {}).get("quarantine")
@@ -347,7 +347,7 @@ class ProxyFlow:
                 event_id=v.event_id,
                 profile=v.profile,
                 metadata={
-                    "kind": "generated_image",
+                    "kind": kind,
                     "decision": v.decision.value,
                     "labels": list(v.labels),
                     "rule": v.rule,

@@ -218,6 +218,31 @@ class GenerationLedger:
                     )
                 )
 
+    def finish(self, entry: LedgerEntry, *, video_frames: dict[int, list[Any]] | None = None) -> None:
+        """Complete a row recorded when an asynchronous job was accepted (video generation): the
+        decision, stage, reasons and outputs; returned outputs get their generation_outputs row
+        and, for videos, their vPDQ frames (generation_video_frames: what trace searches)."""
+        from amparo.store import video_gen_repo
+
+        returned = [o for o in entry.outputs if o.returned]
+        with self.db.session() as s:
+            row = s.scalars(select(GenerationRow).where(GenerationRow.generation_id == entry.generation_id)).one()
+            row.decision, row.stage, row.reasons = entry.decision, entry.stage, entry.reasons
+            row.outputs = [o.to_dict() for o in entry.outputs]
+            for o in returned:
+                s.add(
+                    GenerationOutputRow(
+                        generation_id=entry.generation_id,
+                        output_index=o.index,
+                        sha256=o.sha256,
+                        pdq=o.pdq,
+                        watermark_id=o.watermark_id,
+                        pdq_centre=o.pdq_centre,
+                    )
+                )
+            for index, frames in (video_frames or {}).items():
+                video_gen_repo.add_frames(s, entry.generation_id, index, frames)
+
     def get(self, generation_id: str) -> dict[str, Any] | None:
         """The row, with `integrity`: whether its MAC still holds ("altered": edited outside
         Amparo, so its account and decision cannot be relied on)."""
@@ -269,13 +294,23 @@ class GenerationLedger:
             ).all()
         return [(r[0], int(r[1]), str(r[2]), r[3]) for r in rows]
 
+    def output_video_frames(self, *, min_quality: int = 0) -> list[tuple[str, int, float, str]]:
+        """(generation_id, output_index, timestamp, pdq) of every frame of every released video."""
+        from amparo.store import video_gen_repo
+
+        with self.db.session() as s:
+            return video_gen_repo.all_frames(s, min_quality=min_quality)
+
     def purge_expired(self, *, now: datetime | None = None) -> int:
         """Delete rows past their retention (outputs first: not every backend cascades)."""
+        from amparo.store import video_gen_repo
+
         now = now or datetime.now(UTC)
         with self.db.session() as s:
             ids = list(s.scalars(select(GenerationRow.generation_id).where(GenerationRow.expires_at < now)))
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
+                video_gen_repo.delete_frames_of(s, chunk)
                 s.execute(delete(GenerationOutputRow).where(GenerationOutputRow.generation_id.in_(chunk)))
                 s.execute(delete(GenerationRow).where(GenerationRow.generation_id.in_(chunk)))
         return len(ids)

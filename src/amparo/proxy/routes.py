@@ -3,6 +3,7 @@
     POST /v1/images/generations   JSON, as OpenAI
     POST /v1/images/edits         multipart: image (or image[]), optional mask, prompt, ...
     GET  /v1/images/files/{token} images answered in `url` format (unguessable, expiring)
+    /v1/videos...                 the OpenAI Videos API (video_routes.py, video_flow.py)
 
 Callers authenticate with an Amparo API key (role with the "generate" permission) as the bearer
 token, which is what the `openai` client sends as its api_key; `require_key=False` is for demos.
@@ -61,6 +62,7 @@ class ProxyComponents:
     media: MediaStore
     upstream: UpstreamClient
     stamper: Stamper
+    videos: Any = None  # VideoFlow (video_flow.py): the Videos API guard
 
 
 def build_proxy_components(service: Any, *, upstream_url: str | None = None, transport: Any = None) -> ProxyComponents:
@@ -79,7 +81,27 @@ def build_proxy_components(service: Any, *, upstream_url: str | None = None, tra
     stamper = Stamper.from_settings(s)
     media = MediaStore(s.data_dir / MEDIA_SUBDIR)
     flow = ProxyFlow(service, upstream=upstream, stamper=stamper, ledger=ledger, media=media)
-    return ProxyComponents(flow=flow, ledger=ledger, media=media, upstream=upstream, stamper=stamper)
+    from amparo.proxy.video_flow import VideoFlow
+    from amparo.proxy.video_outputs import VIDEO_SUBDIR, VideoFiles
+    from amparo.proxy.video_provider import OpenAIVideosProvider
+
+    provider = OpenAIVideosProvider(
+        url,
+        api_key=s.upstream_api_key,
+        timeout_s=s.upstream_timeout_seconds,
+        max_video_bytes=s.max_video_bytes,
+        transport=transport,
+    )
+    videos = VideoFlow(
+        flow,
+        provider,
+        VideoFiles(s.data_dir / VIDEO_SUBDIR),
+        poll_s=s.video_poll_seconds,
+        job_timeout_s=s.video_job_timeout_seconds,
+        ttl_s=s.video_content_ttl_seconds,
+    )
+    videos.resume()
+    return ProxyComponents(flow=flow, ledger=ledger, media=media, upstream=upstream, stamper=stamper, videos=videos)
 
 
 def _respond(outcome: FlowOutcome) -> JSONResponse:
@@ -232,4 +254,8 @@ def build_proxy_router(
             headers={"Cache-Control": "private, max-age=3600"},
         )
 
+    if comps.videos is not None:
+        from amparo.proxy.video_routes import add_video_routes
+
+        add_video_routes(router, comps.videos, caller=caller, settings=settings)
     return router

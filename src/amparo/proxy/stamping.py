@@ -25,6 +25,7 @@ from amparo.provenance.c2pa_signing import (
     sign_image,
     watermark_soft_binding,
 )
+from amparo.provenance.c2pa_video import sign_video
 from amparo.provenance.keys import (
     ProvenanceKeyPaths,
     WatermarkKey,
@@ -165,3 +166,28 @@ class Stamper:
             width=w,
             height=h,
         )
+
+    def sign_video(self, data: bytes, *, generation_id: str, model: str | None = None) -> bytes:
+        """A signed C2PA manifest in the MP4 (no watermark in the frames: vPDQ links copies)."""
+        with self._lock:
+            return sign_video(
+                data,
+                signer=self._signer,  # type: ignore[arg-type]
+                generator_name=self.generator_name,
+                generation_id=generation_id,
+                digital_source_type=SOURCE_TYPE_GENERATION,
+                generator_version=model[:100] if model else None,
+            )
+
+    def sign_preview(self, data: bytes, mime: str, *, generation_id: str, model: str | None = None) -> bytes:
+        """A video's thumbnail or spritesheet, signed as generated (drawn from the scanned frames)."""
+        with self._lock:
+            return sign_image(
+                data,
+                mime,
+                signer=self._signer,  # type: ignore[arg-type]
+                generator_name=self.generator_name,
+                generation_id=generation_id,
+                digital_source_type=SOURCE_TYPE_GENERATION,
+                generator_version=model[:100] if model else None,
+            )

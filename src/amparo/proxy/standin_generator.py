@@ -11,6 +11,8 @@ a drawing over the input image. Test knobs (`StandinControls`, mutable while it 
     expected_key = the bearer key it requires (401 otherwise, with the key quoted back the way
                    some real APIs do, to prove the proxy never relays upstream messages)
 
+    video_mode, fixed_video, video_render_s, video_fps: the Videos API (standin_video.py)
+
     uvicorn: build_standin_app(StandinControls())   CLI: `amparo proxy standin --port 9100`
 """
 
@@ -32,6 +34,8 @@ from fastapi.responses import JSONResponse, Response
 from PIL import Image, ImageDraw
 from starlette.datastructures import UploadFile
 
+from amparo.proxy.standin_video import add_video_routes
+
 MODES = ("ok", "timeout", "error", "garbage", "garbage_image", "content_policy", "url")
 DEFAULT_SIZE = (1024, 1024)
 MAX_SIDE = 2048
@@ -47,6 +51,11 @@ class StandinControls:
     timeout_s: float = 30.0  # how long "timeout" mode hangs
     expected_key: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)  # what it received (tests read it)
+    # video mode (standin_video.py): the OpenAI Videos API
+    video_mode: str = "ok"  # ok | fail | content_policy | garbage_video
+    fixed_video: bytes | None = None  # deliver these bytes instead of a drawn clip
+    video_render_s: float = 0.5  # a job completes this long after it was created
+    video_fps: int = 8
 
 
 def parse_size(size: Any) -> tuple[int, int]:
@@ -111,6 +120,7 @@ def build_standin_app(controls: StandinControls | None = None) -> FastAPI:
     app = FastAPI(title="Amparo stand-in image generator")
     app.state.controls = c
     urls: dict[str, bytes] = {}
+    add_video_routes(app, c)
 
     async def answer(request: Request, prompt: str, n: int, size: Any, images: list[bytes], base: str) -> Response:
         auth = request.headers.get("authorization", "")

@@ -42,6 +42,7 @@ from amparo.store.tables_review import (
     UserRow,
 )
 from amparo.store.tables_video import BankVideoFrameRow, BankVideoRow
+from amparo.store.tables_video_gen import GenerationVideoFrameRow, VideoJobRow
 
 # Security-relevant tables outside the audit chain (the audit trail has its own hash chain).
 COVERED: tuple[type[Base], ...] = (
@@ -64,6 +65,8 @@ COVERED: tuple[type[Base], ...] = (
     AuditCheckpointRow,  # deleting stored checkpoints unbalances this head
     BankVideoRow,
     BankVideoFrameRow,  # a forged frame hash would hide a banked video from matching
+    VideoJobRow,
+    GenerationVideoFrameRow,  # a forged frame hash would hide a generated video from trace
 )
 COVERED_TABLES: dict[str, Table] = {c.__tablename__: c.__table__ for c in COVERED}  # type: ignore[misc]
 

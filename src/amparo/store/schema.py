@@ -13,6 +13,7 @@ _TABLE_MODULES = (
     "amparo.store.tables_video",
     "amparo.store.tables_exchanges",
     "amparo.store.tables_protect",
+    "amparo.store.tables_video_gen",
 )
 
 for _name in _TABLE_MODULES:

@@ -876,6 +876,9 @@ def build_ui_router(service: Any, *, prefix: str = "/ui") -> APIRouter:
             headers={"Cache-Control": "public, max-age=300"},
         )
 
+    from amparo.ui.video_sheet import add_video_sheet_routes
+
+    add_video_sheet_routes(router, ui)  # a video item's contact sheet
     try:  # the reports room's pages: legal reports, transparency, holds, deletions
         from amparo.ui.reports_pages import add_reports_routes
     except ModuleNotFoundError:

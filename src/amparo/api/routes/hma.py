@@ -41,12 +41,12 @@ async def hash_from_url(
 ) -> dict[str, str]:
     if not url:
         raise HmaError(400, "url is required")
-    return await hash_url(request, url, content_type, types)
+    return await hash_url(request, url, content_type, types, video_hash=True)
 
 
 @router.post("/h/hash")
 async def hash_from_upload(request: Request, _: ApiPrincipal = Depends(require("hash"))) -> dict[str, str]:
-    return await hash_upload(request)
+    return await hash_upload(request, video_hash=True)
 
 
 for sub in (hma_matching.router, hma_curation.router, hma_config.router):

@@ -136,10 +136,14 @@ def normalise(svc: Any, hma_type: str, value: Any) -> str:
         raise HmaError(400, f"Invalid {hma_type} signal: {e.message}") from None
 
 
-def signal_types_for(content_type: str, types: str | None) -> tuple[str, ...]:
+def signal_types_for(content_type: str, types: str | None, *, video_hash: bool = False) -> tuple[str, ...]:
+    """The HMA signal types to compute. `video_hash`: the route also answers vPDQ for videos
+    (hma_video.py); it is then among the defaults and may be chosen."""
     if content_type not in CONTENT_SIGNALS:
         raise HmaError(400, f"no such content_type: '{content_type}'")
-    enabled = CONTENT_SIGNALS[content_type]
+    enabled: tuple[str, ...] = CONTENT_SIGNALS[content_type]
+    if video_hash and content_type == "video":
+        enabled = (*enabled, "vpdq")
     if types is None:
         return enabled
     chosen = tuple(t.strip() for t in types.split(",") if t.strip())
@@ -152,8 +156,13 @@ def signal_types_for(content_type: str, types: str | None) -> tuple[str, ...]:
 
 
 def hash_bytes(svc: Any, data: bytes, hma_types: tuple[str, ...]) -> dict[str, str]:
-    """HMA signal name -> value. A PDQ under the quality floor is "" (as pytx's PdqSignal)."""
+    """HMA signal name -> value. A PDQ under the quality floor is "" (as pytx's PdqSignal); vpdq
+    only when the bytes are a video (hma_video.py)."""
     out: dict[str, str] = {}
+    if "vpdq" in hma_types:
+        from amparo.api.routes.hma_video import video_hash
+
+        out.update(video_hash(svc, data))
     if "video_md5" in hma_types:
         sig = svc.signals.get("md5").hash_bytes(data)
         out["video_md5"] = sig.value
@@ -166,7 +175,7 @@ def hash_bytes(svc: Any, data: bytes, hma_types: tuple[str, ...]) -> dict[str, s
     return out
 
 
-async def hash_upload(request: Request) -> dict[str, str]:
+async def hash_upload(request: Request, *, video_hash: bool = False) -> dict[str, str]:
     """HMA's multipart upload: one file, its field named after the content type (photo / video)."""
     svc = request.app.state.service
     form = await request.form(max_files=2, max_fields=10)
@@ -177,8 +186,9 @@ async def hash_upload(request: Request) -> dict[str, str]:
         raise HmaError(400, "Only one file allowed per request")
     field, upload = files[0]
     content_type = "photo" if field == "file" else field  # Amparo's own field name means a photo
-    types = signal_types_for(content_type, None)
-    data = read_upload(upload, svc.settings.max_upload_bytes, field)  # type: ignore[arg-type]
+    types = signal_types_for(content_type, None, video_hash=video_hash)
+    limit = svc.settings.max_video_bytes if content_type == "video" and video_hash else svc.settings.max_upload_bytes
+    data = read_upload(upload, limit, field)  # type: ignore[arg-type]
     return await anyio.to_thread.run_sync(hash_bytes, svc, data, types)
 
 
@@ -207,7 +217,9 @@ def _content_type_of(header: str, hint: str | None) -> str:
     )
 
 
-async def hash_url(request: Request, url: str, content_type: str | None, types: str | None) -> dict[str, str]:
+async def hash_url(
+    request: Request, url: str, content_type: str | None, types: str | None, *, video_hash: bool = False
+) -> dict[str, str]:
     """Fetch (only when the operator turned it on) and hash, as HMA's `?url=`."""
     svc = request.app.state.service
     if not svc.settings.url_fetch_enabled:
@@ -215,7 +227,8 @@ async def hash_url(request: Request, url: str, content_type: str | None, types: 
             400, "fetching media by URL is off (AMPARO_URL_FETCH_ENABLED); upload the file as multipart instead"
         )
     if content_type is not None:
-        signal_types_for(content_type, types)  # refuse a bad request before fetching anything
+        signal_types_for(content_type, types, video_hash=video_hash)  # refuse a bad request before fetching
     fetched = await anyio.to_thread.run_sync(fetch, url, fetch_policy(svc.settings))
     kind = _content_type_of(fetched.content_type, content_type)
-    return await anyio.to_thread.run_sync(hash_bytes, svc, fetched.data, signal_types_for(kind, types))
+    chosen = signal_types_for(kind, types, video_hash=video_hash)
+    return await anyio.to_thread.run_sync(hash_bytes, svc, fetched.data, chosen)

@@ -22,6 +22,7 @@ from amparo.api.routes.hma_common import (
     normalise,
     to_amparo_type,
 )
+from amparo.api.routes.hma_video import VPDQ, vpdq_lookup_impl
 from amparo.store import banks_repo
 from amparo.store.keys_repo import ApiPrincipal
 
@@ -108,6 +109,14 @@ def lookup_impl(
     return out
 
 
+def _lookup(
+    svc: Any, hma_type: str, signal: str, banks: set[str] | None, bypass: bool, seed: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    if hma_type == VPDQ:  # the frame index (hma_video.py)
+        return vpdq_lookup_impl(svc, signal, banks, bypass, seed)
+    return lookup_impl(svc, hma_type, signal, banks, bypass, seed)
+
+
 @router.get("/raw_lookup", response_class=JSONResponse)
 async def raw_lookup(
     request: Request,
@@ -142,16 +151,16 @@ async def lookup_get(
     wanted = _banks_param(banks)
     bypass = bool_param(bypass_coinflip, False)
     if url:
-        hashes = await hash_url(request, url, content_type, types)
+        hashes = await hash_url(request, url, content_type, types, video_hash=True)
 
         def by_type() -> dict[str, Any]:
-            return {t: lookup_impl(svc, t, v, wanted, bypass, seed) for t, v in hashes.items()}
+            return {t: _lookup(svc, t, v, wanted, bypass, seed) for t, v in hashes.items()}
 
         resp = await anyio.to_thread.run_sync(by_type)
         return resp.get(signal_type, {}) if signal_type else resp
     if not signal or not signal_type:
         raise HmaError(400, "Either url or both signal and signal_type are required")
-    return await anyio.to_thread.run_sync(lookup_impl, svc, signal_type, signal, wanted, bypass, seed)
+    return await anyio.to_thread.run_sync(_lookup, svc, signal_type, signal, wanted, bypass, seed)
 
 
 @router.post("/lookup")
@@ -163,11 +172,11 @@ async def lookup_post(
     _: ApiPrincipal = Depends(require("lookup")),
 ) -> dict[str, Any]:
     svc = request.app.state.service
-    hashes = await hash_upload(request)
+    hashes = await hash_upload(request, video_hash=True)
     wanted, bypass = _banks_param(banks), bool_param(bypass_coinflip, False)
 
     def by_type() -> dict[str, Any]:
-        return {t: lookup_impl(svc, t, v, wanted, bypass, seed) for t, v in hashes.items()}
+        return {t: _lookup(svc, t, v, wanted, bypass, seed) for t, v in hashes.items()}
 
     return await anyio.to_thread.run_sync(by_type)
 

@@ -22,7 +22,8 @@
       p.textContent = body.message || "Reveal refused.";
       return;
     }
-    img.src = body.url;
+    // a video is revealed as its unblurred contact sheet (ui/video_sheet.py), not as the file
+    img.src = fig.dataset.kind === "video" ? body.url.replace("/original?", "/sheet?") : body.url;
     img.classList.remove("shielded");
     img.classList.add("revealed");
     fig.dataset.revealed = "1";
