@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import overload
 
 from .ages import ADULT_AGE, find_ages
 from .correct import CanonicalToken, canonical_spans, canonical_tokens
@@ -60,6 +61,27 @@ LABEL_MINOR = "minor_nonsexual"
 LABEL_BENIGN = "benign"
 
 
+class TokenSpans(Sequence[tuple[int, int]]):
+    """(start, end) in the original prompt of each canonical token, read on demand (a long
+    text's windows would otherwise each copy one pair per token)."""
+
+    def __init__(self, ctoks: Sequence[CanonicalToken]) -> None:
+        self._ctoks = ctoks
+
+    def __len__(self) -> int:
+        return len(self._ctoks)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[int, int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[int, int]]: ...
+    def __getitem__(self, i: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
+        if isinstance(i, slice):
+            return [(t.start, t.end) for t in self._ctoks[i]]
+        t = self._ctoks[i]
+        return (t.start, t.end)
+
+
 @dataclass(frozen=True)
 class Hit:
     category: str
@@ -91,7 +113,7 @@ class RuleResult:
     adult_age: bool
     refers_to_image: bool
     reasons: list[Reason] = field(default_factory=list)
-    spans: list[tuple[int, int]] = field(default_factory=list)  # per token, in the original prompt
+    spans: Sequence[tuple[int, int]] = field(default_factory=list)  # per token, in the original prompt
 
     @property
     def relevant(self) -> bool:
@@ -109,7 +131,8 @@ def _find_hits(tokens: Sequence[str], languages: Sequence[str] | None, lexicon: 
     raw: list[Hit] = []
     n = len(tokens)
     prefixes = lexicon.prefixes
-    for i in range(n):
+    firsts = lexicon.first_words
+    for i in [i for i, tok in enumerate(tokens) if tok in firsts]:
         key: tuple[str, ...] = ()
         for size in range(1, min(MAX_PHRASE, n - i) + 1):
             key = (*key, tokens[i + size - 1])
@@ -203,7 +226,7 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     hits = _find_hits(tokens, _strict_languages(tokens, lexicon, counts), lexicon)
     ages = find_ages(tokens, lexicon.person_words, languages)
     reasons: list[Reason] = []
-    spans = [(t.start, t.end) for t in ctoks]
+    spans = TokenSpans(ctoks)
 
     def span(first: int, last: int) -> tuple[int, int]:
         """Original character span of tokens first..last-1."""
