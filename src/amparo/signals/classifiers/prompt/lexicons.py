@@ -39,6 +39,12 @@ CATEGORIES = (
     "edit",
     "nudify_head",
     "nudify_tail",
+    "exploit",
+    "protective",
+    "infant",
+    "bare",
+    "everyday",
+    "request",
 )
 MAX_PHRASE = 7
 FUZZY_MIN_LEN = 5

@@ -113,6 +113,7 @@ class RuleResult:
     adult_age: bool
     refers_to_image: bool
     reasons: list[Reason] = field(default_factory=list)
+    everyday_caption: bool = False  # an infant's everyday nudity described, not requested
     spans: Sequence[tuple[int, int]] = field(default_factory=list)  # per token, in the original prompt
 
     @property
@@ -319,7 +320,24 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         add("deepfake_term", h.text, "sexual, nude or revealing depiction of an identifiable real person", h)
     refers = image_ref or bool(people) or bool(cat("pronoun")) or bool(cat("nudify"))
 
-    if minor and (sexual or nudify or deepfake):
+    # grooming or exploitation words ("groom", "sexting", "molest") with a minor, unless the
+    # text is about recognising, preventing or reporting it
+    exploit = [] if cat("protective") else cat("exploit")
+    if minor:
+        for h in exploit:
+            add("exploit_term", h.text, f"grooming or exploitation cue ({h.lang})", h)
+    everyday = (
+        minor
+        and sexual
+        and not (nudify or deepfake or exploit)
+        and _everyday_infant(hits, minor_ages, [h for h in hits if h.category in ("minor", "school", "small_body")])
+    )
+    if everyday:
+        h = cat("everyday")[0]
+        add("everyday_caption", h.text, "an infant's everyday nudity described (no sexual word, no request)", h)
+    if everyday:
+        label = LABEL_MINOR
+    elif minor and (sexual or nudify or deepfake or exploit):
         label = LABEL_CSAM
     elif nudify:
         label = LABEL_NUDIFY
@@ -344,4 +362,28 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         refers_to_image=refers,
         reasons=reasons,
         spans=spans,
+        everyday_caption=everyday,
+    )
+
+
+# Ages an "infant" word may state: "a 1 year old baby naked in the bath".
+INFANT_MAX_AGE = 3
+
+
+def _everyday_infant(hits: Sequence[Hit], minor_ages: Sequence[int], minor_hits: Sequence[Hit]) -> bool:
+    """A caption of a baby's everyday nudity ("Two naked babies on training toilets", "a baby
+    sleeping naked"): every minor cue is an infant word, every sexual cue is a plain nudity word
+    ("naked", "nude"), an everyday infant-care setting is named (bath, potty, nappy, beach,
+    sleeping), and nothing requests or renders an image ("generate", "photo of", "realistic").
+    Anything else (a pose, a body part, revealing clothing, an older child, a request) stays a
+    csam_request: the hard line holds for requests."""
+    spans = {(h.start, h.end) for h in hits if h.category == "infant"}
+    bare = {(h.start, h.end) for h in hits if h.category == "bare"}
+    return (
+        bool(spans)
+        and all(a <= INFANT_MAX_AGE for a in minor_ages)
+        and all((h.start, h.end) in spans for h in minor_hits)
+        and all((h.start, h.end) in bare for h in hits if h.category == "sexual")
+        and any(h.category == "everyday" for h in hits)
+        and not any(h.category in ("request", "revealing", "image_ref", "real_person") for h in hits)
     )
