@@ -1,6 +1,7 @@
 """Request gate speed: short prompts and 100,000-character texts, this tree against another.
 
     python bench/bench_prompt_long.py [--baseline /work/main/src] [--repeat 5]
+    python bench/bench_prompt_long.py --alternate 3 --repeat 9   # the long text only, trees in turn
 
 Each tree is timed in its own process, one thread, on the same inputs: the shipped test
 split (prompts under 500 characters, one at a time: p50 / p99; and batched: prompts/s)
@@ -82,9 +83,30 @@ def child(repeat: int) -> dict[str, object]:
     }
 
 
-def run_tree(src: Path, repeat: int) -> dict[str, object]:
+def child_long(repeat: int) -> dict[str, object]:
+    """Only the 100,000-character text: CPU and wall time, best and median of `repeat`."""
+    from amparo.signals.classifiers.prompt.gate import PromptGate
+
+    gate = PromptGate.load(cache_size=0, warm=True)
+    text = _long_text(min(100_000, int(getattr(gate, "max_chars", 100_000))))
+    gate.analyse(text)
+    wall: list[float] = []
+    cpu: list[float] = []
+    for _ in range(repeat):
+        w, c = time.perf_counter(), time.process_time()
+        gate.analyse(text)
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return {
+        "cpu_best_ms": 1000 * min(cpu),
+        "cpu_median_ms": 1000 * sorted(cpu)[len(cpu) // 2],
+        "wall_best_ms": 1000 * min(wall),
+    }
+
+
+def run_tree(src: Path, repeat: int, mode: str = "--child") -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, str(HERE), "--child", "--repeat", str(repeat)],
+        [sys.executable, str(HERE), mode, "--repeat", str(repeat)],
         capture_output=True,
         text=True,
         check=True,
@@ -98,11 +120,27 @@ def run_tree(src: Path, repeat: int) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--child", action="store_true")
+    ap.add_argument("--child-long", action="store_true")
+    ap.add_argument(
+        "--alternate", type=int, default=0, help="only the long text: N rounds, this tree and the baseline in turn"
+    )
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--baseline", type=Path, default=Path("/work/main/src"))
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.repeat)))
+        return
+    if args.child_long:
+        print(json.dumps(child_long(args.repeat)))
+        return
+    if args.alternate:
+        print("| round | tree | CPU ms best | CPU ms median | wall ms best |")
+        print("|---:|---|---:|---:|---:|")
+        for k in range(args.alternate):
+            for name, src in (("this tree", HERE.parents[1] / "src"), ("baseline", args.baseline)):
+                r = run_tree(src, args.repeat, "--child-long")
+                cells = [f"{r[key]:.0f}" for key in ("cpu_best_ms", "cpu_median_ms", "wall_best_ms")]
+                print(f"| {k + 1} | {name} | " + " | ".join(cells) + " |")
         return
     rows = {"this tree": run_tree(HERE.parents[1] / "src", args.repeat)}
     if args.baseline.exists():

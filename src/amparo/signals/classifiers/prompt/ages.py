@@ -235,13 +235,18 @@ def find_ages(
 ) -> list[tuple[int, int, int]]:
     """Ages stated in tokens, as (age, start, end) token spans."""
     words = age_words()
+    starts = number_starts()
     found: list[tuple[int, int, int]] = []
     i = 0
     n = len(tokens)
     while i < n:
-        suffix = _suffix_age(tokens[i]) if len(tokens[i]) > 5 else None
+        tok = tokens[i]
+        suffix = _suffix_age(tok) if len(tok) > 5 else None
         if suffix is not None and suffix <= MAX_AGE:
             found.append((suffix, i, i + 1))
+            i += 1
+            continue
+        if tok not in starts and not tok.isdigit():  # no number starts here (most words)
             i += 1
             continue
         num = read_number(tokens, i, languages)

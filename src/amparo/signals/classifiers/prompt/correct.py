@@ -3,10 +3,11 @@ read back into lexicon terms, unless the token is itself a word of a supported l
 
 from __future__ import annotations
 
+from operator import and_, itemgetter
 from typing import NamedTuple
 
 from .lexicons import FUZZY_MIN_LEN, INFLECTIONS, Lexicon, _deletes, load_lexicon
-from .normalise import deleet, skeleton, tokenise_spans
+from .normalise import Token, deleet, prepare, raw_tokens, skeleton, spaced_runs, token_parts
 from .words import corrections_enabled, is_word
 
 
@@ -132,21 +133,60 @@ def _canonical_word(word: str, squeezed: bool, lexicon: Lexicon) -> tuple[tuple[
     return out
 
 
+# Per raw token (as matched in the normalised text): its canonical words, each with whether
+# leetspeak, squeezing or correction produced it. Raw tokens repeat as words do.
+_RAW_CACHE: dict[tuple[int, str], tuple[tuple[str, bool], ...]] = {}
+
+
+def _canonical_raw(raw: str, lexicon: Lexicon) -> tuple[tuple[str, bool], ...]:
+    key = (id(lexicon), raw)
+    hit = _RAW_CACHE.get(key)
+    if hit is not None:
+        return hit
+    out: list[tuple[str, bool]] = []
+    for word, leet, squeezed in token_parts(raw):
+        out += [(w, leet or corrected) for w, corrected in _canonical_word(word, squeezed, lexicon)]
+    if len(_RAW_CACHE) >= _CANON_CACHE_MAX:
+        _RAW_CACHE.clear()
+    _RAW_CACHE[key] = found = tuple(out)
+    return found
+
+
+def _plain_spans(clean: str, index: list[int], lo: int, hi: int, lexicon: Lexicon, out: list[CanonicalToken]) -> None:
+    for m in raw_tokens(clean, lo, hi):
+        start, end = index[m.start()], index[m.end() - 1] + 1
+        for w, corrected in _canonical_raw(m.group(0), lexicon):
+            out.append(CanonicalToken(w, start, end, corrected))
+
+
+def _joined_spans(tok: Token, lexicon: Lexicon, out: list[CanonicalToken]) -> None:
+    """A token rebuilt from spaced-out letters: it may hold several words run together."""
+    word = tok.text
+    if word not in lexicon.vocabulary:
+        parts = _segment(word, lexicon)
+        if parts:
+            for p in parts:
+                fixed_part = _correct(p, lexicon, obfuscated=True)
+                out.append(CanonicalToken(fixed_part, tok.start, tok.end, tok.changed or fixed_part != p))
+            return
+    for w, corrected in _canonical_word(word, tok.squeezed, lexicon):
+        out.append(CanonicalToken(w, tok.start, tok.end, tok.changed or corrected))
+
+
 def canonical_spans(text: str, lexicon: Lexicon | None = None) -> list[CanonicalToken]:
     """Tokens after normalisation, known misspellings and fuzzy correction, with their spans."""
     lexicon = lexicon or load_lexicon()
+    clean, index = prepare(text)
     out: list[CanonicalToken] = []
-    for tok in tokenise_spans(text):
-        word = tok.text
-        if tok.joined and word not in lexicon.vocabulary:
-            parts = _segment(word, lexicon)
-            if parts:
-                for p in parts:
-                    fixed_part = _correct(p, lexicon, obfuscated=True)
-                    out.append(CanonicalToken(fixed_part, tok.start, tok.end, tok.changed or fixed_part != p))
-                continue
-        for w, corrected in _canonical_word(word, tok.squeezed, lexicon):
-            out.append(CanonicalToken(w, tok.start, tok.end, tok.changed or corrected))
+    pos = 0
+    for start, end, joined in spaced_runs(clean):
+        _plain_spans(clean, index, pos, start, lexicon, out)
+        s0, e0 = index[start], index[end - 1] + 1
+        for m in raw_tokens(joined, 0, len(joined)):
+            for word, leet, squeezed in token_parts(m.group(0)):
+                _joined_spans(Token(word, True, s0, e0, leet, squeezed), lexicon, out)
+        pos = end
+    _plain_spans(clean, index, pos, len(clean), lexicon, out)
     return _join_letter_pairs(out, lexicon)
 
 
@@ -157,9 +197,12 @@ def canonical_tokens(text: str, lexicon: Lexicon | None = None) -> list[str]:
 
 def _join_letter_pairs(tokens: list[CanonicalToken], lexicon: Lexicon) -> list[CanonicalToken]:
     """Two spaced letters that spell a deciding term ("n u" → Catalan "nu") become one."""
+    n = len(tokens)
+    single = [k == 1 for k in map(len, map(itemgetter(0), tokens))]
+    if not any(map(and_, single, single[1:])):  # no two one-letter tokens in a row (C loops)
+        return tokens
     out: list[CanonicalToken] = []
     i = 0
-    n = len(tokens)
     while i < n:
         one = len(tokens[i].text) == 1 and i + 1 < n and len(tokens[i + 1].text) == 1
         pair = tokens[i].text + tokens[i + 1].text if one else ""

@@ -347,6 +347,8 @@ class PromptGate:
         `nudify_request` needs the rules to have found people, bodies, clothing or the image.
         Where the rules found nothing, the model may only say `sexual_adult_request`.
         """
+        if rules.everyday_caption and candidate in (LABEL_CSAM, LABEL_NUDIFY):
+            return False  # the rules read an infant's everyday nudity described, not requested
         if candidate in (LABEL_CSAM, LABEL_MINOR):
             return rules.minor
         if candidate == LABEL_NUDIFY:

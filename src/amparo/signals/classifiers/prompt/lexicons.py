@@ -39,6 +39,12 @@ CATEGORIES = (
     "edit",
     "nudify_head",
     "nudify_tail",
+    "exploit",
+    "protective",
+    "infant",
+    "bare",
+    "everyday",
+    "request",
 )
 MAX_PHRASE = 7
 FUZZY_MIN_LEN = 5
@@ -63,6 +69,7 @@ class Lexicon:
     vocabulary: frozenset[str]
     not_names: frozenset[str]  # function words and deciding terms: never part of a personal name
     prefixes: frozenset[tuple[str, ...]]  # every leading part of every phrase: matching stops early
+    first_words: frozenset[str]  # the first word of every phrase: most tokens start none
     skeletons: dict[str, str]
     fuzzy_terms: frozenset[str]  # the values of `skeletons`, for O(1) membership
     deletions: dict[str, str]  # one letter deleted from a term → the term
@@ -135,6 +142,7 @@ def load_lexicon() -> Lexicon:
         vocabulary=frozenset(vocabulary),
         not_names=frozenset(not_names),
         prefixes=frozenset(key[:k] for key in phrases for k in range(1, len(key) + 1)),
+        first_words=frozenset(key[0] for key in phrases),
         skeletons=skeletons,
         fuzzy_terms=frozenset(skeletons.values()),
         deletions=deletions,
@@ -146,12 +154,8 @@ def load_lexicon() -> Lexicon:
 
 def language_counts(tokens: Sequence[str], lexicon: Lexicon) -> Counter[str]:
     stopwords = lexicon.stopwords
-    counts: Counter[str] = Counter()
-    for tok in tokens:
-        langs = stopwords.get(tok)
-        if langs:
-            counts.update(langs)
-    return counts
+    none: tuple[str, ...] = ()
+    return Counter(lang for tok in tokens for lang in stopwords.get(tok, none))
 
 
 def detect_languages(tokens: Sequence[str], lexicon: Lexicon, counts: Counter[str] | None = None) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -218,9 +219,8 @@ def _is_unit_split(raw: str, tok: str) -> bool:
     return raw.endswith(tok) and tok.isalpha() and raw[: -len(tok)].isdigit()
 
 
-def tokenise_spans(text: str) -> list[Token]:
-    """Tokens with their span in the original text, rebuilt from spaced letters,
-    leetspeak and letter runs."""
+def prepare(text: str) -> tuple[str, list[int]]:
+    """Normalised text and, per character, its index in `text` ("12 y.o." read as "12 yo")."""
     clean, index = normalise_mapped(text)
     # "12 y.o." → "12 yo": rebuilt with the index kept in step
     if _YO.search(clean):
@@ -238,18 +238,42 @@ def tokenise_spans(text: str) -> list[Token]:
         parts.append(clean[pos:])
         new_index.extend(index[pos:])
         clean, index = "".join(parts), new_index
-    out: list[Token] = []
-    pos = 0
+    return clean, index
+
+
+def spaced_runs(clean: str) -> list[tuple[int, int, str]]:
+    """(start, end, letters joined) of each run of spaced-out letters in normalised text."""
+    out = []
     for m in _SPACED.finditer(clean):
         joined = _join_spaced(m)
-        if joined == m.group(0):
-            continue
-        out += _plain_tokens(clean, index, pos, m.start(), False)
+        if joined != m.group(0):
+            out.append((m.start(), m.end(), joined))
+    return out
+
+
+def raw_tokens(clean: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
+    """The raw tokens of clean[lo:hi] (split further by `token_parts`)."""
+    return _TOKEN.finditer(clean, lo, hi)
+
+
+def token_parts(raw: str) -> tuple[tuple[str, bool, bool], ...]:
+    """(word, leetspeak read back, letters squeezed) for each word in one raw token."""
+    return _token_parts(raw)
+
+
+def tokenise_spans(text: str) -> list[Token]:
+    """Tokens with their span in the original text, rebuilt from spaced letters,
+    leetspeak and letter runs."""
+    clean, index = prepare(text)
+    out: list[Token] = []
+    pos = 0
+    for start, end, joined in spaced_runs(clean):
+        out += _plain_tokens(clean, index, pos, start, False)
         out += [
-            Token(t.text, True, index[m.start()], index[m.end() - 1] + 1, t.changed, t.squeezed)
+            Token(t.text, True, index[start], index[end - 1] + 1, t.changed, t.squeezed)
             for t in _plain_tokens(joined, [0] * len(joined), 0, len(joined), True)
         ]
-        pos = m.end()
+        pos = end
     out += _plain_tokens(clean, index, pos, len(clean), False)
     return out
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import overload
 
 from .ages import ADULT_AGE, find_ages
 from .correct import CanonicalToken, canonical_spans, canonical_tokens
@@ -60,6 +61,27 @@ LABEL_MINOR = "minor_nonsexual"
 LABEL_BENIGN = "benign"
 
 
+class TokenSpans(Sequence[tuple[int, int]]):
+    """(start, end) in the original prompt of each canonical token, read on demand (a long
+    text's windows would otherwise each copy one pair per token)."""
+
+    def __init__(self, ctoks: Sequence[CanonicalToken]) -> None:
+        self._ctoks = ctoks
+
+    def __len__(self) -> int:
+        return len(self._ctoks)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[int, int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[int, int]]: ...
+    def __getitem__(self, i: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
+        if isinstance(i, slice):
+            return [(t.start, t.end) for t in self._ctoks[i]]
+        t = self._ctoks[i]
+        return (t.start, t.end)
+
+
 @dataclass(frozen=True)
 class Hit:
     category: str
@@ -91,7 +113,8 @@ class RuleResult:
     adult_age: bool
     refers_to_image: bool
     reasons: list[Reason] = field(default_factory=list)
-    spans: list[tuple[int, int]] = field(default_factory=list)  # per token, in the original prompt
+    everyday_caption: bool = False  # an infant's everyday nudity described, not requested
+    spans: Sequence[tuple[int, int]] = field(default_factory=list)  # per token, in the original prompt
 
     @property
     def relevant(self) -> bool:
@@ -109,7 +132,8 @@ def _find_hits(tokens: Sequence[str], languages: Sequence[str] | None, lexicon: 
     raw: list[Hit] = []
     n = len(tokens)
     prefixes = lexicon.prefixes
-    for i in range(n):
+    firsts = lexicon.first_words
+    for i in [i for i, tok in enumerate(tokens) if tok in firsts]:
         key: tuple[str, ...] = ()
         for size in range(1, min(MAX_PHRASE, n - i) + 1):
             key = (*key, tokens[i + size - 1])
@@ -203,7 +227,7 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     hits = _find_hits(tokens, _strict_languages(tokens, lexicon, counts), lexicon)
     ages = find_ages(tokens, lexicon.person_words, languages)
     reasons: list[Reason] = []
-    spans = [(t.start, t.end) for t in ctoks]
+    spans = TokenSpans(ctoks)
 
     def span(first: int, last: int) -> tuple[int, int]:
         """Original character span of tokens first..last-1."""
@@ -296,7 +320,24 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         add("deepfake_term", h.text, "sexual, nude or revealing depiction of an identifiable real person", h)
     refers = image_ref or bool(people) or bool(cat("pronoun")) or bool(cat("nudify"))
 
-    if minor and (sexual or nudify or deepfake):
+    # grooming or exploitation words ("groom", "sexting", "molest") with a minor, unless the
+    # text is about recognising, preventing or reporting it
+    exploit = [] if cat("protective") else cat("exploit")
+    if minor:
+        for h in exploit:
+            add("exploit_term", h.text, f"grooming or exploitation cue ({h.lang})", h)
+    everyday = (
+        minor
+        and sexual
+        and not (nudify or deepfake or exploit)
+        and _everyday_infant(hits, minor_ages, [h for h in hits if h.category in ("minor", "school", "small_body")])
+    )
+    if everyday:
+        h = cat("everyday")[0]
+        add("everyday_caption", h.text, "an infant's everyday nudity described (no sexual word, no request)", h)
+    if everyday:
+        label = LABEL_MINOR
+    elif minor and (sexual or nudify or deepfake or exploit):
         label = LABEL_CSAM
     elif nudify:
         label = LABEL_NUDIFY
@@ -321,4 +362,28 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         refers_to_image=refers,
         reasons=reasons,
         spans=spans,
+        everyday_caption=everyday,
+    )
+
+
+# Ages an "infant" word may state: "a 1 year old baby naked in the bath".
+INFANT_MAX_AGE = 3
+
+
+def _everyday_infant(hits: Sequence[Hit], minor_ages: Sequence[int], minor_hits: Sequence[Hit]) -> bool:
+    """A caption of a baby's everyday nudity ("Two naked babies on training toilets", "a baby
+    sleeping naked"): every minor cue is an infant word, every sexual cue is a plain nudity word
+    ("naked", "nude"), an everyday infant-care setting is named (bath, potty, nappy, beach,
+    sleeping), and nothing requests or renders an image ("generate", "photo of", "realistic").
+    Anything else (a pose, a body part, revealing clothing, an older child, a request) stays a
+    csam_request: the hard line holds for requests."""
+    spans = {(h.start, h.end) for h in hits if h.category == "infant"}
+    bare = {(h.start, h.end) for h in hits if h.category == "bare"}
+    return (
+        bool(spans)
+        and all(a <= INFANT_MAX_AGE for a in minor_ages)
+        and all((h.start, h.end) in spans for h in minor_hits)
+        and all((h.start, h.end) in bare for h in hits if h.category == "sexual")
+        and any(h.category == "everyday" for h in hits)
+        and not any(h.category in ("request", "revealing", "image_ref", "real_person") for h in hits)
     )
