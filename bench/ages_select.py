@@ -126,7 +126,8 @@ def candidates(data: Data) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         x = np.c_[logit(d_p), logit(a_p)]
         k = data.cal & (data.minor >= 0)
         w = fit_logistic(x[k], (data.minor[k] == 1).astype(float))
-        out["stacked dlib + agender (fit on calibrate)"] = ((d_age + a_age) / 2, 1 / (1 + np.exp(-(np.c_[x, np.ones(len(x))] @ w))))
+        stacked = 1 / (1 + np.exp(-(np.c_[x, np.ones(len(x))] @ w)))
+        out["stacked dlib + agender (fit on calibrate)"] = ((d_age + a_age) / 2, stacked)
     # the default model's age remapped (isotonic true-on-estimate, exact ages of the calibration half)
     k = data.cal & data.exact
     remap = isotonic_age_map(d_age[k], data.low[k])
@@ -147,15 +148,19 @@ def main() -> None:
     res: dict[str, Any] = {}
     ev = ~data.cal
     print(f"faces: {len(data.low)}; calibrate {int(data.cal.sum())}, evaluate {int(ev.sum())}")
-    hdr = f"{'candidate':48} {'set':4} {'AUC':>6} {'fm95 18-25':>10} {'fm95 26+':>8} {'fm99u13':>8} {'MAE':>5} {'MAEx':>5} {'bias13-17':>9}"
-    print(hdr)
+    print(
+        f"{'candidate':48} {'set':4} {'AUC':>6} {'fm95 18-25':>10} {'fm95 26+':>8} {'fm99u13':>8}"
+        f" {'MAE':>5} {'MAEx':>5} {'bias13-17':>9}"
+    )
     for name, (age, score) in candidates(data).items():
-        for tag, m in (("cal", data.cal), ("eval", ev), ("ff", ev & (data.source == "fairface")), ("fg", ev & (data.source == "fgnet"))):
+        ff, fg = ev & (data.source == "fairface"), ev & (data.source == "fgnet")
+        subsets = (("cal", data.cal), ("eval", ev), ("ff", ff), ("fg", fg))
+        for tag, m in subsets:
             r = report(data, age, score, m)
             res.setdefault(name, {})[tag] = r
             print(
-                f"{name[:48]:48} {tag:4} {r['auc']:6.3f} {r['fm95_18_25']:10.3f} {r['fm95_26']:8.3f} {r['fm99u13_18_25']:8.3f}"
-                f" {r['mae']:5.2f} {r['mae_exact']:5.2f} {r['bias_13_17']:9.2f}"
+                f"{name[:48]:48} {tag:4} {r['auc']:6.3f} {r['fm95_18_25']:10.3f} {r['fm95_26']:8.3f}"
+                f" {r['fm99u13_18_25']:8.3f} {r['mae']:5.2f} {r['mae_exact']:5.2f} {r['bias_13_17']:9.2f}"
             )
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))

