@@ -34,22 +34,43 @@ def distributions(d: Any, pads: tuple[float, ...], agender: bool, flip: bool = T
     if not agender:
         return dl, _CLASS_AGES
     ag = d["agender"].astype(np.float64).mean(axis=1)
-    mix = np.stack([(on_grid(a, _CLASS_AGES) + on_grid(b, AGENDER_CLASS_AGES)) / 2 for a, b in zip(dl, ag, strict=True)])
+    mix = np.stack(
+        [(on_grid(a, _CLASS_AGES) + on_grid(b, AGENDER_CLASS_AGES)) / 2 for a, b in zip(dl, ag, strict=True)]
+    )
     return mix, _ENSEMBLE_AGES
 
 
 def results(
-    d: Any, dists: np.ndarray, ages: np.ndarray, cal: AgeCalibration, mask: np.ndarray, minor_at: float, adult_below: float
+    d: Any,
+    dists: np.ndarray,
+    ages: np.ndarray,
+    cal: AgeCalibration,
+    mask: np.ndarray,
+    minor_at: float,
+    adult_below: float,
 ) -> list[FaceResult]:
     out = []
     for i in np.flatnonzero(mask):
         est = summarise(dists[i], int(d["size"][i]), cal, ages)
         ok = bool(d["ok"][i])
-        minor = None if not ok else (True if est.p_minor >= minor_at else (False if est.p_minor < adult_below else None))
-        lab = AgeLabel(str(d["path"][i]), float(d["low"][i]), float(d["high"][i]), str(d["source"][i]), str(d["split"][i]))
+        minor = (
+            None if not ok else (True if est.p_minor >= minor_at else (False if est.p_minor < adult_below else None))
+        )
+        lab = AgeLabel(
+            str(d["path"][i]), float(d["low"][i]), float(d["high"][i]), str(d["source"][i]), str(d["split"][i])
+        )
         out.append(
-            FaceResult(lab, est.age, est.sigma * cal.interval_scale, est.age_low, est.age_high, est.p_minor,
-                       est.p_minor_raw, minor, ok)
+            FaceResult(
+                lab,
+                est.age,
+                est.sigma * cal.interval_scale,
+                est.age_low,
+                est.age_high,
+                est.p_minor,
+                est.p_minor_raw,
+                minor,
+                ok,
+            )
         )
     return out
 
@@ -83,7 +104,11 @@ def markdown(rep: dict[str, Any]) -> str:
                 f"| {g} | {s['n']} | {s['mae']:.2f} | {s['bias']:+.2f} | {s['minor']:.3f} | {s['unsure']:.3f} |"
                 f" {s['adult']:.3f} | {s['old_rule_minor']:.3f} | {s['quality_failed']:.3f} |"
             )
-        lines += ["", f"ROC-AUC minor vs adult: **{r['auc_minor_vs_adult']}** ({r['n_minor']} minors, {r['n_adult']} adults)", ""]
+        lines += [
+            "",
+            f"ROC-AUC minor vs adult: **{r['auc_minor_vs_adult']}** ({r['n_minor']} minors, {r['n_adult']} adults)",
+            "",
+        ]
         lines += [
             "| operating point | threshold | false minor 18-25 (FairFace: 20-29) | n | false minor 26+ (FairFace: 30+) | n |",
             "|---|---|---|---|---|---|",
@@ -94,11 +119,17 @@ def markdown(rep: dict[str, Any]) -> str:
                 f" {op['false_minor_26_plus']} | {op['n_26_plus']} |"
             )
         cov = r["coverage_80"]
-        lines += ["", f"80% interval coverage: exact ages {cov['exact']} (n={cov['n_exact']}); ranged labels met"
-                  f" {cov['ranges_met']} (n={cov['n_ranges']})", ""]
+        lines += [
+            "",
+            f"80% interval coverage: exact ages {cov['exact']} (n={cov['n_exact']}); ranged labels met"
+            f" {cov['ranges_met']} (n={cov['n_ranges']})",
+            "",
+        ]
         if name == "all":
             lines += ["| p_minor | n | mean p | observed share of minors |", "|---|---|---|---|"]
-            lines += [f"| {b['p_minor']} | {b['n']} | {b['mean_p']} | {b['observed_minor']} |" for b in r["calibration_table"]]
+            lines += [
+                f"| {b['p_minor']} | {b['n']} | {b['mean_p']} | {b['observed_minor']} |" for b in r["calibration_table"]
+            ]
             lines.append("")
     return "\n".join(lines)
 
@@ -129,8 +160,11 @@ def main() -> None:
         identity = AgeCalibration()
         fit_rs = results(d, dists, ages, identity, cal_mask, args.minor_at, args.adult_below)
         cal = fit_from_results(
-            fit_rs, fitted_on="FairFace 540 (CC BY 4.0) + FG-NET, calibrate halves (bench/ages_data.py)",
-            in_use=identity, models=models, age_map=not args.no_age_map,
+            fit_rs,
+            fitted_on="FairFace 540 (CC BY 4.0) + FG-NET, calibrate halves (bench/ages_data.py)",
+            in_use=identity,
+            models=models,
+            age_map=not args.no_age_map,
         )
         cal.notes["paddings"] = list(pads)
         cal.notes["flip"] = not args.no_flip

