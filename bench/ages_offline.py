@@ -110,7 +110,8 @@ def markdown(rep: dict[str, Any]) -> str:
             "",
         ]
         lines += [
-            "| operating point | threshold | false minor 18-25 (FairFace: 20-29) | n | false minor 26+ (FairFace: 30+) | n |",
+            "| operating point | threshold | false minor 18-25 (FairFace: 20-29) | n"
+            " | false minor 26+ (FairFace: 30+) | n |",
             "|---|---|---|---|---|---|",
         ]
         for k, op in r["operating_points"].items():
