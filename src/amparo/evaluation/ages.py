@@ -313,20 +313,50 @@ def run_age_eval(
 
 
 def fit_from_results(
-    results: Sequence[FaceResult], *, fitted_on: str, interval_scale_in_use: float = 1.0, method: str = "platt"
+    results: Sequence[FaceResult],
+    *,
+    fitted_on: str,
+    in_use: Any = None,
+    method: str = "platt",
+    models: Sequence[str] = (),
+    age_map: bool = True,
 ) -> Any:
     """A calibration fitted on these faces (those whose label says minor or adult for the map;
-    all for the interval). `interval_scale_in_use`: the scale the faces were measured with."""
-    from amparo.signals.classifiers.age_calibration import fit_calibration
+    all for the interval). `in_use`: the AgeCalibration the faces were measured with (its
+    interval scale and age map are undone first). `age_map`: also fit the teen-range age
+    correction on the exact ages (fit_age_map)."""
+    from amparo.signals.classifiers.age_calibration import apply_age_map, fit_age_map, fit_calibration
+
+    scale = in_use.interval_scale if in_use is not None else 1.0
+
+    def uncorrected(age: float) -> float:
+        if in_use is None or not in_use.age_from:
+            return age
+        fr, to = in_use.age_from, in_use.age_to
+        if age <= to[0] or age >= to[-1]:
+            end = 0 if age <= to[0] else -1
+            return age - (to[end] - fr[end])
+        return float(np.interp(age, to, fr))
+
+    raw_age = {id(r): uncorrected(r.age) for r in results}
+    exact = [r for r in results if r.label.exact]
+    knots: tuple[Sequence[float], Sequence[float]] = ((), ())
+    if age_map:
+        knots = fit_age_map([raw_age[id(r)] for r in exact], [r.label.low for r in exact])
+
+    def corrected(r: FaceResult) -> float:
+        return apply_age_map(raw_age[id(r)], knots[0], knots[1])
 
     known = [r for r in results if r.label.is_minor is not None]
     cal = fit_calibration(
         [r.p_minor_raw for r in known],
         [bool(r.label.is_minor) for r in known],
-        [r.label.error(r.age) if r.label.exact else None for r in known],
+        [r.label.error(corrected(r)) if r.label.exact else None for r in known],
         # the unscaled sigma: the fitted scale replaces the one in use
-        [r.sigma / interval_scale_in_use for r in known],
+        [r.sigma / scale for r in known],
         fitted_on=fitted_on,
         method=method,
+        models=models,
+        age_map=knots,
     )
     return cal

