@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_exchanges"
-down_revision = "0008_video"
+down_revision = "0009_protect"
 branch_labels = None
 depends_on = None
 

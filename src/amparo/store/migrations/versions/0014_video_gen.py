@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_video_gen"
-down_revision = "0008_video"
+down_revision = "0010_exchanges"
 branch_labels = None
 depends_on = None
 
