@@ -8,7 +8,7 @@ kilobytes (api/app.py). Case status and withdrawal also work without JavaScript 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -72,7 +72,10 @@ def page_csp(request: Request) -> str:
     )
 
 
-def _headers(response: Response, csp: str) -> Response:
+R = TypeVar("R", bound=Response)
+
+
+def _headers(response: R, csp: str) -> R:
     h = response.headers
     h["Content-Security-Policy"] = csp
     h["X-Frame-Options"] = "DENY"
@@ -112,7 +115,7 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
         if hit.count > per_window:
             raise RateLimited(hit.retry_after)
 
-    def api_error(e: AmparoError) -> JSONResponse:
+    def api_error(e: AmparoError) -> Response:
         body = {"error": {"code": e.code, "message": e.message}}
         response = JSONResponse(body, status_code=e.status)
         if isinstance(e, RateLimited):
@@ -183,7 +186,8 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
         except RateLimited as e:
             return api_error(e)
         c = challenge.issue(pow_key, bits=cfg.pow_bits, ttl_seconds=cfg.challenge_ttl_seconds)
-        return _headers(JSONResponse({"challenge": c.token, "bits": c.bits, "expires_at": c.expires_at}), "default-src 'none'")
+        body = {"challenge": c.token, "bits": c.bits, "expires_at": c.expires_at}
+        return _headers(JSONResponse(body), "default-src 'none'")
 
     @router.post("/protect/api/submit")
     def submit(request: Request, body: SubmitIn) -> Response:
