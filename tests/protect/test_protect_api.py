@@ -285,3 +285,12 @@ def test_every_language_has_every_text() -> None:
     assert pick_language("EU", "en") == "eu"
     assert pick_language(None, None) == "es"
     assert pick_language("xx", "de") == "es"
+
+
+def test_the_page_can_be_switched_off(sqlite_service: Any) -> None:
+    from amparo.protect.config import ProtectSettings
+    from amparo.ui.protect_pages import build_protect_router
+
+    assert build_protect_router(sqlite_service, config=ProtectSettings(enabled=False)).routes == []
+    on = {getattr(r, "path", "") for r in build_protect_router(sqlite_service, config=ProtectSettings()).routes}
+    assert {"/protect", "/protect/api/submit", "/protect/api/withdraw"} <= on
