@@ -253,6 +253,22 @@ def test_abuse_controls_refuse_with_4xx_and_change_nothing(service: Any, protect
     assert codes[:12] == [404] * 12 and codes[-1] == 429
 
 
+def test_one_solved_challenge_pays_for_one_case_even_when_raced(
+    service: Any, protect_api: Any, shared_data: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, _ = protect_api
+    hashes = _bridge_hashes(service, (shared_data / "pdq" / "bridge-mods" / "shrink-a-little.jpg").read_bytes())
+    body = {**_solved(url), "under_18": False, "confirm": True, "hashes": hashes}
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(
+            pool.map(lambda _: httpx.post(f"{url}/protect/api/submit", json=body, timeout=T).status_code, range(4))
+        )
+    assert codes == [201, 400, 400, 400]
+    assert _state(service)[1] == 1
+
+
 @sqlite_only
 def test_pages_headers_and_languages(protect_api: Any) -> None:
     url, _ = protect_api
