@@ -209,3 +209,38 @@ def test_full_submission_sends_only_hashes_and_withdrawal_stops_matching(
     while check()["matches"]:
         assert time.time() < deadline, "the upload still matches after the withdrawal"
         time.sleep(0.1)
+
+
+def test_every_language_is_labelled_and_fits_a_phone(protect_site: Any, browser: Any) -> None:
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        for lang in ("es", "ca", "gl", "eu", "en"):
+            for path in ("/protect", "/protect/case"):
+                page.goto(f"{protect_site.url}{path}?lang={lang}")
+                assert page.get_attribute("html", "lang") == lang
+                unlabelled = page.evaluate(
+                    """() => [...document.querySelectorAll("input:not([type=hidden]), button")]
+                        .filter((el) => el.tagName === "BUTTON" ? !el.textContent.trim()
+                                : !(el.id && document.querySelector(`label[for="${el.id}"]`)))
+                        .map((el) => el.outerHTML)"""
+                )
+                assert unlabelled == [], (lang, path, unlabelled)
+                # no sideways scrolling at phone width; touch targets at least 44 px tall
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (lang, path)
+                heights = page.evaluate("[...document.querySelectorAll('button')].map((b) => b.offsetHeight)")
+                assert heights and min(heights) >= 44, (lang, path, heights)
+        # keyboard: the controls are reachable in order with Tab
+        page.goto(f"{protect_site.url}/protect?lang=en")
+        seen = []
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            seen.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+        assert [x for x in seen if x in ("files", "under18", "confirm", "send")] == [
+            "files",
+            "under18",
+            "confirm",
+            "send",
+        ]
+    finally:
+        ctx.close()
