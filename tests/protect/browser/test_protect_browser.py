@@ -169,7 +169,7 @@ def test_full_submission_sends_only_hashes_and_withdrawal_stops_matching(
     page.goto(f"{url}/protect?lang=es")
     assert page.get_attribute("html", "lang") == "es"
     page.set_input_files("#files", str(image))
-    page.wait_for_selector("#files-status:has-text('1 archivos listos')")
+    page.wait_for_selector("#files-status:has-text('Archivos listos: 1')")
     page.check("#confirm")
     page.click("#send")
     page.wait_for_selector("#receipt:not([hidden])")
