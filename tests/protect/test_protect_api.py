@@ -26,10 +26,10 @@ def protect_api(service: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
     monkeypatch.setenv("AMPARO_PROTECT_POW_BITS", str(BITS))
     monkeypatch.setenv("AMPARO_PROTECT_SUBMISSIONS_PER_WINDOW", "6")
     monkeypatch.setenv("AMPARO_PROTECT_LOOKUPS_PER_WINDOW", "12")
+    from conftest import LiveServer, free_port
+
     from amparo.api.factory import build_app
     from amparo.store import keys_repo
-
-    from conftest import LiveServer, free_port
 
     keys = {}
     with service.db.session() as s:
@@ -130,7 +130,10 @@ def test_submit_status_withdraw_and_matching_stops(service: Any, protect_api: An
     assert st.status_code == 200 and st.json()["status"] == "active" and st.json()["banked"] == 2
     wrong = httpx.post(f"{url}/protect/api/status", json={"case_number": number, "secret": "X" * 29}, timeout=T)
     assert wrong.status_code == 404
-    assert httpx.post(f"{url}/protect/api/withdraw", json={"case_number": number, "secret": "nope"}, timeout=T).status_code == 404
+    assert (
+        httpx.post(f"{url}/protect/api/withdraw", json={"case_number": number, "secret": "nope"}, timeout=T).status_code
+        == 404
+    )
     assert _state(service)[0] == 2  # a refused withdrawal removed nothing
 
     w = httpx.post(f"{url}/protect/api/withdraw", json={"case_number": number, "secret": secret}, timeout=T)
@@ -177,7 +180,9 @@ def test_two_people_same_hash_one_withdraws(service: Any, protect_api: Any, shar
     data = (shared_data / "pdq" / "bridge-mods" / "blur-a-lot.jpg").read_bytes()
     a = _submit(url, _bridge_hashes(service, data)).json()
     b = _submit(url, _bridge_hashes(service, data)).json()
-    w = httpx.post(f"{url}/protect/api/withdraw", json={"case_number": a["case_number"], "secret": a["secret"]}, timeout=T)
+    w = httpx.post(
+        f"{url}/protect/api/withdraw", json={"case_number": a["case_number"], "secret": a["secret"]}, timeout=T
+    )
     assert w.status_code == 200
     assert _state(service)[0] == 2  # still held by the second person's case
     httpx.post(f"{url}/protect/api/withdraw", json={"case_number": b["case_number"], "secret": b["secret"]}, timeout=T)
@@ -191,8 +196,11 @@ def test_abuse_controls_refuse_with_4xx_and_change_nothing(service: Any, protect
     # proof of work: missing, wrong, forged, too easy, spent
     c = httpx.post(f"{url}/protect/api/challenge", json={}, timeout=T).json()
     tok = c["challenge"]
-    bad_counter = next(n for n in range(10_000) if challenge.leading_zero_bits(
-        __import__("hashlib").sha256(f"{tok}:{n}".encode()).digest()) < BITS)
+    bad_counter = next(
+        n
+        for n in range(10_000)
+        if challenge.leading_zero_bits(__import__("hashlib").sha256(f"{tok}:{n}".encode()).digest()) < BITS
+    )
     body = {"under_18": False, "confirm": True, "hashes": hashes}
     for sol in (
         {"challenge": tok, "counter": bad_counter},
@@ -237,10 +245,28 @@ def test_abuse_controls_refuse_with_4xx_and_change_nothing(service: Any, protect
     assert _state(service) == after_one
     # status lookups are limited too (guessing secrets)
     codes = [
-        httpx.post(f"{url}/protect/api/status", json={"case_number": "P-0000-0000", "secret": "x"}, timeout=T).status_code
+        httpx.post(
+            f"{url}/protect/api/status", json={"case_number": "P-0000-0000", "secret": "x"}, timeout=T
+        ).status_code
         for _ in range(14)
     ]
     assert codes[:12] == [404] * 12 and codes[-1] == 429
+
+
+def test_one_solved_challenge_pays_for_one_case_even_when_raced(
+    service: Any, protect_api: Any, shared_data: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, _ = protect_api
+    hashes = _bridge_hashes(service, (shared_data / "pdq" / "bridge-mods" / "shrink-a-little.jpg").read_bytes())
+    body = {**_solved(url), "under_18": False, "confirm": True, "hashes": hashes}
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(
+            pool.map(lambda _: httpx.post(f"{url}/protect/api/submit", json=body, timeout=T).status_code, range(4))
+        )
+    assert codes == [201, 400, 400, 400]
+    assert _state(service)[1] == 1
 
 
 @sqlite_only
@@ -257,7 +283,9 @@ def test_pages_headers_and_languages(protect_api: Any) -> None:
     assert w.status_code == 200 and w.headers["content-security-policy"] == "default-src 'none'"
     assert httpx.get(f"{url}/protect/static/app.css", timeout=T).status_code == 404
     # the case page works without JavaScript: a form post answers with the status
-    page = httpx.post(f"{url}/protect/case", data={"case_number": "P-0000-0000", "secret": "x", "lang": "ca"}, timeout=T)
+    page = httpx.post(
+        f"{url}/protect/case", data={"case_number": "P-0000-0000", "secret": "x", "lang": "ca"}, timeout=T
+    )
     assert page.status_code == 404 and "No hi ha cap cas" in page.text
 
 
@@ -273,3 +301,12 @@ def test_every_language_has_every_text() -> None:
     assert pick_language("EU", "en") == "eu"
     assert pick_language(None, None) == "es"
     assert pick_language("xx", "de") == "es"
+
+
+def test_the_page_can_be_switched_off(sqlite_service: Any) -> None:
+    from amparo.protect.config import ProtectSettings
+    from amparo.ui.protect_pages import build_protect_router
+
+    assert build_protect_router(sqlite_service, config=ProtectSettings(enabled=False)).routes == []
+    on = {getattr(r, "path", "") for r in build_protect_router(sqlite_service, config=ProtectSettings()).routes}
+    assert {"/protect", "/protect/api/submit", "/protect/api/withdraw"} <= on

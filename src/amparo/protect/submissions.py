@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from amparo.audit import names
 from amparo.banks import management
 from amparo.domain.matches import SELF_SUBMITTED_SOURCE
@@ -112,6 +114,12 @@ class SelfSubmissions:
         return list(keep.values()), skipped
 
     def submit(self, *, hashes: list[SubmittedHash], under_18: bool, language: str, pow_nonce: str) -> Receipt:
+        try:
+            return self._submit(hashes=hashes, under_18=under_18, language=language, pow_nonce=pow_nonce)
+        except IntegrityError:  # two requests raced with the same solved challenge: one wins
+            raise BadInput("this proof-of-work challenge was already used", code="challenge_spent") from None
+
+    def _submit(self, *, hashes: list[SubmittedHash], under_18: bool, language: str, pow_nonce: str) -> Receipt:
         usable, skipped = self.validate(hashes)
         category = "csam" if under_18 else "ncii"
         bank = BANK_MINORS if under_18 else BANK_ADULTS
@@ -119,11 +127,14 @@ class SelfSubmissions:
         with self.db.session() as s:
             if protect_repo.nonce_spent(s, pow_nonce=pow_nonce):
                 raise BadInput("this proof-of-work challenge was already used", code="challenge_spent")
+        self._ensure_bank(bank, category)
+        with self.db.session() as s:
+            if protect_repo.nonce_spent(s, pow_nonce=pow_nonce):
+                raise BadInput("this proof-of-work challenge was already used", code="challenge_spent")
             case_number = "P-" + _code(2, 4)
             while protect_repo.case_number_taken(s, case_number=case_number):
                 case_number = "P-" + _code(2, 4)
             who = management.Acting(self.audit, f"protect:{case_number}", ROLE)
-            self._ensure_bank(s, who, bank, category)
             entries = [
                 NewEntry(
                     h.signal_type,
@@ -164,27 +175,28 @@ class SelfSubmissions:
             )
         return Receipt(case_number, secret, category, len(ids), skipped)
 
-    def _ensure_bank(self, s: Any, who: management.Acting, bank: str, category: str) -> None:
+    def _ensure_bank(self, bank: str, category: str) -> None:
+        """Create the bank on first use, in its own transaction (a concurrent first submission may
+        create it first: then this one uses it)."""
+        with self.db.session() as s:
+            try:
+                banks_repo.get_bank(s, name=bank)
+                return
+            except NotFound:
+                pass
         try:
-            banks_repo.get_bank(s, name=bank)
-            return
-        except NotFound:
+            with self.db.session() as s:
+                management.create_bank(
+                    s,
+                    management.Acting(self.audit, "protect", ROLE),
+                    name=bank,
+                    category=category,
+                    source=SELF_SUBMITTED_SOURCE,
+                    description="Hashes people submitted of their own images on /protect (unverified)",
+                    pdq_threshold=self.config.pdq_threshold,
+                )
+        except IntegrityError:
             pass
-        savepoint = s.begin_nested()  # a concurrent first submission may create it first
-        try:
-            management.create_bank(
-                s,
-                who,
-                name=bank,
-                category=category,
-                source=SELF_SUBMITTED_SOURCE,
-                description="Hashes people submitted of their own images on /protect (unverified)",
-                pdq_threshold=self.config.pdq_threshold,
-            )
-            savepoint.commit()
-        except Exception:
-            savepoint.rollback()
-            banks_repo.get_bank(s, name=bank)
 
     # -- status and withdrawal -----------------------------------------------------------
 

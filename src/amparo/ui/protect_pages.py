@@ -8,7 +8,7 @@ kilobytes (api/app.py). Case status and withdrawal also work without JavaScript 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -72,7 +72,10 @@ def page_csp(request: Request) -> str:
     )
 
 
-def _headers(response: Response, csp: str) -> Response:
+R = TypeVar("R", bound=Response)
+
+
+def _headers(response: R, csp: str) -> R:
     h = response.headers
     h["Content-Security-Policy"] = csp
     h["X-Frame-Options"] = "DENY"
@@ -92,6 +95,8 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
     from amparo.cases.components import load_session_secret
 
     cfg = config or ProtectSettings()
+    if not cfg.enabled:  # AMPARO_PROTECT_ENABLED=false: no /protect routes at all
+        return APIRouter()
     secret = load_session_secret(service.settings)
     pow_key = derive_key(secret, "pow")
     desk = SelfSubmissions(
@@ -102,7 +107,7 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
         quality_floor=service.settings.pdq_quality_floor,
     )
     env = Environment(loader=PackageLoader("amparo.ui", "templates"), autoescape=select_autoescape(["html"]))
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(tags=["protect"])  # the JSON API is in /openapi.json; the pages are not
 
     def limit(request: Request, name: str, per_window: int, window: int) -> None:
         if per_window <= 0:
@@ -112,7 +117,7 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
         if hit.count > per_window:
             raise RateLimited(hit.retry_after)
 
-    def api_error(e: AmparoError) -> JSONResponse:
+    def api_error(e: AmparoError) -> Response:
         body = {"error": {"code": e.code, "message": e.message}}
         response = JSONResponse(body, status_code=e.status)
         if isinstance(e, RateLimited):
@@ -127,7 +132,7 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
 
     # -- pages -------------------------------------------------------------------------------
 
-    @router.get("/protect", response_class=HTMLResponse)
+    @router.get("/protect", response_class=HTMLResponse, include_in_schema=False)
     def protect_page(request: Request, lang: str | None = None) -> Response:
         language = pick_language(lang, request.headers.get("accept-language"))
         response = render(request, "protect.html", language, texts=TEXT[language], pow_bits=cfg.pow_bits)
@@ -137,12 +142,12 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
 
     case_csp = f"{BASE_CSP}; script-src 'none'; connect-src 'none'; form-action 'self'"
 
-    @router.get("/protect/case", response_class=HTMLResponse)
+    @router.get("/protect/case", response_class=HTMLResponse, include_in_schema=False)
     def case_page(request: Request, lang: str | None = None) -> Response:
         language = pick_language(lang, request.headers.get("accept-language"))
         return _headers(render(request, "protect_case.html", language, view=None, error=None), case_csp)
 
-    @router.post("/protect/case", response_class=HTMLResponse)
+    @router.post("/protect/case", response_class=HTMLResponse, include_in_schema=False)
     def case_form(
         request: Request,
         case_number: str = Form("", max_length=40),
@@ -166,7 +171,7 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
             return _headers(page, case_csp)
         return _headers(render(request, "protect_case.html", language, view=view, error=None), case_csp)
 
-    @router.get("/protect/static/{name}")
+    @router.get("/protect/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
         if name not in STATIC_FILES:
             raise NotFound("no such file")
@@ -176,16 +181,17 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
 
     # -- JSON API ----------------------------------------------------------------------------
 
-    @router.post("/protect/api/challenge")
+    @router.post("/protect/api/challenge", summary="A proof-of-work challenge for a self-submission")
     def new_challenge(request: Request) -> Response:
         try:
             limit(request, "challenge", cfg.challenges_per_window, cfg.challenge_window_seconds)
         except RateLimited as e:
             return api_error(e)
         c = challenge.issue(pow_key, bits=cfg.pow_bits, ttl_seconds=cfg.challenge_ttl_seconds)
-        return _headers(JSONResponse({"challenge": c.token, "bits": c.bits, "expires_at": c.expires_at}), "default-src 'none'")
+        body = {"challenge": c.token, "bits": c.bits, "expires_at": c.expires_at}
+        return _headers(JSONResponse(body), "default-src 'none'")
 
-    @router.post("/protect/api/submit")
+    @router.post("/protect/api/submit", summary="Submit hashes of one's own images (no file): case number + secret")
     def submit(request: Request, body: SubmitIn) -> Response:
         try:
             limit(request, "submit", cfg.submissions_per_window, cfg.submission_window_seconds)
@@ -218,11 +224,11 @@ def build_protect_router(service: Any, *, config: ProtectSettings | None = None)
             return api_error(e)
         return _headers(JSONResponse(view), "default-src 'none'")
 
-    @router.post("/protect/api/status")
+    @router.post("/protect/api/status", summary="A self-submission's status (case number + secret)")
     def status(request: Request, body: CaseIn) -> Response:
         return case_call(request, body, withdraw=False)
 
-    @router.post("/protect/api/withdraw")
+    @router.post("/protect/api/withdraw", summary="Withdraw a self-submission's hashes from every self-submitted bank")
     def withdraw(request: Request, body: CaseIn) -> Response:
         return case_call(request, body, withdraw=True)
 

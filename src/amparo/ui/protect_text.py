@@ -63,7 +63,7 @@ TEXT: dict[str, dict[str, str]] = {
         "withdrawn_on": "Withdrawn on",
         "fingerprints": "Fingerprints",
         "not_found": "There is no case with this number and secret.",
-        "files_ready": "files ready",
+        "files_ready": "Files ready",
     },
     "es": {
         "title": "Impide que una imagen íntima tuya se comparta aquí",
@@ -119,7 +119,7 @@ TEXT: dict[str, dict[str, str]] = {
         "withdrawn_on": "Retirado el",
         "fingerprints": "Huellas",
         "not_found": "No hay ningún caso con este número y esta clave.",
-        "files_ready": "archivos listos",
+        "files_ready": "Archivos listos",
     },
     "ca": {
         "title": "Evita que una imatge íntima teva es comparteixi aquí",
@@ -175,7 +175,7 @@ TEXT: dict[str, dict[str, str]] = {
         "withdrawn_on": "Retirat el",
         "fingerprints": "Empremtes",
         "not_found": "No hi ha cap cas amb aquest número i aquesta clau.",
-        "files_ready": "fitxers llestos",
+        "files_ready": "Fitxers llestos",
     },
     "gl": {
         "title": "Impide que unha imaxe íntima túa se comparta aquí",
@@ -230,7 +230,7 @@ TEXT: dict[str, dict[str, str]] = {
         "withdrawn_on": "Retirado o",
         "fingerprints": "Pegadas",
         "not_found": "Non hai ningún caso con este número e esta clave.",
-        "files_ready": "ficheiros listos",
+        "files_ready": "Ficheiros listos",
     },
     "eu": {
         "title": "Eragotzi zure irudi intimo bat hemen partekatzea",
@@ -287,7 +287,7 @@ TEXT: dict[str, dict[str, str]] = {
         "withdrawn_on": "Kendua",
         "fingerprints": "Hatz-markak",
         "not_found": "Ez dago kasurik zenbaki eta gako honekin.",
-        "files_ready": "fitxategi prest",
+        "files_ready": "Fitxategiak prest",
     },
 }
 

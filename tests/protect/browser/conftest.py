@@ -10,7 +10,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 from review.browser.conftest import browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = pytest.mark.browser
@@ -19,11 +18,11 @@ POW_BITS = 8
 
 @pytest.fixture(scope="module")
 def protect_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    from conftest import LiveServer, free_port, make_settings
+
     from amparo.api.factory import build_app
     from amparo.service import Service
     from amparo.store import keys_repo
-
-    from conftest import LiveServer, free_port, make_settings
 
     old = os.environ.get("AMPARO_PROTECT_POW_BITS")
     os.environ["AMPARO_PROTECT_POW_BITS"] = str(POW_BITS)

@@ -110,6 +110,8 @@ def test_chromium_decoded_files_within_10_bits(
     ref = json.loads((root / "pdqhash-full-resolution.json").read_text())
     files = {f"f{i}": (root / name).read_bytes() for i, name in enumerate(ref)}
     names = {f"f{i}": name for i, name in enumerate(ref)}  # the worker sees no name: it sniffs the bytes
+    # not an image: MD5 only, streamed over three 4 MiB slices and a tail that is not a whole block
+    files["video"] = np.random.default_rng(7).integers(0, 256, 9 * 1024 * 1024 + 13, dtype=np.uint8).tobytes()
     page = _harness(context, data_server, files)
     got = page.evaluate(
         """async (keys) => {
@@ -124,6 +126,9 @@ def test_chromium_decoded_files_within_10_bits(
         }""",
         sorted(files),
     )
+    video = got.pop("video")
+    assert video["kind"] == "video" and "pdq" not in video
+    assert video["md5"] == hashlib.md5(files["video"]).hexdigest()
     report = {}
     for k, r in got.items():
         name, want = names[k], ref[names[k]]
@@ -164,7 +169,7 @@ def test_full_submission_sends_only_hashes_and_withdrawal_stops_matching(
     page.goto(f"{url}/protect?lang=es")
     assert page.get_attribute("html", "lang") == "es"
     page.set_input_files("#files", str(image))
-    page.wait_for_selector("#files-status:has-text('1 archivos listos')")
+    page.wait_for_selector("#files-status:has-text('Archivos listos: 1')")
     page.check("#confirm")
     page.click("#send")
     page.wait_for_selector("#receipt:not([hidden])")
@@ -204,3 +209,38 @@ def test_full_submission_sends_only_hashes_and_withdrawal_stops_matching(
     while check()["matches"]:
         assert time.time() < deadline, "the upload still matches after the withdrawal"
         time.sleep(0.1)
+
+
+def test_every_language_is_labelled_and_fits_a_phone(protect_site: Any, browser: Any) -> None:
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        for lang in ("es", "ca", "gl", "eu", "en"):
+            for path in ("/protect", "/protect/case"):
+                page.goto(f"{protect_site.url}{path}?lang={lang}")
+                assert page.get_attribute("html", "lang") == lang
+                unlabelled = page.evaluate(
+                    """() => [...document.querySelectorAll("input:not([type=hidden]), button")]
+                        .filter((el) => el.tagName === "BUTTON" ? !el.textContent.trim()
+                                : !(el.id && document.querySelector(`label[for="${el.id}"]`)))
+                        .map((el) => el.outerHTML)"""
+                )
+                assert unlabelled == [], (lang, path, unlabelled)
+                # no sideways scrolling at phone width; touch targets at least 44 px tall
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (lang, path)
+                heights = page.evaluate("[...document.querySelectorAll('button')].map((b) => b.offsetHeight)")
+                assert heights and min(heights) >= 44, (lang, path, heights)
+        # keyboard: the controls are reachable in order with Tab
+        page.goto(f"{protect_site.url}/protect?lang=en")
+        seen = []
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            seen.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+        assert [x for x in seen if x in ("files", "under18", "confirm", "send")] == [
+            "files",
+            "under18",
+            "confirm",
+            "send",
+        ]
+    finally:
+        ctx.close()

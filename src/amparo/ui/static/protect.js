@@ -22,14 +22,17 @@
     var m = ev.data || {};
     var p = pending[m.id];
     if (!p) return;
-    if (Object.prototype.hasOwnProperty.call(m, "progress")) return;
+    if (Object.prototype.hasOwnProperty.call(m, "progress")) {
+      if (p.progress) p.progress(m.progress);
+      return;
+    }
     delete pending[m.id];
     if (m.ok) p.resolve(m.result); else p.reject(new Error(m.error));
   };
-  function call(msg) {
+  function call(msg, onProgress) {
     return new Promise(function (resolve, reject) {
       seq += 1;
-      pending[seq] = { resolve: resolve, reject: reject };
+      pending[seq] = { resolve: resolve, reject: reject, progress: onProgress };
       msg.id = seq;
       worker.postMessage(msg);
     });
@@ -42,13 +45,17 @@
     filesStatus.textContent = T.working;
     var results = [];
     var chain = Promise.resolve();
-    files.forEach(function (f) {
+    files.forEach(function (f, i) {
       chain = chain.then(function () {
-        return call({ op: "hash-file", file: f }).then(function (r) { results.push(r); });
+        var prefix = T.working + (files.length > 1 ? " (" + (i + 1) + "/" + files.length + ")" : "");
+        filesStatus.textContent = prefix;
+        return call({ op: "hash-file", file: f }, function (part) {
+          if (f.size > 8 * 1024 * 1024) filesStatus.textContent = prefix + " " + Math.round(part * 100) + "%";
+        }).then(function (r) { results.push(r); });
       });
     });
     return chain.then(function () {
-      filesStatus.textContent = results.length + " " + T.files_ready + ". " + T.ready;
+      filesStatus.textContent = T.files_ready + ": " + results.length + ". " + T.ready;
       return results;
     });
   }
