@@ -45,13 +45,15 @@ CATEGORIES = (
     "bare",
     "everyday",
     "request",
+    "body",
+    "care",
 )
 MAX_PHRASE = 7
 FUZZY_MIN_LEN = 5
 # Endings that inflect a word without changing what it names (plural, gender, case).
 INFLECTIONS = frozenset("senr")
 # Categories a misspelling may be corrected into: the ones that decide a refusal.
-FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "revealing")
+FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "revealing", "body")
 
 
 @dataclass(frozen=True)

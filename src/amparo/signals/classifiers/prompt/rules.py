@@ -43,6 +43,7 @@ MODEL_CATEGORIES = frozenset(
         "nudify",
         "image_ref",
         "real_person",
+        "body",
     }
 )
 # Tokens between a removal verb and a garment ("take her red dress off").
@@ -262,6 +263,13 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     minor = bool(minor_ages or cat("minor") or cat("school") or cat("small_body"))
 
     sexual_hits = cat("sexual")
+    # explicit body parts and masturbation are sexual, except with a minor in a care or medical
+    # question ("my toddler's penis is red, should I see a doctor", "sore nipples while breastfeeding
+    # my baby") that asks for no image and has no other sexual word
+    body = cat("body")
+    care = bool(cat("care")) and not (sexual_hits or cat("request") or cat("image_ref"))
+    if body and not (minor and care):
+        sexual_hits = sexual_hits + body
     for h in sexual_hits:
         add("sexual_term", h.text, f"sexual or nudity term ({h.lang})", h)
     sexual = bool(sexual_hits)
@@ -385,5 +393,5 @@ def _everyday_infant(hits: Sequence[Hit], minor_ages: Sequence[int], minor_hits:
         and all((h.start, h.end) in spans for h in minor_hits)
         and all((h.start, h.end) in bare for h in hits if h.category == "sexual")
         and any(h.category == "everyday" for h in hits)
-        and not any(h.category in ("request", "revealing", "image_ref", "real_person") for h in hits)
+        and not any(h.category in ("request", "revealing", "image_ref", "real_person", "body") for h in hits)
     )
