@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -89,9 +90,14 @@ def bulk_add_entries(
     session: Session, *, bank_id: int, entries: Iterable[NewEntry], chunk_size: int = CHUNK
 ) -> BulkResult:
     """Insert a stream of entries (values already normalised) into one bank, in the caller's
-    transaction. See the module docstring; returns the counts."""
+    transaction. See the module docstring; returns the counts.
+
+    Two threads: a helper parses, merges and seals chunk k+1 (Python work) while this thread
+    waits on the database writing chunk k (the driver releases the GIL), so the two costs
+    overlap instead of adding up. Ids for the next chunk are allocated before the helper starts
+    (one connection, used by this thread only); the unused tail of the last allocation is a gap."""
     dialect = session.get_bind().dialect.name
-    writer = _PgWriter(session) if dialect == "postgresql" else _SqliteWriter(session)
+    writer: _PgWriter | _SqliteWriter = _PgWriter(session) if dialect == "postgresql" else _SqliteWriter(session)
     sealer = integrity_repo.session_sealer(session)
     created_at = utcnow()
     fmt = _RowFormat(session, sealer, bank_id, created_at)
@@ -99,32 +105,49 @@ def bulk_add_entries(
     presence: list[np.ndarray] = []
     new_ids: list[np.ndarray] = []
     it = iter(entries)
-    while True:
-        chunk = _merge_duplicates(list(islice(it, chunk_size)))
-        if not chunk.received:
-            break
-        result.received += chunk.received
+
+    def prepare(ids: list[int]) -> _Prepared:
+        chunk = _merge_duplicates(list(islice(it, len(ids))))
         items = list(chunk.entries.values())
-        ids = writer.allocate(len(items))
-        result.first_allocated = result.first_allocated or ids[0]
+        ids = ids[: len(items)]
         rows = fmt.rows(ids, items)
-        inserted = writer.insert(rows)
-        inserted_set = set(inserted)
-        if not fmt.checked and inserted:
-            fmt.check_sealed(inserted[0])
-        result.inserted += len(inserted)
-        for i, e in zip(ids, items, strict=True):
-            if i in inserted_set:
-                result.signal_types[e.signal_type] = result.signal_types.get(e.signal_type, 0) + 1
-        if inserted:
-            arr = np.asarray(inserted, np.int64)
-            new_ids.append(arr)
-            if sealer is not None:
-                presence.append(np.frombuffer(bytes.fromhex(sealer.presence_xor(TABLE, inserted)), np.uint8))
-        if len(inserted) < len(items):
-            _update_existing(
-                session, bank_id, [e for i, e in zip(ids, items, strict=True) if i not in inserted_set], result
-            )
+        xor = sealer.presence_xor(TABLE, ids) if sealer is not None and ids else None
+        types: dict[str, int] = {}
+        for e in items:
+            types[e.signal_type] = types.get(e.signal_type, 0) + 1
+        return _Prepared(chunk.received, ids, items, rows, writer.encode(rows), xor, types)
+
+    size = min(chunk_size, 1000)  # chunks grow to chunk_size: a small import allocates little
+    with ThreadPoolExecutor(1, thread_name_prefix="amparo-bulk") as helper:
+        pending = helper.submit(prepare, writer.allocate(size))
+        while True:
+            ready = pending.result()  # a bad line raises here, in this thread
+            if not ready.received:
+                break
+            size = min(chunk_size, 2 * size)
+            pending = helper.submit(prepare, writer.allocate(size))
+            result.received += ready.received
+            result.first_allocated = result.first_allocated or ready.ids[0]
+            inserted = writer.insert(ready.rows, ready.payload)
+            if not fmt.checked and inserted:
+                fmt.check_sealed(inserted[0])
+            result.inserted += len(inserted)
+            if len(inserted) == len(ready.ids):
+                for t, n in ready.types.items():
+                    result.signal_types[t] = result.signal_types.get(t, 0) + n
+                xor = ready.xor
+            else:
+                inserted_set = set(inserted)
+                for i, e in zip(ready.ids, ready.items, strict=True):
+                    if i in inserted_set:
+                        result.signal_types[e.signal_type] = result.signal_types.get(e.signal_type, 0) + 1
+                xor = sealer.presence_xor(TABLE, inserted) if sealer is not None and inserted else None
+                rest = [e for i, e in zip(ready.ids, ready.items, strict=True) if i not in inserted_set]
+                _update_existing(session, bank_id, rest, result)
+            if inserted:
+                new_ids.append(np.asarray(inserted, np.int64))
+                if xor is not None:
+                    presence.append(np.frombuffer(bytes.fromhex(xor), np.uint8))
     if new_ids:
         all_ids = np.concatenate(new_ids)
         result.first_id, result.last_id = int(all_ids.min()), int(all_ids.max())
@@ -141,6 +164,17 @@ def bulk_add_entries(
 
 
 # ---------------------------------------------------------------------------------- duplicates
+
+
+@dataclass
+class _Prepared:
+    received: int
+    ids: list[int]
+    items: list[NewEntry]
+    rows: list[tuple[Any, ...]]
+    payload: Any  # the writer's encoding of rows
+    xor: str | None  # presence XOR of every id in `ids` (right when all of them go in)
+    types: dict[str, int]
 
 
 @dataclass
@@ -307,7 +341,10 @@ class _PgWriter:
             return list(range(int(lo), int(hi) + 1))
         return [int(r[0]) for r in self.conn.exec_driver_sql("SELECT id FROM amparo_bulk_ids ORDER BY id")]
 
-    def insert(self, rows: list[tuple[Any, ...]]) -> list[int]:
+    def encode(self, rows: list[tuple[Any, ...]]) -> str:
+        return _copy_lines(rows)
+
+    def insert(self, rows: list[tuple[Any, ...]], text: str) -> list[int]:
         """COPY straight into the table inside a savepoint; a chunk that hits an existing
         (bank, type, value) is rolled back to it and goes through the staging table instead,
         and so does every later chunk of the import (a re-import repeats itself)."""
@@ -315,7 +352,6 @@ class _PgWriter:
 
         raw = self.conn.connection.driver_connection
         assert raw is not None
-        text = _copy_lines(rows)
         with raw.cursor() as cur:
             if self.direct:
                 cur.execute("SAVEPOINT amparo_bulk_chunk")
@@ -405,7 +441,7 @@ class _SqliteWriter:
         self.next_id += n
         return ids
 
-    def insert(self, rows: list[tuple[Any, ...]]) -> list[int]:
+    def encode(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         if not rows:
             return []
         ts = self._ts(rows[0][9]) if self._ts else rows[0][9]
@@ -428,6 +464,11 @@ class _SqliteWriter:
             )
             for r in rows
         ]
+        return params
+
+    def insert(self, rows: list[tuple[Any, ...]], params: list[tuple[Any, ...]]) -> list[int]:
+        if not rows:
+            return []
         raw = self.conn.connection.driver_connection
         assert raw is not None
         marks = ", ".join("?" * len(COLUMNS))
