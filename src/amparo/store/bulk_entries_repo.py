@@ -501,7 +501,7 @@ class _SqliteWriter:
 
 
 def hashes_in_range(
-    session: Session, *, signal_type: str, first_id: int, last_id: int, after_id: int = 0, limit: int = 500_000
+    session: Session, *, signal_type: str, first_id: int, last_id: int, after_id: int = 0, limit: int = 200_000
 ) -> tuple[np.ndarray, np.ndarray]:
     """The (ids int64 (n,), hashes uint8 (n, 32)) of `signal_type` entries with first_id <= id <=
     last_id and id > after_id, ascending, at most `limit`: what a bulk feed marker stands for."""
