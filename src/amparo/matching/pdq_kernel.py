@@ -175,7 +175,7 @@ def search_segment(
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # builds run beside searches: readers keep answering
 def bucket_starts(words, start, length):  # type: ignore[no-untyped-def]
     """Counting sort of the entries by substring value: (starts[2**length + 1], order[n])."""
     n = words.shape[0]
@@ -197,7 +197,7 @@ def bucket_starts(words, start, length):  # type: ignore[no-untyped-def]
     return starts, order
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # builds run beside searches: readers keep answering
 def bucket_tables(starts, occ, rank, bucket):  # type: ignore[no-untyped-def]
     """Fill occ (one bit per bucket), rank (set bits before each occ word) and bucket (start of
     each non-empty bucket, then the end) from the counting-sort starts; len(bucket) = k + 1."""
@@ -214,7 +214,7 @@ def bucket_tables(starts, occ, rank, bucket):  # type: ignore[no-untyped-def]
     bucket[k] = starts[size]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # builds run beside searches: readers keep answering
 def count_nonempty(starts):  # type: ignore[no-untyped-def]
     k = 0
     for v in range(starts.shape[0] - 1):

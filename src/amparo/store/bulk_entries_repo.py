@@ -21,8 +21,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -33,31 +33,14 @@ from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from amparo.errors import AmparoError, BadInput
-from amparo.integrity.mac import MAC_COLUMN, RowSealer, canonical_row
+from amparo.integrity.mac import RowSealer, canonical_row
 from amparo.store import banks_repo, integrity_repo
 from amparo.store.banks_repo import HAMMING_TYPES, OPINIONS, NewEntry
+from amparo.store.bulk_writers import TABLE, PgWriter, SqliteWriter, safe_text
 from amparo.store.tables import BankEntryRow, IndexChangeRow, utcnow
 
-TABLE = "bank_entries"
-STAGE = "amparo_bulk_stage"
 BULK_OP = "bulk"
 CHUNK = 50_000
-# Column order of the staging table and every statement below.
-COLUMNS = (
-    "id",
-    "bank_id",
-    "signal_type",
-    "value",
-    "opinion",
-    "enabled",
-    "external_id",
-    "note",
-    "entry_metadata",
-    "created_at",
-    "pdq_origin",
-    MAC_COLUMN,
-)
-_COLS = ", ".join(COLUMNS)
 
 
 @dataclass
@@ -89,9 +72,14 @@ def bulk_add_entries(
     session: Session, *, bank_id: int, entries: Iterable[NewEntry], chunk_size: int = CHUNK
 ) -> BulkResult:
     """Insert a stream of entries (values already normalised) into one bank, in the caller's
-    transaction. See the module docstring; returns the counts."""
+    transaction. See the module docstring; returns the counts.
+
+    Two threads: a helper parses, merges and seals chunk k+1 (Python work) while this thread
+    waits on the database writing chunk k (the driver releases the GIL), so the two costs
+    overlap instead of adding up. Ids for the next chunk are allocated before the helper starts
+    (one connection, used by this thread only); the unused tail of the last allocation is a gap."""
     dialect = session.get_bind().dialect.name
-    writer = _PgWriter(session) if dialect == "postgresql" else _SqliteWriter(session)
+    writer: PgWriter | SqliteWriter = PgWriter(session) if dialect == "postgresql" else SqliteWriter(session)
     sealer = integrity_repo.session_sealer(session)
     created_at = utcnow()
     fmt = _RowFormat(session, sealer, bank_id, created_at)
@@ -99,32 +87,49 @@ def bulk_add_entries(
     presence: list[np.ndarray] = []
     new_ids: list[np.ndarray] = []
     it = iter(entries)
-    while True:
-        chunk = _merge_duplicates(list(islice(it, chunk_size)))
-        if not chunk.received:
-            break
-        result.received += chunk.received
+
+    def prepare(ids: list[int]) -> _Prepared:
+        chunk = _merge_duplicates(list(islice(it, len(ids))))
         items = list(chunk.entries.values())
-        ids = writer.allocate(len(items))
-        result.first_allocated = result.first_allocated or ids[0]
+        ids = ids[: len(items)]
         rows = fmt.rows(ids, items)
-        inserted = writer.insert(rows)
-        inserted_set = set(inserted)
-        if not fmt.checked and inserted:
-            fmt.check_sealed(inserted[0])
-        result.inserted += len(inserted)
-        for i, e in zip(ids, items, strict=True):
-            if i in inserted_set:
-                result.signal_types[e.signal_type] = result.signal_types.get(e.signal_type, 0) + 1
-        if inserted:
-            arr = np.asarray(inserted, np.int64)
-            new_ids.append(arr)
-            if sealer is not None:
-                presence.append(np.frombuffer(bytes.fromhex(sealer.presence_xor(TABLE, inserted)), np.uint8))
-        if len(inserted) < len(items):
-            _update_existing(
-                session, bank_id, [e for i, e in zip(ids, items, strict=True) if i not in inserted_set], result
-            )
+        xor = sealer.presence_xor(TABLE, ids) if sealer is not None and ids else None
+        types: dict[str, int] = {}
+        for e in items:
+            types[e.signal_type] = types.get(e.signal_type, 0) + 1
+        return _Prepared(chunk.received, ids, items, rows, writer.encode(rows), xor, types)
+
+    size = min(chunk_size, 1000)  # chunks grow to chunk_size: a small import allocates little
+    with ThreadPoolExecutor(1, thread_name_prefix="amparo-bulk") as helper:
+        pending = helper.submit(prepare, writer.allocate(size))
+        while True:
+            ready = pending.result()  # a bad line raises here, in this thread
+            if not ready.received:
+                break
+            size = min(chunk_size, 2 * size)
+            pending = helper.submit(prepare, writer.allocate(size))
+            result.received += ready.received
+            result.first_allocated = result.first_allocated or ready.ids[0]
+            inserted = writer.insert(ready.rows, ready.payload)
+            if not fmt.checked and inserted:
+                fmt.check_sealed(inserted[0])
+            result.inserted += len(inserted)
+            if len(inserted) == len(ready.ids):
+                for t, n in ready.types.items():
+                    result.signal_types[t] = result.signal_types.get(t, 0) + n
+                xor = ready.xor
+            else:
+                inserted_set = set(inserted)
+                for i, e in zip(ready.ids, ready.items, strict=True):
+                    if i in inserted_set:
+                        result.signal_types[e.signal_type] = result.signal_types.get(e.signal_type, 0) + 1
+                xor = sealer.presence_xor(TABLE, inserted) if sealer is not None and inserted else None
+                rest = [e for i, e in zip(ready.ids, ready.items, strict=True) if i not in inserted_set]
+                _update_existing(session, bank_id, rest, result)
+            if inserted:
+                new_ids.append(np.asarray(inserted, np.int64))
+                if xor is not None:
+                    presence.append(np.frombuffer(bytes.fromhex(xor), np.uint8))
     if new_ids:
         all_ids = np.concatenate(new_ids)
         result.first_id, result.last_id = int(all_ids.min()), int(all_ids.max())
@@ -141,6 +146,17 @@ def bulk_add_entries(
 
 
 # ---------------------------------------------------------------------------------- duplicates
+
+
+@dataclass
+class _Prepared:
+    received: int
+    ids: list[int]
+    items: list[NewEntry]
+    rows: list[tuple[Any, ...]]
+    payload: Any  # the writer's encoding of rows
+    xor: str | None  # presence XOR of every id in `ids` (right when all of them go in)
+    types: dict[str, int]
 
 
 @dataclass
@@ -234,7 +250,7 @@ class _RowFormat:
 
     def _body(self, entry_id: int, e: NewEntry, origin: str | None) -> bytes:
         meta = e.metadata or {}
-        if self._compared >= 3 and not meta and e.note is None and e.external_id is None and _safe(e.value):
+        if self._compared >= 3 and not meta and e.note is None and e.external_id is None and safe_text(e.value):
             # the common row (a hash and an opinion): one f-string, no json.dumps
             return (
                 f'{self._plain}{entry_id},"note":null,"opinion":{_json(e.opinion)},"pdq_origin":{_json(origin)},'
@@ -267,200 +283,19 @@ class _RowFormat:
         self.checked = True
 
 
-def _safe(v: str) -> bool:
-    return v.isascii() and v.isalnum()
-
-
 def _json(v: Any) -> str:
     if v is None:
         return "null"
-    if isinstance(v, str) and _safe(v):
+    if isinstance(v, str) and safe_text(v):
         return f'"{v}"'
     return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-# ---------------------------------------------------------------------------------- writers
-
-
-class _PgWriter:
-    """PostgreSQL: ids from the table's sequence; COPY into the table (or, once a chunk meets
-    existing values, into a temporary table and INSERT ... SELECT ... ON CONFLICT DO NOTHING)."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.conn = session.connection()
-        self.conn.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (LIKE {TABLE} INCLUDING DEFAULTS) ON COMMIT DROP"
-        )
-        self.conn.exec_driver_sql(f"TRUNCATE {STAGE}")
-        self.seq = self.conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{TABLE}', 'id')").scalar_one()
-        self.direct = True
-
-    def allocate(self, n: int) -> list[int]:
-        """n values of the id sequence: usually one contiguous run (then only its ends travel)."""
-        self.conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS amparo_bulk_ids (id BIGINT) ON COMMIT DROP")
-        self.conn.exec_driver_sql("TRUNCATE amparo_bulk_ids")
-        q = f"INSERT INTO amparo_bulk_ids SELECT nextval('{self.seq}') FROM generate_series(1, {int(n)})"
-        self.conn.exec_driver_sql(q)
-        lo, hi, count = self.conn.exec_driver_sql("SELECT min(id), max(id), count(*) FROM amparo_bulk_ids").one()
-        if hi - lo + 1 == count == n:
-            return list(range(int(lo), int(hi) + 1))
-        return [int(r[0]) for r in self.conn.exec_driver_sql("SELECT id FROM amparo_bulk_ids ORDER BY id")]
-
-    def insert(self, rows: list[tuple[Any, ...]]) -> list[int]:
-        """COPY straight into the table inside a savepoint; a chunk that hits an existing
-        (bank, type, value) is rolled back to it and goes through the staging table instead,
-        and so does every later chunk of the import (a re-import repeats itself)."""
-        from psycopg import errors as psycopg_errors  # the postgres extra; only this writer needs it
-
-        raw = self.conn.connection.driver_connection
-        assert raw is not None
-        text = _copy_lines(rows)
-        with raw.cursor() as cur:
-            if self.direct:
-                cur.execute("SAVEPOINT amparo_bulk_chunk")
-                try:
-                    with cur.copy(f"COPY {TABLE} ({_COLS}) FROM STDIN") as copy:
-                        copy.write(text)
-                except psycopg_errors.UniqueViolation:
-                    cur.execute("ROLLBACK TO SAVEPOINT amparo_bulk_chunk")
-                    cur.execute("RELEASE SAVEPOINT amparo_bulk_chunk")
-                    self.direct = False
-                else:
-                    cur.execute("RELEASE SAVEPOINT amparo_bulk_chunk")
-                    return [r[0] for r in rows]
-            with cur.copy(f"COPY {STAGE} ({_COLS}) FROM STDIN") as copy:
-                copy.write(text)
-            cur.execute(
-                f"INSERT INTO {TABLE} ({_COLS}) SELECT {_COLS} FROM {STAGE} "
-                "ON CONFLICT (bank_id, signal_type, value) DO NOTHING RETURNING id"
-            )
-            ids = [int(r[0]) for r in cur.fetchall()]
-            cur.execute(f"TRUNCATE {STAGE}")
-        return ids
-
-    def finish(self) -> None:
-        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
-
-
-def _copy_text(v: Any) -> str:
-    if v is None:
-        return "\\N"
-    if isinstance(v, bool):
-        return "t" if v else "f"
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, dict):
-        v = json.dumps(v, separators=(",", ":"), ensure_ascii=False)
-    s = str(v)
-    if s.isascii() and s.isalnum():
-        return s
-    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _copy_lines(rows: list[tuple[Any, ...]]) -> str:
-    """COPY text format. Rows of a plain hash (no note, external id or metadata; safe characters)
-    take one f-string each; others are escaped field by field."""
-    if not rows:
-        return ""
-    head = f"\t{rows[0][1]}\t"
-    null = "\\N"
-    mid = "\tt\t" + null + "\t" + null + "\t{}\t" + _copy_text(rows[0][9]) + "\t"
-    out = []
-    for r in rows:
-        i, _, st, v, op, _, ext, note, meta, _, origin, mac = r
-        if ext is None and note is None and not meta and _safe(v) and _safe(st) and _safe(op):
-            out.append(f"{i}{head}{st}\t{v}\t{op}{mid}{origin or null}\t{mac or null}\n")
-        else:
-            out.append("\t".join(_copy_text(x) for x in r) + "\n")
-    return "".join(out)
-
-
-class _SqliteWriter:
-    """SQLite: ids past the largest ever used (the transaction holds the write lock first);
-    executemany into a temporary table; INSERT OR IGNORE ... SELECT ... RETURNING."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.conn = session.connection()
-        # take the write lock before reading the next id: no other writer can take it meanwhile
-        self.conn.exec_driver_sql("UPDATE banks SET id = id WHERE id = (SELECT MIN(id) FROM banks)")
-        top = self.conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {TABLE}").scalar_one()
-        try:
-            seq = self.conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (TABLE,)).scalar()
-        except Exception:  # no AUTOINCREMENT table in this schema
-            seq = None
-        self.next_id = max(int(top or 0), int(seq or 0)) + 1
-        self.direct = True
-        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
-        self.conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE} AS SELECT {_COLS} FROM {TABLE} WHERE 0")
-        col_type = BankEntryRow.__table__.c
-        dialect = session.get_bind().dialect
-        # the dialect's own processors: rows stored exactly as the ORM stores them
-        self._ts = col_type.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-        self._js = col_type.entry_metadata.type.dialect_impl(dialect).bind_processor(dialect)
-
-    def allocate(self, n: int) -> list[int]:
-        ids = list(range(self.next_id, self.next_id + n))
-        self.next_id += n
-        return ids
-
-    def insert(self, rows: list[tuple[Any, ...]]) -> list[int]:
-        if not rows:
-            return []
-        ts = self._ts(rows[0][9]) if self._ts else rows[0][9]
-        js = self._js
-        empty = js({}) if js else "{}"
-        params = [
-            (
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                1,
-                r[6],
-                r[7],
-                (js(r[8]) if js else r[8]) if r[8] else empty,
-                ts,
-                r[10],
-                r[11],
-            )
-            for r in rows
-        ]
-        raw = self.conn.connection.driver_connection
-        assert raw is not None
-        marks = ", ".join("?" * len(COLUMNS))
-        cur = raw.cursor()
-        try:
-            if self.direct:  # as on PostgreSQL: straight in, in a savepoint, until a chunk conflicts
-                cur.execute("SAVEPOINT amparo_bulk_chunk")
-                try:
-                    cur.executemany(f"INSERT INTO main.{TABLE} ({_COLS}) VALUES ({marks})", params)
-                except sqlite3.IntegrityError:
-                    cur.execute("ROLLBACK TO SAVEPOINT amparo_bulk_chunk")
-                    cur.execute("RELEASE SAVEPOINT amparo_bulk_chunk")
-                    self.direct = False
-                else:
-                    cur.execute("RELEASE SAVEPOINT amparo_bulk_chunk")
-                    return [r[0] for r in rows]
-            cur.executemany(f"INSERT INTO temp.{STAGE} ({_COLS}) VALUES ({marks})", params)
-            cur.execute(f"INSERT OR IGNORE INTO main.{TABLE} ({_COLS}) SELECT {_COLS} FROM temp.{STAGE} RETURNING id")
-            ids = [int(r[0]) for r in cur.fetchall()]
-            cur.execute(f"DELETE FROM temp.{STAGE}")
-        finally:
-            cur.close()
-        return ids
-
-    def finish(self) -> None:
-        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
 
 
 # ---------------------------------------------------------------------------------- feed readers
 
 
 def hashes_in_range(
-    session: Session, *, signal_type: str, first_id: int, last_id: int, after_id: int = 0, limit: int = 500_000
+    session: Session, *, signal_type: str, first_id: int, last_id: int, after_id: int = 0, limit: int = 200_000
 ) -> tuple[np.ndarray, np.ndarray]:
     """The (ids int64 (n,), hashes uint8 (n, 32)) of `signal_type` entries with first_id <= id <=
     last_id and id > after_id, ascending, at most `limit`: what a bulk feed marker stands for."""
