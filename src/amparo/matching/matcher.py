@@ -31,6 +31,10 @@ from amparo.store.database import Database
 log = logging.getLogger(__name__)
 MAX_PDQ_THRESHOLD = 128
 _APPLY_BATCH = 200_000
+# How long a missing feed seq is waited for (a transaction still committing), and the widest run of
+# missing seqs treated as in flight (Matcher.refresh).
+GAP_TTL_SECONDS = 60.0
+MAX_GAP_SPAN = 10_000
 
 
 @dataclass(frozen=True)
@@ -57,44 +61,82 @@ class Matcher:
         self._last_refresh = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._gaps: dict[int, float] = {}  # feed seqs not yet visible -> when first missed (monotonic)
+        self._seen_above: set[int] = set()  # seqs above the watermark already applied
         # The video frame matcher reuses this class; exact hashes are the image matcher's.
         self.exact = ExactIndex() if self.SIGNAL_TYPE == "pdq" else None
         self.refresh()
 
     # -- refresh -------------------------------------------------------------------------------
     def refresh(self) -> int:
-        """Apply database changes the index has not seen yet. Returns the number applied."""
+        """Apply database changes the index has not seen yet. Returns the number applied.
+
+        Feed rows get their `seq` when inserted but become visible when their transaction commits,
+        so on PostgreSQL a later seq can be read before an earlier one. A seq missing between rows
+        read is a gap: the watermark (the index's `applied_seq`, what a restart or a reading
+        replica resumes from) stays below the oldest gap until the row shows up or GAP_TTL_SECONDS
+        pass (a rolled-back transaction leaves a gap for good); rows above it that were already
+        applied are skipped by seq, and replaying them after a restart is harmless (an add
+        replaces, rows replay in seq order)."""
         applied = 0
         with self._lock:
-            if not self.owner:
-                # Follow the owner's compactions, so memory holds only the changes since its base.
-                self.pdq.reload()
+            if not self.owner and self.pdq.reload():
+                self._seen_above.clear()  # back to the files' state: re-apply from their watermark
+            watermark = self.pdq.applied_seq
+            after = high = watermark
+            present: list[int] = []
             while True:
                 with self.db.session() as s:
                     rows = banks_repo.index_changes_after(
-                        s, signal_type=self.SIGNAL_TYPE, seq=self.pdq.applied_seq, limit=self.APPLY_BATCH
+                        s, signal_type=self.SIGNAL_TYPE, seq=after, limit=self.APPLY_BATCH
                     )
-                    if not rows and self.pdq.applied_seq > 0:
+                    if not rows and watermark > 0 and after == watermark:
                         # A database rebuilt under an old index (e.g. restored): start over.
                         latest = banks_repo.latest_index_seq(s, signal_type=self.SIGNAL_TYPE)
-                        if latest < self.pdq.applied_seq:
-                            log.warning(
-                                "index is ahead of the database (seq %s > %s): rebuilding", self.pdq.applied_seq, latest
-                            )
+                        if latest < watermark:
+                            log.warning("index is ahead of the database (seq %s > %s): rebuilding", watermark, latest)
                             self._reset_index()
+                            self._seen_above.clear()
+                            self._gaps.clear()
+                            watermark = after = high = self.pdq.applied_seq
                             continue
                 if not rows:
                     break
-                self._apply_rows(rows)
-                applied += len(rows)
+                fresh = [r for r in rows if r.seq not in self._seen_above]
+                if fresh:
+                    self._apply_rows(fresh)
+                    applied += len(fresh)
+                    self._seen_above.update(r.seq for r in fresh)
+                present.extend(r.seq for r in rows)
+                after = high = rows[-1].seq
                 if len(rows) < self.APPLY_BATCH:
                     break
-            if applied and self.owner:
+            new_mark = self._next_watermark(watermark, high, present)
+            if new_mark != self.pdq.applied_seq:
+                self.pdq.apply(seq=new_mark)
+            if (applied or new_mark != watermark) and self.owner:
                 self.pdq.save()
             if self.exact is not None:
                 self._refresh_exact(self.exact)
             self._last_refresh = time.monotonic()
         return applied
+
+    def _next_watermark(self, watermark: int, high: int, present: list[int]) -> int:
+        """The highest seq below which every row has been applied (or given up on)."""
+        now = time.monotonic()
+        missing: set[int] = set()
+        prev = watermark
+        for seq in present:  # ascending
+            if seq - prev - 1 > MAX_GAP_SPAN:  # a sequence jump (e.g. after a crash), not in-flight rows
+                log.warning("change feed jumps from seq %s to %s: not waiting for the rows between", prev, seq)
+            else:
+                missing.update(range(prev + 1, seq))
+            prev = seq
+        self._gaps = {g: self._gaps.get(g, now) for g in missing}
+        waiting = [g for g, since in self._gaps.items() if now - since < GAP_TTL_SECONDS]
+        mark = min(waiting) - 1 if waiting else high
+        self._seen_above = {q for q in self._seen_above if q > mark}
+        return max(mark, watermark)
 
     def _refresh_exact(self, exact: ExactIndex) -> None:
         """Follow new exact-hash entries by id (the first call loads them all)."""
@@ -119,12 +161,12 @@ class Matcher:
                 removed.append(r.entry_id)
             elif r.op == BULK_OP:
                 if n:
-                    self.pdq.apply(added=added, removed=removed, seq=rows[n - 1].seq)
+                    self.pdq.apply(added=added, removed=removed)
                 added, removed = [], []
-                self._apply_bulk(r.entry_id, int(r.value), r.seq)
-        self.pdq.apply(added=added, removed=removed, seq=rows[-1].seq)
+                self._apply_bulk(r.entry_id, int(r.value))
+        self.pdq.apply(added=added, removed=removed)
 
-    def _apply_bulk(self, first_id: int, last_id: int, seq: int) -> None:
+    def _apply_bulk(self, first_id: int, last_id: int) -> None:
         """A bulk import's one feed row: load the hashes of its id range from the entries table
         and add them as one batch (the owner writes them straight into a new base segment)."""
         parts_ids: list[np.ndarray] = []
@@ -146,7 +188,6 @@ class Matcher:
             hashes = np.concatenate(parts_hashes)
             del parts_hashes
             self.pdq.add_many(ids, hashes)
-        self.pdq.apply(seq=seq)
 
     def _open_index(self) -> tuple[PDQIndex, bool]:
         """One process per data directory owns the index files and persists changes (the index's

@@ -94,7 +94,7 @@ class VideoMatcher(Matcher):
             step = len(ids) if len(self.pdq) == 0 else BULK_MIN - 1
             for start in range(0, len(ids), step):
                 self.pdq.add_many(ids[start : start + step], hashes[start : start + step])
-        self.pdq.apply(seq=int(rows[-1].seq))
+        self.pdq.apply()  # the watermark is Matcher.refresh's (it waits for feed gaps)
 
     def lookup_video(
         self,
@@ -120,7 +120,7 @@ class VideoMatcher(Matcher):
         hashes = list(q_times)
         queries = np.frombuffer(bytes.fromhex("".join(hashes)), dtype=np.uint8).reshape(len(hashes), 32)
         with self.db.session() as s:
-            results = self.pdq.search_many(queries, self._max_threshold(s))
+            results = self.pdq.search_many(queries, self.max_threshold())
             ids = {fid for res in results for fid, _ in res}
             info = {h.frame_id: h for h in video_repo.frame_hits(s, frame_ids=ids)}
             acc: dict[int, _Acc] = {}
