@@ -37,13 +37,13 @@ def amparo(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, check=True).stdout
 
 
-def env_for(data: Path) -> dict[str, str]:
+def env_for(data: Path, src: Path = ROOT / "src") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMPARO_")}
     env.update(
         AMPARO_DATA_DIR=str(data),
         AMPARO_DETECTORS="none",
         OMP_NUM_THREADS="1",
-        PYTHONPATH=str(ROOT / "src"),
+        PYTHONPATH=str(src),
         # The bench measures the check path, not the limiter's 429s.
         AMPARO_RATE_LIMIT_PER_KEY="100000000",
         AMPARO_RATE_LIMIT_PER_ADDRESS="100000000",
@@ -198,7 +198,7 @@ def wait_ready(url: str, timeout: float = 300) -> float:
 def run_amparo(args: argparse.Namespace) -> None:
     data = Path(args.data)
     info = json.loads((data / "bench.json").read_text())
-    env = env_for(data)
+    env = env_for(data, Path(args.src))
     port = args.port
     log = open(data / "serve.log", "w")  # noqa: SIM115 (closed below, after the server)
     server = subprocess.Popen(
@@ -257,6 +257,7 @@ def main() -> None:
     ap.add_argument("-c", type=int, default=8, help="concurrent connections")
     ap.add_argument("--routes", default="raw_lookup,lookup,check")
     ap.add_argument("--hma-url", default="http://127.0.0.1:5000")
+    ap.add_argument("--src", default=str(ROOT / "src"), help="Amparo sources to serve (e.g. another checkout's)")
     args = ap.parse_args()
     {"prepare": prepare, "amparo": run_amparo, "hma": run_hma}[args.cmd](args)
 
