@@ -4,12 +4,13 @@ same client (wrk), same machine, same run.
   prepare  --data DIR --size N        bank N random PDQ hashes (+ 1,000 MD5, 1,000 SHA-256) in a fresh
                                       Amparo data directory; writes DIR/bench.json (admin key, query set)
   amparo   --data DIR --workers W     serve Amparo from DIR, drive each route with wrk, print JSON
-  hma      --hma-url URL --data DIR   drive the same routes of a running HMA (bench/hma_server.sh)
-  table    results.json...            the RESULTS.md table from the JSON lines of one run
+  hma      --hma-url URL --data DIR   drive the same routes of a running HMA (bench/hma_server.sh
+                                      setup/serve with DIR/pdq_hashes.txt: the same hashes)
 
-Routes: `GET /m/raw_lookup` (PDQ, a mix of banked and unbanked hashes), `POST /m/lookup` and
-`POST /v1/check` with a 100 KB JPEG (detectors off). The load generator is wrk (C, keep-alive,
-8 connections), so the client costs little of the 2 shared cores. Needs `apt-get install wrk`.
+Routes: `GET /m/raw_lookup` (PDQ, 4,096 signals, 1 in 8 banked), `POST /m/lookup` and (Amparo only)
+`POST /v1/check` with a 100 KB JPEG (detectors off; the check records its event before answering).
+The load generator is wrk (C, keep-alive, 8 connections), so the client costs little of the 2 shared
+cores. Needs `apt-get install wrk`.
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ def amparo(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, check=True).stdout
 
 
-def env_for(data: Path) -> dict[str, str]:
+def env_for(data: Path, src: Path = ROOT / "src") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMPARO_")}
     env.update(
         AMPARO_DATA_DIR=str(data),
         AMPARO_DETECTORS="none",
         OMP_NUM_THREADS="1",
-        PYTHONPATH=str(ROOT / "src"),
+        PYTHONPATH=str(src),
         # The bench measures the check path, not the limiter's 429s.
         AMPARO_RATE_LIMIT_PER_KEY="100000000",
         AMPARO_RATE_LIMIT_PER_ADDRESS="100000000",
@@ -93,7 +94,6 @@ def prepare(args: argparse.Namespace) -> None:
     info = {"key": key, "size": args.size, "import_s": time.time() - t0, "queries": queries}
     (data / "bench.json").write_text(json.dumps(info))
     (data / "bench.jpg").write_bytes(jpeg_100kb())
-    (data / "pdq_hashes.txt").write_text("")  # filled below for HMA's import
     with open(data / "pdq_hashes.txt", "w") as f:
         rng = np.random.default_rng(13)
         for start in range(0, args.size, step):
@@ -198,15 +198,14 @@ def wait_ready(url: str, timeout: float = 300) -> float:
 def run_amparo(args: argparse.Namespace) -> None:
     data = Path(args.data)
     info = json.loads((data / "bench.json").read_text())
-    env = env_for(data)
-    if args.record_lookups is not None:
-        env["AMPARO_RECORD_LOOKUPS"] = args.record_lookups
+    env = env_for(data, Path(args.src))
     port = args.port
+    log = open(data / "serve.log", "w")  # noqa: SIM115 (closed below, after the server)
     server = subprocess.Popen(
         [PY, "-m", "amparo.cli.main", "serve", "--port", str(port), "--workers", str(args.workers)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(data / "serve.log", "w"),
+        stderr=log,
     )
     try:
         ready_s = wait_ready(f"http://127.0.0.1:{port}/ready")
@@ -216,12 +215,34 @@ def run_amparo(args: argparse.Namespace) -> None:
     finally:
         server.terminate()
         server.wait(30)
+        log.close()
+
+
+def wait_hma_index(base: str, signal: str, timeout: float = 900) -> float:
+    """HMA answers 503 "index not yet ready" until each worker has loaded the index: wait for ten
+    answers in a row (index/status reports the database's size before the workers have it)."""
+    import httpx
+
+    t0, ok = time.time(), 0
+    while ok < 10:
+        if time.time() - t0 > timeout:
+            raise SystemExit(f"HMA index not ready after {timeout} s")
+        try:
+            r = httpx.get(f"{base}/m/raw_lookup", params={"signal_type": "pdq", "signal": signal}, timeout=30)
+            ok = ok + 1 if r.status_code == 200 else 0
+        except httpx.HTTPError:
+            ok = 0
+        if not ok:
+            time.sleep(1)
+    return time.time() - t0
 
 
 def run_hma(args: argparse.Namespace) -> None:
     data = Path(args.data)
+    info = json.loads((data / "bench.json").read_text())
+    ready_s = wait_hma_index(args.hma_url, info["queries"][0])
     res = drive(args.hma_url, data, "unused", args.routes.split(","), args.seconds, args.c)
-    res.update(server="hma", workers=args.workers, size=json.loads((data / "bench.json").read_text())["size"])
+    res.update(server="hma", workers=args.workers, ready_s=ready_s, size=info["size"])
     print(json.dumps(res))
 
 
@@ -236,7 +257,7 @@ def main() -> None:
     ap.add_argument("-c", type=int, default=8, help="concurrent connections")
     ap.add_argument("--routes", default="raw_lookup,lookup,check")
     ap.add_argument("--hma-url", default="http://127.0.0.1:5000")
-    ap.add_argument("--record-lookups", default=None)
+    ap.add_argument("--src", default=str(ROOT / "src"), help="Amparo sources to serve (e.g. another checkout's)")
     args = ap.parse_args()
     {"prepare": prepare, "amparo": run_amparo, "hma": run_hma}[args.cmd](args)
 

@@ -86,9 +86,16 @@ def test_two_workers_start_ready_restart_and_share_banks(tmp_path: Path) -> None
 
             victim = min(workers)
             os.kill(victim, signal.SIGKILL)
-            # The other worker keeps answering while the dead one is replaced.
+            # The other worker keeps answering new connections while the dead one is replaced (the
+            # kept-alive connection to the dead worker is gone with it, as with any crashed server).
             for _ in range(10):
-                assert c.get("/m/raw_lookup", params={"signal_type": "video_md5", "signal": banked}).status_code == 200
+                r = httpx.get(
+                    f"{url}/m/raw_lookup",
+                    params={"signal_type": "video_md5", "signal": banked},
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=30,
+                )
+                assert r.status_code == 200
             replaced = _wait(lambda: _two_workers(server.pid, without=victim), 60, "a new worker")
             assert victim not in replaced and len(replaced) == 2
     finally:

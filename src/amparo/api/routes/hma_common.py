@@ -167,11 +167,11 @@ def hash_bytes(svc: Any, data: bytes, hma_types: tuple[str, ...]) -> dict[str, s
         sig = svc.signals.get("md5").hash_bytes(data)
         out["video_md5"] = sig.value
     if "pdq" in hma_types:
-        decoded = svc.pipeline.decode(data)
-        for sig in svc.pipeline.hash_of_record(decoded, data):
-            if sig.type == "pdq":
-                low = sig.quality is not None and sig.quality < svc.settings.pdq_quality_floor
-                out["pdq"] = "" if low else sig.value
+        decoded = svc.pipeline.decode(data)  # once, at full size unless detectors need less
+        sig = svc.signals.get("pdq").hash_of_record(decoded, data)  # PDQ only: no digest is asked for
+        if sig is not None:
+            low = sig.quality is not None and sig.quality < svc.settings.pdq_quality_floor
+            out["pdq"] = "" if low else sig.value
     return out
 
 
