@@ -87,28 +87,27 @@ def _by_vpdq(tracer: Tracer, data: bytes, limits: VideoLimits, steps: list[dict[
         return None
     bits = _pdq_bits([r[3] for r in stored])
     near = np.stack([hamming(q.hash, bits) <= tracer.pdq_threshold for q in query])  # (query, stored)
-    keys = sorted({(r[0], r[1]) for r in stored})
-    col_of: dict[tuple[str, int], list[int]] = {k: [] for k in keys}
-    for j, r in enumerate(stored):
-        col_of[(r[0], r[1])].append(j)
+    keys, group = np.unique(np.array([f"{r[0]}#{r[1]}" for r in stored]), return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    per_group = np.maximum.reduceat(near[:, order], starts, axis=1)  # (query, generated video)
+    q_share = per_group.mean(axis=0)
+    g_share = np.bincount(group, weights=near.any(axis=0)) / np.bincount(group)
     scored: list[dict[str, Any]] = []
-    for k in keys:
-        cols = np.array(col_of[k])
-        sub = near[:, cols]
-        q_share = float(sub.any(axis=1).mean())
-        g_share = float(sub.any(axis=0).mean())
-        if max(q_share, g_share) >= VIDEO_SHARE:
-            q_times = [query[i].timestamp for i in np.flatnonzero(sub.any(axis=1))]
-            scored.append(
-                {
-                    "generation_id": k[0],
-                    "output_index": k[1],
-                    "query_share": round(q_share, 4),
-                    "generated_share": round(g_share, 4),
-                    "query_ranges": time_ranges(q_times, 1.5),
-                    "confidence": round(0.5 + 0.4 * max(q_share, g_share), 4),
-                }
-            )
+    for k in np.flatnonzero(np.maximum(q_share, g_share) >= VIDEO_SHARE):
+        gid, index = str(keys[k]).rsplit("#", 1)
+        q_times = [query[i].timestamp for i in np.flatnonzero(per_group[:, k])]
+        best = max(float(q_share[k]), float(g_share[k]))
+        scored.append(
+            {
+                "generation_id": gid,
+                "output_index": int(index),
+                "query_share": round(float(q_share[k]), 4),
+                "generated_share": round(float(g_share[k]), 4),
+                "query_ranges": time_ranges(q_times, 1.5),
+                "confidence": round(0.5 + 0.4 * best, 4),
+            }
+        )
     if not scored:
         steps.append({"method": "vpdq", "result": "no generated video shares enough frames", "frames": len(query)})
         return None
