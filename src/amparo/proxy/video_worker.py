@@ -183,6 +183,7 @@ class VideoWorker:
                 spritesheet(previews), "image/jpeg", generation_id=gid, model=job["model"]
             ),
         }
+        self.files.sweep(self.ttl_s)  # released files past their expiry go
         for variant, blob in files.items():
             self.files.put(vid, variant, blob)
         good = [f for f in vh.frames if f.quality >= 50] or list(vh.frames)
