@@ -273,10 +273,18 @@ def test_video_flow_on_postgresql(pg_url: str, tmp_path: Path, upstream: Any, pr
         done = _poll(p, p.client.videos.create(prompt="a lighthouse", size=SIZE).id)
         assert done.status == "completed"
         video = p.client.videos.download_content(done.id).content
-        res = Tracer.for_service(p.service).trace(reencode(video))
+        tracer = Tracer.for_service(p.service)  # one tracer: its frame cache follows the ledger
+        res = tracer.trace(reencode(video))
         assert res.found and res.method == "vpdq" and res.generation is not None
         assert res.generation["generation_id"] == p.last()["generation_id"] and res.generation["integrity"] == "intact"
-        assert [v.id for v in p.client.videos.list(order="asc")] == [done.id]
-        p.client.videos.delete(done.id)
+        second = _poll(p, p.client.videos.create(prompt="a harbour at night", size=SIZE).id)
+        again = tracer.trace(reencode(p.client.videos.download_content(second.id).content))
+        assert again.found and again.generation["generation_id"] == p.last()["generation_id"]  # added since
+        assert [v.id for v in p.client.videos.list(order="asc")] == [done.id, second.id]
+        from datetime import UTC, datetime, timedelta
+
+        assert p.ledger.purge_expired(now=datetime.now(UTC) + timedelta(days=4000)) == 2
+        assert not tracer.trace(reencode(video)).found  # purged rows leave the cache too
+        assert list(p.client.videos.list()) == []  # and so do their jobs
         report = run_verify(p.service)  # jobs, ledger rows and frames stay verifiable through updates
         assert report["ok"], report["first_broken"]

@@ -17,6 +17,7 @@ ledger's frames (numpy XOR + popcount), like the image PDQ scan."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -73,42 +74,83 @@ def trace_video(tracer: Tracer, data: bytes, *, limits: VideoLimits | None = Non
     return TraceResult(found=False, method=None, confidence=0.0, steps=steps)
 
 
+class FrameCache:
+    """The ledger's generated-video frames in memory (PDQ bits and which video each is), updated
+    incrementally from the highest frame id seen; reloaded whole when rows were deleted (purge)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.last_id = 0
+        self.seen = 0  # rows of the table (any quality) the cache covers
+        self.bits = np.zeros((0, 32), dtype=np.uint8)
+        self.group = np.zeros(0, dtype=np.int64)
+        self.codes: dict[tuple[str, int], int] = {}
+        self.keys: list[tuple[str, int]] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.group)
+
+    def refresh(self, ledger: Any) -> None:
+        from amparo.provenance.trace import _pdq_bits
+
+        with self.lock:
+            rows, (total, top, newer) = ledger.video_frames_after(self.last_id, min_quality=QUALITY_FLOOR)
+            if total != self.seen + newer:  # rows went (purge) or came in under a lower id: reload
+                self._reset()
+                rows, (total, top, newer) = ledger.video_frames_after(0, min_quality=QUALITY_FLOOR)
+            if rows:
+                codes = self.codes
+                new_group = np.fromiter(
+                    (codes.setdefault((r[1], int(r[2])), len(codes)) for r in rows), dtype=np.int64, count=len(rows)
+                )
+                self.keys = list(codes)
+                self.bits = np.concatenate([self.bits, _pdq_bits([r[3] for r in rows])])
+                self.group = np.concatenate([self.group, new_group])
+            self.last_id, self.seen = max(self.last_id, top), total
+
+
 def _by_vpdq(tracer: Tracer, data: bytes, limits: VideoLimits, steps: list[dict[str, Any]]) -> TraceResult | None:
-    from amparo.provenance.trace import _pdq_bits, hamming
+    from amparo.provenance.trace import hamming
 
     vh = hash_video(data, sampling=Sampling(1.0), limits=limits)
     query = usable_frames(list(vh.frames), QUALITY_FLOOR)
     if not query:
         steps.append({"method": "vpdq", "result": "no frame of quality >= 50 to compare"})
         return None
-    stored = tracer.ledger.output_video_frames(min_quality=QUALITY_FLOOR)  # (gid, index, t, hash)
-    if not stored:
+    cache = getattr(tracer, "_video_frames", None)
+    if not isinstance(cache, FrameCache):
+        cache = FrameCache()
+        setattr(tracer, "_video_frames", cache)  # noqa: B010 (one per Tracer: the API keeps its tracer)
+    cache.refresh(tracer.ledger)
+    if not cache.count:
         steps.append({"method": "vpdq", "result": "no generated video in the ledger"})
         return None
-    bits = _pdq_bits([r[3] for r in stored])
-    near = np.stack([hamming(q.hash, bits) <= tracer.pdq_threshold for q in query])  # (query, stored)
-    keys = sorted({(r[0], r[1]) for r in stored})
-    col_of: dict[tuple[str, int], list[int]] = {k: [] for k in keys}
-    for j, r in enumerate(stored):
-        col_of[(r[0], r[1])].append(j)
+    near = np.stack([hamming(q.hash, cache.bits) <= tracer.pdq_threshold for q in query])  # (query, stored)
+    group, keys = cache.group, cache.keys
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    per_group = np.maximum.reduceat(near[:, order], starts, axis=1)  # (query, generated video)
+    q_share = per_group.mean(axis=0)
+    g_share = np.bincount(group, weights=near.any(axis=0)) / np.bincount(group)
     scored: list[dict[str, Any]] = []
-    for k in keys:
-        cols = np.array(col_of[k])
-        sub = near[:, cols]
-        q_share = float(sub.any(axis=1).mean())
-        g_share = float(sub.any(axis=0).mean())
-        if max(q_share, g_share) >= VIDEO_SHARE:
-            q_times = [query[i].timestamp for i in np.flatnonzero(sub.any(axis=1))]
-            scored.append(
-                {
-                    "generation_id": k[0],
-                    "output_index": k[1],
-                    "query_share": round(q_share, 4),
-                    "generated_share": round(g_share, 4),
-                    "query_ranges": time_ranges(q_times, 1.5),
-                    "confidence": round(0.5 + 0.4 * max(q_share, g_share), 4),
-                }
-            )
+    for k in np.flatnonzero(np.maximum(q_share, g_share) >= VIDEO_SHARE):
+        gid, index = keys[k]
+        q_times = [query[i].timestamp for i in np.flatnonzero(per_group[:, k])]
+        best = max(float(q_share[k]), float(g_share[k]))
+        scored.append(
+            {
+                "generation_id": gid,
+                "output_index": int(index),
+                "query_share": round(float(q_share[k]), 4),
+                "generated_share": round(float(g_share[k]), 4),
+                "query_ranges": time_ranges(q_times, 1.5),
+                "confidence": round(0.5 + 0.4 * best, 4),
+            }
+        )
     if not scored:
         steps.append({"method": "vpdq", "result": "no generated video shares enough frames", "frames": len(query)})
         return None

@@ -294,12 +294,14 @@ class GenerationLedger:
             ).all()
         return [(r[0], int(r[1]), str(r[2]), r[3]) for r in rows]
 
-    def output_video_frames(self, *, min_quality: int = 0) -> list[tuple[str, int, float, str]]:
-        """(generation_id, output_index, timestamp, pdq) of every frame of every released video."""
+    def video_frames_after(self, after_id: int, *, min_quality: int = 0) -> tuple[list[Any], tuple[int, int, int]]:
+        """Frames of released videos added since `after_id` (id, generation_id, output_index, pdq),
+        with the table's (rows, highest id, rows above after_id) read in the same transaction."""
         from amparo.store import video_gen_repo
 
         with self.db.session() as s:
-            return video_gen_repo.all_frames(s, min_quality=min_quality)
+            rows = video_gen_repo.frames_after(s, after_id=after_id, min_quality=min_quality)
+            return rows, video_gen_repo.frame_stats(s, after_id=after_id)
 
     def purge_expired(self, *, now: datetime | None = None) -> int:
         """Delete rows past their retention (outputs first: not every backend cascades)."""

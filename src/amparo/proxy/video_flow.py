@@ -235,6 +235,7 @@ class VideoFlow:
     ) -> dict[str, Any]:
         entry.decision, entry.stage = "pending", "upstream"
         self.ledger.record(entry)
+        setattr(entry, "recorded", True)  # noqa: B010 (a failure after this must not record it twice)
         with self.db.session() as s:
             job = video_gen_repo.create_job(
                 s,
@@ -267,15 +268,21 @@ class VideoFlow:
                 entry.decision = "error"
                 entry.reasons = [*entry.reasons, {"code": e.code, "message": e.message}]
             status, body = e.status, error_body(e, entry.generation_id)
-            self.ledger.record(entry)
+            self._record(entry)
         except Exception:
             log.exception("video flow failed (generation %s)", entry.generation_id)
             internal = internal_error()
             entry.decision, entry.stage = "error", "internal"
             entry.reasons = [*entry.reasons, {"code": internal.code, "message": internal.message}]
             status, body = internal.status, error_body(internal, entry.generation_id)
-            self.ledger.record(entry)
+            self._record(entry)
         return FlowOutcome(status, body, entry.generation_id, {"total": (time.perf_counter() - t0) * 1000})
+
+    def _record(self, entry: LedgerEntry) -> None:
+        if getattr(entry, "recorded", False):
+            self.ledger.finish(entry)  # accepted, then failed: complete the row written on acceptance
+        else:
+            self.ledger.record(entry)
 
     def _object(self, job: dict[str, Any], prompt: str | None = None) -> dict[str, Any]:
         if prompt is None:

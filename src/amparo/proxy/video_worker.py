@@ -50,7 +50,7 @@ class VideoWorker:
         self.max_workers = workers
         self._queue: queue.Queue[str] = queue.Queue()
         self._stop = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._workers: list[threading.Thread] = []  # started on demand, gone when idle
 
     def close(self) -> None:
@@ -66,20 +66,27 @@ class VideoWorker:
 
     def _work(self) -> None:
         me = threading.current_thread()
-        while not self._stop.is_set():
-            try:
-                vid = self._queue.get(timeout=WORKER_IDLE_S)
-            except queue.Empty:
-                with self._lock:  # _enqueue holds the lock: no job can slip in between
-                    if self._queue.empty():
-                        self._workers.remove(me)
-                        return
-                continue
-            try:
-                self._process(vid)
-            except Exception:
-                log.exception("video job %s failed inside the proxy", vid)
-                self._fail(vid, "internal", internal_error())
+        try:
+            while not self._stop.is_set():
+                try:
+                    vid = self._queue.get(timeout=WORKER_IDLE_S)
+                except queue.Empty:
+                    with self._lock:  # _enqueue holds the lock: no job can slip in between
+                        if self._queue.empty():
+                            return
+                    continue
+                try:
+                    self._process(vid)
+                except Exception:
+                    log.exception("video job %s failed inside the proxy", vid)
+                    try:
+                        self._fail(vid, "internal", internal_error())
+                    except Exception:  # the database itself is gone: the job stays for resume()
+                        log.exception("video job %s could not be marked failed", vid)
+        finally:
+            with self._lock:
+                if me in self._workers:
+                    self._workers.remove(me)
 
     def _update(self, vid: str, **fields: Any) -> None:
         with self.db.session() as s:
@@ -176,6 +183,7 @@ class VideoWorker:
                 spritesheet(previews), "image/jpeg", generation_id=gid, model=job["model"]
             ),
         }
+        self.files.sweep(self.ttl_s)  # released files past their expiry go
         for variant, blob in files.items():
             self.files.put(vid, variant, blob)
         good = [f for f in vh.frames if f.quality >= 50] or list(vh.frames)

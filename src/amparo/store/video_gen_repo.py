@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from amparo.store.tables_video_gen import GenerationVideoFrameRow, VideoJobRow
@@ -114,20 +114,28 @@ def add_frames(s: Session, generation_id: str, output_index: int, frames: Iterab
     return len(rows)
 
 
-def all_frames(s: Session, *, min_quality: int = 0) -> list[tuple[str, int, float, str]]:
-    """(generation_id, output_index, timestamp, hash) of every frame of every released video."""
-    rows = s.execute(
-        select(
-            GenerationVideoFrameRow.generation_id,
-            GenerationVideoFrameRow.output_index,
-            GenerationVideoFrameRow.timestamp,
-            GenerationVideoFrameRow.hash,
-        )
-        .where(GenerationVideoFrameRow.quality >= min_quality)
-        .order_by(GenerationVideoFrameRow.id)
-    ).all()
-    return [(str(r[0]), int(r[1]), float(r[2]), str(r[3])) for r in rows]
+def frames_after(s: Session, *, after_id: int, min_quality: int = 0) -> list[Any]:
+    """(id, generation_id, output_index, hash) of released videos' frames with id > after_id,
+    through the session's connection (Core rows, no ORM loading)."""
+    t = GenerationVideoFrameRow.__table__
+    q = (
+        select(t.c.id, t.c.generation_id, t.c.output_index, t.c.hash)
+        .where(t.c.id > after_id, t.c.quality >= min_quality)
+        .order_by(t.c.id)
+    )
+    return list(s.connection().execute(q).all())
+
+
+def frame_stats(s: Session, *, after_id: int) -> tuple[int, int, int]:
+    """(rows, highest id, rows with id > after_id) of generation_video_frames: a cache built up to
+    after_id is stale when rows went (purge) or committed late under a lower id."""
+    t = GenerationVideoFrameRow.__table__
+    n, top = s.connection().execute(select(func.count(), func.max(t.c.id)).select_from(t)).one()
+    newer = s.connection().execute(select(func.count()).select_from(t).where(t.c.id > after_id)).scalar_one()
+    return int(n or 0), int(top or 0), int(newer or 0)
 
 
 def delete_frames_of(s: Session, generation_ids: list[str]) -> None:
+    """The frames and the jobs of ledger rows past their retention (GenerationLedger.purge_expired)."""
     s.execute(delete(GenerationVideoFrameRow).where(GenerationVideoFrameRow.generation_id.in_(generation_ids)))
+    s.execute(delete(VideoJobRow).where(VideoJobRow.generation_id.in_(generation_ids)))
