@@ -249,6 +249,8 @@ def main() -> None:
             **{
                 k: d[k] for k in ("samples", "matched", "removal_rows", "scan_seconds", "timings", "samples_per_second")
             },
+            "total_cpu": d["total_cpu"],
+            "driver_rusage": d["driver_rusage"],
             "wall": round(d["wall"], 2),
             "actor_seconds": round(actor_seconds, 2),
             "actor_cpu_seconds": round(actor_cpu, 2),
