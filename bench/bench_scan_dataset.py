@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -128,7 +129,35 @@ def bank(n_random: int, planted: list[bytes]) -> None:
     svc.close()
 
 
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+TREE_CPU = r"""
+def tree_cpu(root):
+    # CPU seconds of a process tree: each live process's own time plus that of its reaped children.
+    import os
+    tick = os.sysconf("SC_CLK_TCK")
+    procs = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            procs[int(pid)] = (int(f[1]), sum(int(x) for x in f[11:15]))
+    total, todo = 0, [root]
+    while todo:
+        p = todo.pop()
+        total += procs.get(p, (0, 0))[1]
+        todo += [c for c, (pp, _) in procs.items() if pp == p]
+    return total / tick
+"""
+
+
 def local_scan(folder: Path, workers: int) -> dict[str, float]:
+    c0 = children_cpu()
     t = time.monotonic()
     r = subprocess.run(
         [
@@ -150,24 +179,35 @@ def local_scan(folder: Path, workers: int) -> dict[str, float]:
     )
     wall = time.monotonic() - t
     summary = json.loads([x for x in r.stderr.splitlines() if x.startswith("{")][-1])
-    return {"files_per_second": summary["files_per_second"], "wall": wall, "matched": summary["matched"]}
+    return {
+        "files_per_second": summary["files_per_second"],
+        "wall": round(wall, 2),
+        "total_cpu": round(children_cpu() - c0, 2),
+        "matched": summary["matched"],
+    }
 
 
 def dataset_scan(tars: Path, out: Path, workers: int) -> dict[str, float]:
     code = (
-        "import json,sys\n"
+        TREE_CPU + "import json,os,sys,ray\n"
+        f"ray.init(num_cpus={workers}, include_dashboard=False, log_to_driver=False)\n"
         "from amparo.batch.dataset_run import RunConfig, run_scan\n"
         "from amparo.batch.dataset_scan import ScanOptions, read_rows\n"
         f"s = run_scan([{str(tars)!r}], ScanOptions(out_dir={str(out)!r}), RunConfig(workers={workers}))\n"
+        "s['total_cpu'] = tree_cpu(os.getpid())\n"
         "print('SUMMARY' + json.dumps(s))\n"
     )
+    c0 = children_cpu()
     t = time.monotonic()
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
     wall = time.monotonic() - t
     line = [x for x in r.stdout.splitlines() if x.startswith("SUMMARY")]
     if not line:
         raise RuntimeError(r.stderr[-3000:])
-    return {**json.loads(line[-1][7:]), "wall": wall}
+    c_driver = children_cpu() - c0
+    out = json.loads(line[-1][7:])
+    # tree_cpu ran inside the driver, before Ray shut down: the driver, GCS, raylet and every worker.
+    return {**out, "wall": wall, "total_cpu": round(out["total_cpu"], 2), "driver_rusage": round(c_driver, 2)}
 
 
 def main() -> None:
@@ -209,6 +249,8 @@ def main() -> None:
             **{
                 k: d[k] for k in ("samples", "matched", "removal_rows", "scan_seconds", "timings", "samples_per_second")
             },
+            "total_cpu": d["total_cpu"],
+            "driver_rusage": d["driver_rusage"],
             "wall": round(d["wall"], 2),
             "actor_seconds": round(actor_seconds, 2),
             "actor_cpu_seconds": round(actor_cpu, 2),
