@@ -117,6 +117,7 @@ def main() -> None:
     ap.add_argument("--idle-s", type=float, default=15.0)
     ap.add_argument("--db-url", default=None)
     ap.add_argument("--no-hma", action="store_true")
+    ap.add_argument("--child-nice", type=int, default=0, help="run the syncing process at this nice level")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -187,7 +188,11 @@ def main() -> None:
     time.sleep(args.idle_s)
     t_sync = time.perf_counter()
     p = subprocess.run(
-        [sys.executable, __file__, "--child"], env={**os.environ}, capture_output=True, text=True, timeout=24 * 3600
+        ["nice", "-n", str(args.child_nice), sys.executable, __file__, "--child"],
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=24 * 3600,
     )
     t_done = time.perf_counter()
     line = [x for x in p.stdout.splitlines() if x.startswith("RESULT=")]
@@ -211,6 +216,7 @@ def main() -> None:
         "base": args.base,
         "page": args.page,
         "database": "postgresql" if args.db_url else "sqlite",
+        "child_nice": args.child_nice,
         "sync": {k: result[k] for k in ("status", "pages", "added", "skipped", "seconds")},
         "records_per_s": round(args.records / result["seconds"], 1),
         "last_hash_matched_after_sync_s": round(waited, 2),
