@@ -10,13 +10,14 @@ the exchange registry like a plugin) whose pages hold `--page` seeded random PDQ
 The serving process (this one) owns the index: a `Matcher` with its background refresh thread
 (every 0.5 s, as `amparo serve`), and one lookup thread issuing single PDQ lookups (the matcher's
 `lookup`, as `/v1/lookup` does: index search + the entries' bank rows), half of them planted
-hashes that match, half random. Phase 1 ("idle") measures lookups for `--idle-s` seconds with no
-sync; phase 2 runs the sync in a second process (as `amparo exchanges sync` or another replica
-would) through the real engine: validation of every record, bank entries, index and bank change
-feeds, audit records, cursor per page. Lookups continue throughout; the serving process applies
+hashes that match, half random. "Idle" is `--idle-s` seconds of lookups with no sync before it
+and as many after it (the load of a shared machine drifts). "During" is the sync, run in a second
+process (as `amparo exchanges sync` or another replica would) through the real engine:
+validation of every record, bank entries, index and bank change feeds, audit records, cursor per
+page. Lookups continue throughout; the serving process applies
 the new index changes as they commit.
 
-Peer in the same run (`--hma`, default on): python-threatexchange's `PDQIndex.build` over the
+Peer in the same run (unless `--no-hma`): python-threatexchange's `PDQIndex.build` over the
 same N new hashes plus the base, which is what HMA's indexer does after a fetch (a full rebuild;
 its fetcher's own database writes are not counted, so the peer is flattered).
 
@@ -116,6 +117,7 @@ def main() -> None:
     ap.add_argument("--idle-s", type=float, default=15.0)
     ap.add_argument("--db-url", default=None)
     ap.add_argument("--no-hma", action="store_true")
+    ap.add_argument("--child-nice", type=int, default=0, help="run the syncing process at this nice level")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -147,7 +149,7 @@ def main() -> None:
         bm.create_bank(s, who, name="base", category="csam")
     for i in range(0, len(base), 20_000):
         with svc.db.session() as s:
-            bm.add_entries(s, who, bank="base", entries=[NewEntry("pdq", x) for x in base[i : i + 20_000]])
+            bm.add_entries(s, who, bank="base", entries=[NewEntry("pdq", x) for x in base[i : i + 20_000]], bulk=True)
     with svc.db.session() as s:
         operations.add_exchange(
             s,
@@ -186,7 +188,11 @@ def main() -> None:
     time.sleep(args.idle_s)
     t_sync = time.perf_counter()
     p = subprocess.run(
-        [sys.executable, __file__, "--child"], env={**os.environ}, capture_output=True, text=True, timeout=24 * 3600
+        ["nice", "-n", str(args.child_nice), sys.executable, __file__, "--child"],
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=24 * 3600,
     )
     t_done = time.perf_counter()
     line = [x for x in p.stdout.splitlines() if x.startswith("RESULT=")]
@@ -198,15 +204,19 @@ def main() -> None:
     while not svc.matcher.lookup([Signal("pdq", last, 100)]).matches:
         time.sleep(0.05)
         waited += 0.05
+    t_after = time.perf_counter()
+    time.sleep(args.idle_s)  # idle again after the sync: the load on a shared machine drifts
     stop.set()
     th.join()
-    idle = [ms for t, ms in lat if t_idle <= t < t_sync]
+    t_end = time.perf_counter()
+    idle = [ms for t, ms in lat if t_idle <= t < t_sync or t_after <= t < t_end]
     during = [ms for t, ms in lat if t_sync <= t < t_done]
     out: dict[str, Any] = {
         "records": args.records,
         "base": args.base,
         "page": args.page,
         "database": "postgresql" if args.db_url else "sqlite",
+        "child_nice": args.child_nice,
         "sync": {k: result[k] for k in ("status", "pages", "added", "skipped", "seconds")},
         "records_per_s": round(args.records / result["seconds"], 1),
         "last_hash_matched_after_sync_s": round(waited, 2),

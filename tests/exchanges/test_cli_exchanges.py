@@ -87,6 +87,18 @@ def test_exchanges_cli(env, stopncii) -> None:  # type: ignore[no-untyped-def]
     assert json.loads(run("exchanges", "partners", "revoke", "peer", "--json").stdout)["revoked"] is True
     assert len(json.loads(run("exchanges", "key", "--json").stdout)["public_key"]) == 64
 
+    r = run("exchanges", "submit", "sn", "--bank", "sn", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["submitted"] == 12 and len(state.submitted) == 12
+    r = run("exchanges", "submit", "sn", "zz")
+    assert r.exit_code == 2 and "malformed" in r.output
+    r = run("exchanges", "feedback", "sn", f"{3:064x}", "--kind", "false_positive", "--json")
+    assert r.exit_code == 0 and state.feedback[-1] == {
+        "tags": [],
+        "feedbackValue": "NotBlocked",
+        "hashValue": f"{3:064x}",
+    }
+    assert run("exchanges", "feedback", "sn", f"{3:064x}", "--kind", "liked").exit_code == 2
+
     state.function_keys["FetchHashes"] = "rotated"
     r = run("exchanges", "sync", "sn", "--json")
     assert r.exit_code == 2 and json.loads(r.stdout)["status"] == "failed"

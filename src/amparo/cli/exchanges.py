@@ -166,6 +166,79 @@ def register(app: typer.Typer) -> None:
             raise fail(e.message) from None
         emit({"removed": name}, as_json=json_out, text=f"removed exchange {name}")
 
+    @ex.command("submit")
+    def submit(
+        name: str,
+        values: list[str] = typer.Argument(None, metavar="HASH...", help="hashes to share (or - for stdin)"),
+        bank: str = typer.Option(None, help="share every enabled positive entry of this local bank instead"),
+        signal_type: str = typer.Option("pdq", help="the signal type of the HASH arguments"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Share hashes with the exchange's partner (StopNCII SubmitHashes, ThreatExchange upload)."""
+        from amparo.banks.exchanges import operations
+        from amparo.banks.exchanges.base import Record
+        from amparo.cli.output import inputs
+        from amparo.store import banks_repo
+
+        s0 = svc()
+        try:
+            records: list[Record] = []
+            if bank:
+                with s0.db.session() as s:
+                    b = banks_repo.get_bank(s, name=bank)
+                    after = 0
+                    while rows := banks_repo.list_entries(s, bank_id=b.id, after_id=after, limit=5000):
+                        records += [
+                            Record("add", r.signal_type, r.value) for r in rows if r.enabled and r.opinion == "positive"
+                        ]
+                        after = rows[-1].id
+            hasher = s0.signals.get(signal_type)
+            records += [Record("add", hasher.name, hasher.normalise(v)) for v in inputs(values or [])]
+            if not records:
+                raise fail("nothing to submit: give hashes or --bank")
+            n = operations.submit_to(s0, who(s0), name=name, records=records)
+        except AmparoError as e:
+            raise fail(e.message) from None
+        except Exception as e:  # the partner refused or is unreachable
+            raise fail(f"{type(e).__name__}: {e}"[:300]) from None
+        emit({"exchange": name, "submitted": n}, as_json=json_out, text=f"submitted {n} hashes to {name}")
+
+    @ex.command("feedback")
+    def feedback(
+        name: str,
+        values: list[str] = typer.Argument(
+            ..., metavar="HASH...", help="hashes the feedback is about (or - for stdin)"
+        ),
+        kind: str = typer.Option(..., help="seen | false_positive | confirmed"),
+        signal_type: str = typer.Option("pdq"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Tell the exchange's partner what we found about its hashes."""
+        from amparo.banks.exchanges import operations
+        from amparo.banks.exchanges.base import Feedback
+        from amparo.cli.output import inputs
+        from amparo.store import exchanges_repo
+        from amparo.store.exchanges_repo import FEEDBACK_KINDS
+
+        if kind not in FEEDBACK_KINDS:
+            raise fail(f"--kind must be one of {', '.join(FEEDBACK_KINDS)}")
+        s0 = svc()
+        try:
+            hasher = s0.signals.get(signal_type)
+            items = []
+            with s0.db.session() as s:
+                bank = exchanges_repo.get_exchange(s, name=name).bank
+                for v in inputs(values):
+                    value = hasher.normalise(v)
+                    ext = exchanges_repo.external_id_of(s, bank=bank, signal_type=hasher.name, value=value)
+                    items.append(Feedback(hasher.name, value, kind, external_id=ext))
+            n = operations.feedback_to(s0, who(s0), name=name, items=items)
+        except AmparoError as e:
+            raise fail(e.message) from None
+        except Exception as e:  # the partner refused or is unreachable
+            raise fail(f"{type(e).__name__}: {e}"[:300]) from None
+        emit({"exchange": name, "sent": n, "kind": kind}, as_json=json_out, text=f"sent {n} {kind} to {name}")
+
     @ex.command("key")
     def key(json_out: bool = typer.Option(False, "--json")) -> None:
         """This instance's exchange public key (partners pin it)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from amparo.errors import BadInput, Conflict, NotFound
@@ -301,8 +301,10 @@ def add_entries_bulk(session: Session, *, bank_id: int, entries: Sequence[NewEnt
     conn = session.connection()
     table = BankEntryRow.__table__
     if new:
-        rows = conn.execute(
-            insert(BankEntryRow).returning(BankEntryRow.id, sort_by_parameter_order=True),
+        # Plain executemany (RETURNING with a guaranteed order goes row by row on SQLite), then
+        # the ids read back by the unique (bank, type, value).
+        conn.execute(
+            insert(BankEntryRow),
             [
                 {
                     "bank_id": bank_id,
@@ -319,17 +321,33 @@ def add_entries_bulk(session: Session, *, bank_id: int, entries: Sequence[NewEnt
                 for e in new
             ],
         )
-        new_ids = [int(r[0]) for r in rows]
+        new_by_type: dict[str, list[str]] = {}
+        for e in new:
+            new_by_type.setdefault(e.signal_type, []).append(e.value)
+        new_ids: list[int] = []
+        for stype, values in new_by_type.items():
+            for i in range(0, len(values), 500):
+                q_new = select(BankEntryRow.id, BankEntryRow.value).where(
+                    BankEntryRow.bank_id == bank_id,
+                    BankEntryRow.signal_type == stype,
+                    BankEntryRow.value.in_(values[i : i + 500]),
+                )
+                for eid, value in conn.execute(q_new):
+                    ids_of[(stype, str(value))] = int(eid)
+                    new_ids.append(int(eid))
         integrity_repo.seal_inserted(session, table, new_ids)  # type: ignore[arg-type]
-        for e, eid in zip(new, new_ids, strict=True):
-            ids_of[(e.signal_type, e.value)] = eid
-        fed = [
-            {"signal_type": e.signal_type, "entry_id": eid, "op": "add", "value": e.value}
-            for e, eid in zip(new, new_ids, strict=True)
-            if e.signal_type in HAMMING_TYPES
-        ]
-        if fed:
-            seqs = conn.execute(insert(IndexChangeRow).returning(IndexChangeRow.seq, sort_by_parameter_order=True), fed)
+        hamming = sorted(ids_of[(e.signal_type, e.value)] for e in new if e.signal_type in HAMMING_TYPES)
+        for i in range(0, len(hamming), 500):
+            seqs = conn.execute(
+                insert(IndexChangeRow)
+                .from_select(
+                    ["signal_type", "entry_id", "op", "value"],
+                    select(BankEntryRow.signal_type, BankEntryRow.id, literal("add"), BankEntryRow.value)
+                    .where(BankEntryRow.id.in_(hamming[i : i + 500]))
+                    .order_by(BankEntryRow.id),
+                )
+                .returning(IndexChangeRow.seq)
+            )
             integrity_repo.seal_inserted(session, IndexChangeRow.__table__, [int(r[0]) for r in seqs])  # type: ignore[arg-type]
     feed = [
         {"bank_id": bank_id, "entry_id": ids_of[k], "op": "add", "signal_type": k[0], "value": k[1],

@@ -305,3 +305,15 @@ def entry_ids_by_external(session: Session, *, bank_id: int, external_ids: list[
             )
         )
     return out
+
+
+def external_id_of(session: Session, *, bank: str, signal_type: str, value: str) -> str | None:
+    """The partner's id of a hash held in a bank (NCMEC feedback names the entry), if any."""
+    from amparo.store.tables import BankEntryRow, BankRow
+
+    return session.scalar(
+        select(BankEntryRow.external_id)
+        .join(BankRow, BankRow.id == BankEntryRow.bank_id)
+        .where(BankRow.name == bank, BankEntryRow.signal_type == signal_type, BankEntryRow.value == value)
+        .limit(1)
+    )
