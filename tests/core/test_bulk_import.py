@@ -136,3 +136,18 @@ def test_entries_added_one_by_one_after_an_import_get_fresh_ids(service: Any) ->
     assert len(svc.matcher.pdq) == 51
     report = run_verify(svc)
     assert report["ok"], report["problems"] or report["first_broken"]
+
+
+def test_an_imported_bank_reaches_the_partner_feed(service: Any) -> None:
+    """A published bank filled by a bulk import: every new entry is in the bank change feed that
+    Amparo-to-Amparo partners pull (banks/exchanges/publishing.py), once, with its value."""
+    from amparo.store import exchanges_repo
+
+    svc = service
+    bank_id = make_bank(svc)
+    hashes = rand_pdqs(1500)
+    import_text(svc.db, svc.pipeline, who(svc), bank="B", text="".join(f"pdq {h}\n" for h in hashes), fmt="pytx")
+    with svc.db.session() as s:
+        rows = exchanges_repo.bank_changes_after(s, bank_id=bank_id, seq=0, limit=10_000)
+    assert [r.op for r in rows] == ["add"] * 1500
+    assert sorted(r.value for r in rows) == sorted(hashes)

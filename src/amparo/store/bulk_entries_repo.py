@@ -29,7 +29,7 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
-from sqlalchemy import literal, select
+from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session
 
 from amparo.errors import AmparoError, BadInput
@@ -38,6 +38,7 @@ from amparo.store import banks_repo, integrity_repo
 from amparo.store.banks_repo import HAMMING_TYPES, OPINIONS, NewEntry
 from amparo.store.bulk_writers import TABLE, PgWriter, SqliteWriter, safe_text
 from amparo.store.tables import BankEntryRow, IndexChangeRow, utcnow
+from amparo.store.tables_exchanges import BankChangeRow
 
 BULK_OP = "bulk"
 CHUNK = 50_000
@@ -140,9 +141,23 @@ def bulk_add_entries(
             session.add(
                 IndexChangeRow(signal_type="pdq", entry_id=result.first_id, op=BULK_OP, value=str(result.last_id))
             )
+        _feed_bank_changes(session, bank_id, result.first_id, result.last_id)
     writer.finish()
     session.flush()
     return result
+
+
+def _feed_bank_changes(session: Session, bank_id: int, first_id: int, last_id: int) -> None:
+    """The new rows into the bank change feed (what Amparo-to-Amparo partners pull), in one
+    INSERT ... SELECT: an imported bank that is published reaches its partners like any add."""
+    e = BankEntryRow.__table__
+    src = (
+        select(e.c.bank_id, e.c.id, literal("add"), e.c.signal_type, e.c.value, e.c.opinion)
+        .where(e.c.bank_id == bank_id, e.c.id >= first_id, e.c.id <= last_id)
+        .order_by(e.c.id)
+    )
+    bc = BankChangeRow.__table__
+    session.execute(insert(bc).from_select(["bank_id", "entry_id", "op", "signal_type", "value", "opinion"], src))
 
 
 # ---------------------------------------------------------------------------------- duplicates
