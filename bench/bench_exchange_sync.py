@@ -149,7 +149,7 @@ def main() -> None:
         bm.create_bank(s, who, name="base", category="csam")
     for i in range(0, len(base), 20_000):
         with svc.db.session() as s:
-            bm.add_entries(s, who, bank="base", entries=[NewEntry("pdq", x) for x in base[i : i + 20_000]], bulk=True)
+            bm.bulk_add(s, who, bank="base", entries=[NewEntry("pdq", x) for x in base[i : i + 20_000]])
     with svc.db.session() as s:
         operations.add_exchange(
             s,

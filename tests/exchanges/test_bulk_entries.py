@@ -1,44 +1,40 @@
-"""`banks_repo.add_entries_bulk` (what exchange syncs write with) keeps every invariant of
-`add_entries`: ids in input order, upserts, the index and bank change feeds, and sealed rows."""
+"""What an exchange sync writes with (`banks.management.bulk_add`, the bulk import path) keeps the
+invariants partners and replicas rely on: upserts, the index and bank change feeds (an opinion
+change included), sealed rows, and lookups."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from amparo.banks import management as bm
+from amparo.domain.signals import Signal
 from amparo.integrity.verify import check_all
 from amparo.store import banks_repo, exchanges_repo
 from amparo.store.banks_repo import NewEntry
 
 
-def test_bulk_add_matches_the_orm_path(service: Any, who: Any) -> None:
+def test_a_sync_page_upserts_and_feeds_partners_and_the_index(service: Any, who: Any) -> None:
     a, b, c, m = "a" * 64, "b" * 64, "c" * 64, "d" * 32
     with service.db.session() as s:
         bm.create_bank(s, who, name="x", category="csam")
-        first = bm.add_entries(s, who, bank="x", entries=[NewEntry("pdq", a)], bulk=True)
+        bm.bulk_add(s, who, bank="x", entries=[NewEntry("pdq", a)])
     with service.db.session() as s:
-        ids = bm.add_entries(
-            s, who, bank="x", bulk=True,
+        r = bm.bulk_add(
+            s, who, bank="x",
             entries=[NewEntry("pdq", b), NewEntry("pdq", a, "negative"), NewEntry("md5", m), NewEntry("pdq", c),
                      NewEntry("pdq", b)],
         )  # fmt: skip
-    assert ids[1] == first[0] and ids[0] == ids[4] and len(set(ids)) == 4
+    assert (r.inserted, r.updated) == (3, 1)
     with service.db.session() as s:
         bank = banks_repo.get_bank(s, name="x")
         rows = {e.value: e for e in banks_repo.list_entries(s, bank_id=bank.id)}
-        assert rows[a].opinion == "negative" and rows[b].pdq_origin == "imported" and rows[m].pdq_origin is None
-        assert [r.op for r in banks_repo.index_changes_after(s, signal_type="pdq", seq=0)] == ["add"] * 3
+        assert len(rows) == 4 and rows[a].opinion == "negative" and rows[m].pdq_origin is None
         feed = exchanges_repo.bank_changes_after(s, bank_id=bank.id, seq=0, limit=100)
-        assert [(r.value, r.opinion) for r in feed][-4:] == [
-            (b, "positive"),
-            (a, "negative"),
-            (m, "positive"),
-            (c, "positive"),
-        ]
+        last = {r.value: (r.op, r.opinion) for r in feed}  # in seq order: the last change of each wins
+        assert last == {a: ("add", "negative"), b: ("add", "positive"), m: ("add", "positive"), c: ("add", "positive")}
         assert all(t.ok for t in check_all(s, service.db.sealer)), [
             t.to_dict() for t in check_all(s, service.db.sealer) if not t.ok
         ]
     service.matcher.refresh()
-    from amparo.domain.signals import Signal
-
     assert service.matcher.lookup([Signal("pdq", c, 100)]).matches
+    assert service.matcher.lookup([Signal("pdq", b, 100)]).matches

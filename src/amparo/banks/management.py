@@ -83,12 +83,11 @@ def delete_bank(s: Session, who: Acting, *, name: str) -> int:
 
 
 def add_entries(
-    s: Session, who: Acting, *, bank: str, entries: list[NewEntry], via: str = "hashes", bulk: bool = False
+    s: Session, who: Acting, *, bank: str, entries: list[NewEntry], via: str = "hashes"
 ) -> list[int]:
-    """`bulk`: large batches (exchange syncs) written with Core executemany (banks_repo.add_entries_bulk)."""
+    """Add entries one transaction, one audit record; large batches go through bulk_add."""
     b = banks_repo.get_bank(s, name=bank)
-    add = banks_repo.add_entries_bulk if bulk else banks_repo.add_entries
-    ids = add(s, bank_id=b.id, entries=entries)
+    ids = banks_repo.add_entries(s, bank_id=b.id, entries=entries)
     who.record(
         s,
         names.BANK_ENTRY_ADD,

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from amparo.errors import BadInput, Conflict, NotFound
-from amparo.store.tables import BankEntryRow, BankRow, IndexChangeRow, utcnow
+from amparo.store.tables import BankEntryRow, BankRow, IndexChangeRow
 from amparo.store.tables_exchanges import BankChangeRow
 
 CATEGORIES = ("csam", "ncii", "other")
@@ -263,101 +263,6 @@ def add_entries(session: Session, *, bank_id: int, entries: Sequence[NewEntry]) 
         session.execute(insert(BankChangeRow), feed)
     ids = [r.id for r in order]
     return ids
-
-
-def add_entries_bulk(session: Session, *, bank_id: int, entries: Sequence[NewEntry]) -> list[int]:
-    """`add_entries` for large batches (exchange syncs): the same rows, feeds and seals, written with
-    Core executemany instead of one ORM object per row. New entries are inserted; an existing
-    (bank, type, value) gets the new opinion. Returns the entry ids in input order."""
-    from amparo.store import integrity_repo
-
-    for e in entries:
-        _check_opinion(e.opinion)
-    latest: dict[tuple[str, str], NewEntry] = {}
-    for e in entries:
-        latest[(e.signal_type, e.value)] = e
-    found: dict[tuple[str, str], tuple[int, str, bool]] = {}
-    by_type: dict[str, list[str]] = {}
-    for t, v in latest:
-        by_type.setdefault(t, []).append(v)
-    for stype, values in by_type.items():
-        for i in range(0, len(values), 500):
-            q = select(BankEntryRow.id, BankEntryRow.value, BankEntryRow.opinion, BankEntryRow.enabled).where(
-                BankEntryRow.bank_id == bank_id,
-                BankEntryRow.signal_type == stype,
-                BankEntryRow.value.in_(values[i : i + 500]),
-            )
-            for eid, value, opinion, enabled in session.execute(q):
-                found[(stype, value)] = (int(eid), str(opinion), bool(enabled))
-    # Existing entries: a changed opinion is an update (sealed by the session's bulk-update hook).
-    changed: dict[str, list[int]] = {}
-    for key, (eid, opinion, _) in found.items():
-        if latest[key].opinion != opinion:
-            changed.setdefault(latest[key].opinion, []).append(eid)
-    for opinion, ids in changed.items():
-        session.execute(update(BankEntryRow).where(BankEntryRow.id.in_(ids)).values(opinion=opinion))
-    ids_of = {k: v[0] for k, v in found.items()}
-    new = [e for k, e in latest.items() if k not in found]
-    conn = session.connection()
-    table = BankEntryRow.__table__
-    if new:
-        # Plain executemany (RETURNING with a guaranteed order goes row by row on SQLite), then
-        # the ids read back by the unique (bank, type, value).
-        conn.execute(
-            insert(BankEntryRow),
-            [
-                {
-                    "bank_id": bank_id,
-                    "signal_type": e.signal_type,
-                    "value": e.value,
-                    "opinion": e.opinion,
-                    "enabled": True,
-                    "note": e.note,
-                    "external_id": e.external_id,
-                    "entry_metadata": e.metadata or {},
-                    "created_at": utcnow(),
-                    "pdq_origin": (e.pdq_origin or "imported") if e.signal_type == "pdq" else None,
-                }
-                for e in new
-            ],
-        )
-        new_by_type: dict[str, list[str]] = {}
-        for e in new:
-            new_by_type.setdefault(e.signal_type, []).append(e.value)
-        new_ids: list[int] = []
-        for stype, values in new_by_type.items():
-            for i in range(0, len(values), 500):
-                q_new = select(BankEntryRow.id, BankEntryRow.value).where(
-                    BankEntryRow.bank_id == bank_id,
-                    BankEntryRow.signal_type == stype,
-                    BankEntryRow.value.in_(values[i : i + 500]),
-                )
-                for eid, value in conn.execute(q_new):
-                    ids_of[(stype, str(value))] = int(eid)
-                    new_ids.append(int(eid))
-        integrity_repo.seal_inserted(session, table, new_ids)  # type: ignore[arg-type]
-        hamming = sorted(ids_of[(e.signal_type, e.value)] for e in new if e.signal_type in HAMMING_TYPES)
-        for i in range(0, len(hamming), 500):
-            seqs = conn.execute(
-                insert(IndexChangeRow)
-                .from_select(
-                    ["signal_type", "entry_id", "op", "value"],
-                    select(BankEntryRow.signal_type, BankEntryRow.id, literal("add"), BankEntryRow.value)
-                    .where(BankEntryRow.id.in_(hamming[i : i + 500]))
-                    .order_by(BankEntryRow.id),
-                )
-                .returning(IndexChangeRow.seq)
-            )
-            integrity_repo.seal_inserted(session, IndexChangeRow.__table__, [int(r[0]) for r in seqs])  # type: ignore[arg-type]
-    feed = [
-        {"bank_id": bank_id, "entry_id": ids_of[k], "op": "add", "signal_type": k[0], "value": k[1],
-         "opinion": e.opinion}
-        for k, e in latest.items()
-        if k not in found or found[k][2]
-    ]  # fmt: skip
-    if feed:
-        conn.execute(insert(BankChangeRow), feed)
-    return [ids_of[(e.signal_type, e.value)] for e in entries]
 
 
 def add_entry(

@@ -154,7 +154,8 @@ class SyncEngine:
                 raise Conflict(f"lost the lease on exchange {name!r}")
             b = banks_repo.get_bank(s, name=bank)
             if adds:
-                management.add_entries(s, who, bank=bank, entries=adds, via=via, bulk=True)
+                # the bulk path (COPY on PostgreSQL, one index feed marker a page), as imports
+                management.bulk_add(s, who, bank=bank, entries=adds, details={"via": via})
             n_removed = 0
             if removes or gone_ids:
                 ids = exchanges_repo.entry_ids_by_values(s, bank_id=b.id, pairs=removes)
