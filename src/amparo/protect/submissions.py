@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from amparo.audit import names
 from amparo.banks import management
 from amparo.domain.matches import SELF_SUBMITTED_SOURCE
-from amparo.errors import BadInput, NotFound
+from amparo.errors import BadInput, Conflict, NotFound
 from amparo.protect.config import ProtectSettings
 from amparo.signals.hashes.cryptographic import MD5
 from amparo.signals.hashes.pdq import normalise_pdq
@@ -195,7 +195,7 @@ class SelfSubmissions:
                     description="Hashes people submitted of their own images on /protect (unverified)",
                     pdq_threshold=self.config.pdq_threshold,
                 )
-        except IntegrityError:
+        except (IntegrityError, Conflict):  # created meanwhile by a concurrent first submission
             pass
 
     # -- status and withdrawal -----------------------------------------------------------
