@@ -123,25 +123,23 @@ def add_video_routes(router: APIRouter, videos: VideoFlow, *, caller: Any, setti
         except ProxyError as e:
             return _error(e)
 
-    @router.get("/v1/videos/{video_id}", summary="A video job")
-    async def retrieve(request: Request, video_id: str) -> JSONResponse:
+    async def on_job(request: Request, video_id: str, act: Any) -> JSONResponse:
+        """`act(video_id, owner=...)` on one of the caller's jobs, in a worker thread."""
         try:
             key_name = await caller(request)
             if not valid_video_id(video_id):
                 raise not_found()
-            return JSONResponse(await run_in_threadpool(lambda: videos.retrieve(video_id, owner=key_name)))
+            return JSONResponse(await run_in_threadpool(lambda: act(video_id, owner=key_name)))
         except ProxyError as e:
             return _error(e)
 
+    @router.get("/v1/videos/{video_id}", summary="A video job")
+    async def retrieve(request: Request, video_id: str) -> JSONResponse:
+        return await on_job(request, video_id, videos.retrieve)
+
     @router.delete("/v1/videos/{video_id}", summary="Delete a video job and its files")
     async def delete(request: Request, video_id: str) -> JSONResponse:
-        try:
-            key_name = await caller(request)
-            if not valid_video_id(video_id):
-                raise not_found()
-            return JSONResponse(await run_in_threadpool(lambda: videos.delete(video_id, owner=key_name)))
-        except ProxyError as e:
-            return _error(e)
+        return await on_job(request, video_id, videos.delete)
 
     @router.get("/v1/videos/{video_id}/content", summary="Download a released video, thumbnail or spritesheet")
     async def content(request: Request, video_id: str) -> Response:
