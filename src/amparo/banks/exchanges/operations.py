@@ -79,43 +79,34 @@ def remove_exchange(session: Any, who: Acting, *, name: str) -> None:
     record_audit(session, who, names.EXCHANGE_REMOVE, "exchange", name, {"kind": row.kind, "bank": row.bank})
 
 
-def submit_to(
-    service: Any, who: Acting, *, name: str, records: list[Record], registry: ExchangeRegistry | None = None
-) -> int:
+def _client_of(service: Any, name: str, registry: ExchangeRegistry | None) -> Any:
+    """The named exchange's client, built from its stored (non-secret) config."""
     with service.db.session() as s:
         ex = exchanges_repo.get_exchange(s, name=name)
         kind, config = ex.kind, dict(ex.config or {})
-    client = (registry or default_registry()).get(kind).build(config, service)
-    n = client.submit(records)
+    return (registry or default_registry()).get(kind).build(config, service)
+
+
+def _audit_sent(service: Any, who: Acting, action: str, name: str, details: dict[str, Any]) -> None:
     with service.db.session() as s:
-        record_audit(
-            s,
-            who,
-            names.EXCHANGE_SUBMIT,
-            "exchange",
-            name,
-            {"count": n, "signal_types": sorted({r.signal_type for r in records})},
-        )
+        record_audit(s, who, action, "exchange", name, details)
+
+
+def submit_to(
+    service: Any, who: Acting, *, name: str, records: list[Record], registry: ExchangeRegistry | None = None
+) -> int:
+    n = _client_of(service, name, registry).submit(records)
+    types = sorted({r.signal_type for r in records})
+    _audit_sent(service, who, names.EXCHANGE_SUBMIT, name, {"count": n, "signal_types": types})
     return n
 
 
 def feedback_to(
     service: Any, who: Acting, *, name: str, items: list[Feedback], registry: ExchangeRegistry | None = None
 ) -> int:
-    with service.db.session() as s:
-        ex = exchanges_repo.get_exchange(s, name=name)
-        kind, config = ex.kind, dict(ex.config or {})
-    client = (registry or default_registry()).get(kind).build(config, service)
-    n = client.feedback(items)
-    with service.db.session() as s:
-        record_audit(
-            s,
-            who,
-            names.EXCHANGE_FEEDBACK_SENT,
-            "exchange",
-            name,
-            {"count": n, "kinds": sorted({f.kind for f in items})},
-        )
+    n = _client_of(service, name, registry).feedback(items)
+    kinds = sorted({f.kind for f in items})
+    _audit_sent(service, who, names.EXCHANGE_FEEDBACK_SENT, name, {"count": n, "kinds": kinds})
     return n
 
 
