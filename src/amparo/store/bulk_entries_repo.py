@@ -150,14 +150,14 @@ def bulk_add_entries(
 def _feed_bank_changes(session: Session, bank_id: int, first_id: int, last_id: int) -> None:
     """The new rows into the bank change feed (what Amparo-to-Amparo partners pull), in one
     INSERT ... SELECT: an imported bank that is published reaches its partners like any add."""
-    e = BankEntryRow.__table__
+    e = BankEntryRow
     src = (
-        select(e.c.bank_id, e.c.id, literal("add"), e.c.signal_type, e.c.value, e.c.opinion)
-        .where(e.c.bank_id == bank_id, e.c.id >= first_id, e.c.id <= last_id)
-        .order_by(e.c.id)
+        select(e.bank_id, e.id, literal("add"), e.signal_type, e.value, e.opinion)
+        .where(e.bank_id == bank_id, e.id >= first_id, e.id <= last_id)
+        .order_by(e.id)
     )
-    bc = BankChangeRow.__table__
-    session.execute(insert(bc).from_select(["bank_id", "entry_id", "op", "signal_type", "value", "opinion"], src))
+    cols = ["bank_id", "entry_id", "op", "signal_type", "value", "opinion"]
+    session.execute(insert(BankChangeRow).from_select(cols, src))
 
 
 # ---------------------------------------------------------------------------------- duplicates
