@@ -38,3 +38,33 @@ def test_a_sync_page_upserts_and_feeds_partners_and_the_index(service: Any, who:
     service.matcher.refresh()
     assert service.matcher.lookup([Signal("pdq", c, 100)]).matches
     assert service.matcher.lookup([Signal("pdq", b, 100)]).matches
+
+
+def _cache_sizes(service: Any) -> set[int]:
+    with service.db.session() as s:
+        return {int(s.connection().exec_driver_sql("PRAGMA cache_size").scalar_one())}
+
+
+def test_an_import_gives_the_connection_its_page_cache_back_even_when_it_fails(service: Any, who: Any) -> None:
+    if service.db.engine.dialect.name != "sqlite":
+        return
+    before = _cache_sizes(service)
+
+    def entries_then_a_bad_line() -> Any:
+        yield from (NewEntry("pdq", f"{i:064x}") for i in range(3000))
+        raise ValueError("line 3001: not a hash")
+
+    with service.db.session() as s:
+        bm.create_bank(s, who, name="x", category="csam")
+        bm.bulk_add(s, who, bank="x", entries=[NewEntry("pdq", "e" * 64)])
+    assert _cache_sizes(service) == before
+    try:
+        with service.db.session() as s:
+            bm.bulk_add(s, who, bank="x", entries=entries_then_a_bad_line())
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("the bad line must fail the import")
+    assert _cache_sizes(service) == before
+    with service.db.session() as s:  # and the failed import left nothing behind
+        assert len(banks_repo.list_entries(s, bank_id=banks_repo.get_bank(s, name="x").id)) == 1
