@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from amparo.store.tables import EventRow, GenerationOutputRow, GenerationRow, LegalReportRow
+from amparo.store.tables_audit import AuditRecordRow
 from amparo.store.tables_review import (
     AppealRow,
-    AuditRecordRow,
     CaseDecisionRow,
     CaseItemRow,
     CaseRow,
