@@ -14,7 +14,7 @@ from amparo.cli.verify import run_verify
 from amparo.domain.items import Item
 from amparo.provenance.watermark_samples import draw_benign_image
 from amparo.store import banks_repo
-from amparo.store.tables import GenerationRow
+from amparo.store.tables_events import GenerationRow
 from amparo.store.tables_review import CaseRow
 
 
