@@ -110,3 +110,6 @@ def test_record_verbs_import_no_runtime_and_work(tmp_path) -> None:  # type: ign
             assert first["key"].startswith("amp_") and first["name"] == args[2]
         if args[:2] == ["banks", "list"]:
             assert first["name"] == "b1" and first["category"] == "csam"
+    # Each process closed its connections before exiting (main() collects before it freezes the
+    # heap for a quick exit): SQLite checkpointed and removed its write-ahead log.
+    assert not list((tmp_path / "data").glob("amparo.db-*"))

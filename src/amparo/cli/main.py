@@ -7,6 +7,7 @@ top-level help is printed without importing any verb (a test checks it agrees wi
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 from typing import Any
@@ -117,7 +118,20 @@ app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit:
+        settle_for_exit()
+        raise
+
+
+def settle_for_exit() -> None:
+    """Interpreter shutdown walks every object left in several full collections: for a CLI that
+    loaded SQLAlchemy, the ORM and Typer, a fifth of a light verb's time (about 0.1 s here).
+    Collect once what the verb left behind (closing its database connections as before), then
+    freeze the rest, which is reclaimed with the process; atexit handlers still run."""
+    gc.collect()
+    gc.freeze()
 
 
 if __name__ == "__main__":
