@@ -23,7 +23,7 @@ from amparo.reports.transparency import transparency_report
 from amparo.reports.transparency_export import csv_parts, xlsx_bytes
 from amparo.service import Service
 from amparo.settings import Settings
-from amparo.store.tables import EventRow
+from amparo.store.tables_events import EventRow
 
 START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
 LABELS = ("csam_known", "csam_request", "ncii_known", "sexual_deepfake", "nudify_request", "adult_explicit",

@@ -98,7 +98,7 @@ def fill_ledger(svc: Any, first: int, n: int, real: bytes | None) -> None:
     import sqlalchemy as sa
 
     from amparo.signals.hashes.vpdq import hash_video
-    from amparo.store.tables import GenerationRow
+    from amparo.store.tables_events import GenerationRow
     from amparo.store.tables_video_gen import GenerationVideoFrameRow
 
     now = __import__("datetime").datetime.now(__import__("datetime").UTC)

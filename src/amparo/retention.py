@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from amparo.store.tables import AccountAttemptRow, EventRow
+from amparo.store.tables_events import AccountAttemptRow, EventRow
 
 
 def run_retention(service: Any, *, now: datetime | None = None) -> dict[str, int]:

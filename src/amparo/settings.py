@@ -1,4 +1,4 @@
-"""One typed Settings object, read from AMPARO_* environment variables."""
+"""One typed Settings object, read from AMPARO_* environment variables (env_settings.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from amparo.env_settings import EnvSettings, setting
 from amparo.errors import ConfigurationError
 
 
@@ -17,11 +15,11 @@ def default_data_dir() -> Path:
     return Path(base) / "amparo"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AMPARO_", extra="ignore")
+class Settings(EnvSettings):
+    env_prefix = "AMPARO_"
 
-    environment: str = Field("dev", description="dev | test | production")
-    data_dir: Path = Field(default_factory=default_data_dir)
+    environment: str = setting(default="dev", description="dev | test | production")
+    data_dir: Path = setting(default_factory=default_data_dir)
     database_url: str | None = None  # default: SQLite (WAL) in data_dir
 
     # Input limits: bad input is refused before decoding.

@@ -12,7 +12,7 @@ from amparo.domain.items import Context, Item, ItemKind
 from amparo.errors import BadInput
 from amparo.store import banks_repo, events_repo
 from amparo.store.banks_repo import NewEntry
-from amparo.store.tables import LegalReportRow
+from amparo.store.tables_events import LegalReportRow
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from standins import install_standins
 from amparo.cases.roles import Actor
 from amparo.cases.workflow import DecisionInput
 from amparo.store import review_repo
-from amparo.store.tables import LegalReportRow
+from amparo.store.tables_events import LegalReportRow
 
 
 def test_case_report_and_appeal(service, live_api, shared_data) -> None:

@@ -159,7 +159,7 @@ def test_nudity_cases_wait_for_a_reviewer_and_nothing_is_reported(service, share
 
     from amparo.domain.items import Context, Item
     from amparo.store import review_repo
-    from amparo.store.tables import LegalReportRow
+    from amparo.store.tables_events import LegalReportRow
 
     photo = (shared_data / "pdq" / "bridge-mods" / "aaa-orig.jpg").read_bytes()
     dets = install_standins(service)

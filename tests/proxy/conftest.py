@@ -57,7 +57,7 @@ class Proxy:
     keys: dict[str, str]
 
     def generations(self) -> list[Any]:
-        from amparo.store.tables import GenerationRow
+        from amparo.store.tables_events import GenerationRow
 
         with self.service.db.session() as s:
             return list(s.query(GenerationRow).order_by(GenerationRow.id))

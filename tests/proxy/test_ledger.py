@@ -19,7 +19,7 @@ from amparo.proxy.ledger import (
 )
 from amparo.proxy.media_store import MediaStore
 from amparo.service import Service
-from amparo.store.tables import GenerationOutputRow, GenerationRow
+from amparo.store.tables_events import GenerationOutputRow, GenerationRow
 
 
 def entry(prompt: str = "a red kite", *, returned: bool = True) -> LedgerEntry:

@@ -11,7 +11,7 @@ from amparo.domain.matches import Match
 from amparo.domain.signals import Classification
 from amparo.domain.verdicts import Decision, Reason, Verdict
 from amparo.store import events_repo
-from amparo.store.tables import EventRow
+from amparo.store.tables_events import EventRow
 
 LABELS = (
     "csam_known",

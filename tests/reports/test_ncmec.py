@@ -170,7 +170,7 @@ def test_a_report_being_sent_elsewhere_is_not_sent_twice_and_unconfigured_target
     import pytest
 
     from amparo.errors import Conflict
-    from amparo.store.tables import LegalReportRow
+    from amparo.store.tables_events import LegalReportRow
 
     url, standin = ncmec
     confirmed_case(service, make_actor(service, "rita", "reviewer"))

@@ -18,7 +18,7 @@ from amparo.reports.sor_client import enqueue_statements, record_by_decision_id
 from amparo.reports.transparency import transparency_report, wilson
 from amparo.reports.transparency_export import csv_parts, xlsx_bytes
 from amparo.store import reports_repo
-from amparo.store.tables import EventRow
+from amparo.store.tables_events import EventRow
 from reports.conftest import make_actor
 from reports.synth import add_event, year_of_events
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import delete, text, update
 
 from amparo.audit.trail import AuditTrail
-from amparo.store.tables_review import AuditHeadRow, AuditRecordRow
+from amparo.store.tables_audit import AuditHeadRow, AuditRecordRow
 
 
 def _append(db: Any, trail: AuditTrail, n: int, *, who: str = "rita") -> None:

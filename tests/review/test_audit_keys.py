@@ -94,7 +94,7 @@ def test_pinned_key_id_refuses_a_swapped_local_key(db: Any, trail: AuditTrail, s
 def test_incremental_verify_starts_from_the_last_verified_head(db: Any, trail: AuditTrail) -> None:
     from sqlalchemy import update
 
-    from amparo.store.tables_review import AuditRecordRow
+    from amparo.store.tables_audit import AuditRecordRow
 
     _append(db, trail, 5)
     full = verify(db, trail)

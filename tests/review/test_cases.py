@@ -13,7 +13,7 @@ from amparo.cases.stats import review_stats
 from amparo.cases.workflow import CaseItemInput, DecisionInput
 from amparo.errors import BadInput, Conflict, Forbidden
 from amparo.store import banks_repo, evidence_repo, review_repo
-from amparo.store.tables_review import AuditRecordRow
+from amparo.store.tables_audit import AuditRecordRow
 from review.media import draw_landscape
 
 

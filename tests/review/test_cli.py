@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from amparo.cli.main import app
 from amparo.store.database import Database
-from amparo.store.tables_review import AuditRecordRow
+from amparo.store.tables_audit import AuditRecordRow
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from amparo.evidence.vault import Vault
-from amparo.store.tables_review import AuditRecordRow, EvidenceItemRow
+from amparo.store.tables_audit import AuditRecordRow
+from amparo.store.tables_review import EvidenceItemRow
 
 CHILD = Path(__file__).with_name("crash_child.py")
 REPO = Path(__file__).resolve().parents[2]

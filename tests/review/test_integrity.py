@@ -14,7 +14,7 @@ from amparo.cli.verify import run_verify
 from amparo.domain.items import Item
 from amparo.provenance.watermark_samples import draw_benign_image
 from amparo.store import banks_repo
-from amparo.store.tables import GenerationRow
+from amparo.store.tables_events import GenerationRow
 from amparo.store.tables_review import CaseRow
 
 
@@ -333,3 +333,14 @@ def test_forged_index_change_is_found(populated: Any) -> None:
     assert run_verify(svc)["ok"]
     _sql(svc, "INSERT INTO index_changes (signal_type, entry_id, op, value) VALUES ('pdq', 3, 'remove', NULL)")
     assert "index_changes row 2 is not sealed" in _broken(svc)["first_broken"]
+
+
+def test_covered_names_are_exactly_the_sealed_tables() -> None:
+    """integrity_repo names its covered tables (so that a light process need not declare them all):
+    each name is a table with a MAC column, and every table with one is named."""
+    from amparo.integrity.mac import MAC_COLUMN
+    from amparo.store import integrity_repo, schema
+
+    sealed = {t.name for t in schema.metadata.tables.values() if MAC_COLUMN in t.c}
+    assert set(integrity_repo.COVERED) == sealed
+    assert len(integrity_repo.COVERED) == len(sealed)

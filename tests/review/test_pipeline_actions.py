@@ -10,7 +10,7 @@ from sqlalchemy import select
 from amparo.domain import Context, Item
 from amparo.signals.hashes.pdq import pdq_of_bytes
 from amparo.store import banks_repo, evidence_repo, review_repo
-from amparo.store.tables_review import AuditRecordRow
+from amparo.store.tables_audit import AuditRecordRow
 from review.media import draw_landscape
 
 

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from amparo.store.tables_review import AuditRecordRow, UiSessionRow
+from amparo.store.tables_audit import AuditRecordRow
+from amparo.store.tables_review import UiSessionRow
 from review.conftest import PASSWORD
 from review.media import draw_landscape
 from review.ui_app import make_ui_app, seed_cases

@@ -16,7 +16,8 @@ from amparo.errors import BadInput, ConfigurationError, Conflict, NotFound
 from amparo.evidence.vault import EvidenceIntegrityError, Vault
 from amparo.signals.hashes.pdq import pdq_of_bytes
 from amparo.store import evidence_repo
-from amparo.store.tables_review import AuditRecordRow, EvidenceItemRow, EvidenceTombstoneRow
+from amparo.store.tables_audit import AuditRecordRow
+from amparo.store.tables_review import EvidenceItemRow, EvidenceTombstoneRow
 from review.media import draw_landscape
 
 ACTOR = {"actor": "sam", "actor_role": "senior_reviewer"}

@@ -56,7 +56,7 @@ def test_a_new_sighting_keeps_the_evidence_at_least_as_long_as_a_fresh_capture(s
     from sqlalchemy import update
 
     from amparo.store import evidence_repo
-    from amparo.store.tables_review import AuditRecordRow
+    from amparo.store.tables_audit import AuditRecordRow
 
     data = (shared_data / "pdq" / "reg-test" / "pen-and-coaster.png").read_bytes()
     with service.db.session() as s:

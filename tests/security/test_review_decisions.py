@@ -15,7 +15,7 @@ from review.ui_app import make_ui_app, seed_cases
 from sqlalchemy import select
 
 from amparo.store import banks_repo, review_repo
-from amparo.store.tables_review import AuditRecordRow
+from amparo.store.tables_audit import AuditRecordRow
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 

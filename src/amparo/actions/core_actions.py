@@ -6,7 +6,7 @@ from typing import Any
 
 from amparo.actions.base import ActionContext, ActionRegistry, FunctionAction
 from amparo.store import events_repo
-from amparo.store.tables import LegalReportRow
+from amparo.store.tables_events import LegalReportRow
 
 # Request labels whose attempts are counted against the account.
 ATTEMPT_LABELS = ("csam_request", "nudify_request", "sexual_deepfake_request")

@@ -72,7 +72,7 @@ class EntryPatch(BaseModel):
     note: str | None = Field(None, max_length=500)
 
 
-# The stored columns' widths (store/tables.py EventRow): longer is a clear 422, never a database error.
+# The stored columns' widths (store/tables_events.py EventRow): longer is a clear 422, never a database error.
 ACCOUNT_MAX, SURFACE_MAX, JURISDICTION_MAX = 200, 50, 20
 
 

@@ -28,7 +28,7 @@ from amparo.audit.signing import (
 )
 from amparo.errors import BadInput
 from amparo.store import audit_repo
-from amparo.store.tables_review import AuditRecordRow
+from amparo.store.tables_audit import AuditRecordRow
 
 CHECKPOINT_FORMAT = "amparo-audit-checkpoint/1"
 

@@ -23,7 +23,7 @@ from amparo.domain.labels import HARM_LABELS
 from amparo.errors import BadInput, ConfigurationError, Conflict, Forbidden, NotFound
 from amparo.evidence.vault import Vault
 from amparo.store import evidence_repo, review_repo
-from amparo.store.tables import LegalReportRow
+from amparo.store.tables_events import LegalReportRow
 from amparo.store.tables_review import AppealRow, CaseDecisionRow, CaseItemRow, CaseRow
 
 CONFIRM = "confirm"

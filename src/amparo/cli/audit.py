@@ -18,7 +18,7 @@ from amparo.store.database import Database
 
 def _open() -> tuple[Database, AuditTrail]:
     try:
-        settings = Settings()  # type: ignore[call-arg]
+        settings = Settings()
         settings.ensure_dirs()
         db = Database.sealed(settings.resolved_database_url, settings.keys_dir)  # checkpoints are sealed rows
         return db, AuditTrail(settings.keys_dir, pinned_key_id=settings.audit_key_id)

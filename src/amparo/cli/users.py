@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            settings = Settings()  # type: ignore[call-arg]
+            settings = Settings()
             settings.ensure_dirs()
             db = Database.sealed(settings.resolved_database_url, settings.keys_dir)
             db.migrate()

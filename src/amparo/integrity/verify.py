@@ -65,4 +65,4 @@ def _first_gap(ids: list[int]) -> int | None:
 
 
 def check_all(session: Session, sealer: RowSealer) -> list[TableCheck]:
-    return [check_table(session, sealer, n, t) for n, t in integrity_repo.COVERED_TABLES.items()]
+    return [check_table(session, sealer, n, t) for n, t in integrity_repo.covered_tables().items()]

@@ -32,7 +32,7 @@ from amparo.errors import AmparoError, ConfigurationError
 from amparo.evidence.master_key import load_master_key
 from amparo.settings import Settings
 from amparo.store.database import Database
-from amparo.store.tables import GenerationOutputRow, GenerationRow
+from amparo.store.tables_events import GenerationOutputRow, GenerationRow
 
 PROMPT_KEY_INFO = b"amparo-ledger-prompt/1"
 REQUEST_HASH_KEY_INFO = b"amparo-ledger-request-hash/1"

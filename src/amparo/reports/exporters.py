@@ -18,7 +18,7 @@ from amparo.audit.trail import AuditTrail
 from amparo.errors import AmparoError, Conflict, NotFound
 from amparo.store import reports_repo
 from amparo.store.database import Database
-from amparo.store.tables import LegalReportRow
+from amparo.store.tables_events import LegalReportRow
 
 log = logging.getLogger(__name__)
 

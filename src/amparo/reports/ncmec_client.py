@@ -23,7 +23,7 @@ from amparo.reports.exporters import NEEDS_REVIEW, REPORT_RETRACTED, ExportError
 from amparo.reports.ncmec_xml import Reporter, file_details_xml, report_xml, response_fields
 from amparo.reports.record import DecisionRecord, case_record
 from amparo.store import reports_repo
-from amparo.store.tables import LegalReportRow
+from amparo.store.tables_events import LegalReportRow
 
 EXTTEST_URL = "https://exttest.cybertip.org/ispws"
 PRODUCTION_URL = "https://report.cybertip.org/ispws"

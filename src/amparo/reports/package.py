@@ -35,7 +35,7 @@ from amparo.reports.package_summary import summary_pdf
 from amparo.reports.record import case_record, utc
 from amparo.store import reports_repo
 from amparo.store.database import Database
-from amparo.store.tables import GenerationRow
+from amparo.store.tables_events import GenerationRow
 
 FORMAT = "amparo-evidence-package/1"
 SEAL_INFO = b"amparo-package-seal/1"

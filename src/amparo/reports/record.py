@@ -17,7 +17,7 @@ from amparo.audit import names
 from amparo.errors import NotFound
 from amparo.reports.categories import RESTRICTIVE_DECISIONS, automated_system, category_for, keyword_for
 from amparo.store import reports_repo
-from amparo.store.tables import EventRow
+from amparo.store.tables_events import EventRow
 from amparo.store.tables_review import CaseRow
 
 GENERATED_SURFACES = ("generation", "edit")

@@ -22,7 +22,7 @@ from amparo.reports.record import (
 from amparo.reports.sor import SorConfig, checked_statement
 from amparo.reports.sor_schema import MAX_BATCH
 from amparo.store import reports_repo
-from amparo.store.tables import LegalReportRow
+from amparo.store.tables_events import LegalReportRow
 
 SANDBOX_NOTE = "The Commission onboards a platform to a sandbox first, then to production (docs/reports.md)."
 TARGET = "dsa_sor"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
-from amparo.store.tables_review import AuditCheckpointRow, AuditHeadRow, AuditRecordRow
+from amparo.store.tables_audit import AuditCheckpointRow, AuditHeadRow, AuditRecordRow
 
 HEAD_ID = 1
 ZERO_HASH = "0" * 64

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +19,26 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Every engine this process made that is still in memory (even as uncollected garbage): dispose_all.
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
 
 
 def make_engine(url: str) -> Engine:
+    engine = _make_engine(url)
+    _engines.add(engine)
+    return engine
+
+
+def dispose_all() -> None:
+    """Close the pooled connections of every engine still in memory: for a process that exits
+    without collecting its garbage (cli/main.py), as the collection would have (SQLite then
+    checkpoints its write-ahead log into the database file)."""
+    for engine in list(_engines):
+        engine.dispose()
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])

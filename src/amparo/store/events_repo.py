@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from amparo.domain.items import Item
 from amparo.domain.verdicts import Verdict
-from amparo.store.tables import AccountAttemptRow, EventRow, utcnow
+from amparo.store.tables import utcnow
+from amparo.store.tables_events import AccountAttemptRow, EventRow
 
 
 def record_event(session: Session, *, item: Item, verdict: Verdict, automated: bool = True) -> int:

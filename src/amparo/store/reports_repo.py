@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from amparo.store.tables import EventRow, GenerationOutputRow, GenerationRow, LegalReportRow
+from amparo.store.tables_audit import AuditRecordRow
+from amparo.store.tables_events import EventRow, GenerationOutputRow, GenerationRow, LegalReportRow
 from amparo.store.tables_review import (
     AppealRow,
-    AuditRecordRow,
     CaseDecisionRow,
     CaseItemRow,
     CaseRow,

@@ -8,7 +8,9 @@ from amparo.store.tables import Base
 
 # Table modules of other rooms; each registers its tables on the shared Base.
 _TABLE_MODULES = (
+    "amparo.store.tables_events",
     "amparo.store.tables_review",
+    "amparo.store.tables_audit",
     "amparo.store.tables_limits",
     "amparo.store.tables_video",
     "amparo.store.tables_exchanges",

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from amparo.store import review_repo
-from amparo.store.tables_review import AuditRecordRow
+from amparo.store.tables_audit import AuditRecordRow
 from review.browser.conftest import screenshot_dir
 from review.conftest import PASSWORD
 
