@@ -59,9 +59,10 @@ def principal(request: Request) -> ApiPrincipal:
     if not key:
         raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
     service = request.app.state.service
-    with service.db.session() as s:
-        p = keys_repo.authenticate(s, key=key)
-        if _due_for_touch(p.key_id):
+    with service.db.engine.connect() as c:  # a read: no ORM session on every request
+        p = keys_repo.authenticate(c, key=key)
+    if _due_for_touch(p.key_id):
+        with service.db.session() as s:
             keys_repo.touch_key(s, key_id=p.key_id)
     request.state.principal = p
     return p
