@@ -81,6 +81,15 @@ def bulk_add_entries(
     (one connection, used by this thread only); the unused tail of the last allocation is a gap."""
     dialect = session.get_bind().dialect.name
     writer: PgWriter | SqliteWriter = PgWriter(session) if dialect == "postgresql" else SqliteWriter(session)
+    try:
+        return _write(session, writer, bank_id, entries, chunk_size)
+    finally:
+        writer.restore()  # the connection's own settings back, whether the import failed or not
+
+
+def _write(
+    session: Session, writer: PgWriter | SqliteWriter, bank_id: int, entries: Iterable[NewEntry], chunk_size: int
+) -> BulkResult:
     sealer = integrity_repo.session_sealer(session)
     created_at = utcnow()
     fmt = _RowFormat(session, sealer, bank_id, created_at)
@@ -100,54 +109,49 @@ def bulk_add_entries(
             types[e.signal_type] = types.get(e.signal_type, 0) + 1
         return _Prepared(chunk.received, ids, items, rows, writer.encode(rows), xor, types)
 
-    try:
-        size = min(chunk_size, 1000)  # chunks grow to chunk_size: a small import allocates little
-        with ThreadPoolExecutor(1, thread_name_prefix="amparo-bulk") as helper:
+    size = min(chunk_size, 1000)  # chunks grow to chunk_size: a small import allocates little
+    with ThreadPoolExecutor(1, thread_name_prefix="amparo-bulk") as helper:
+        pending = helper.submit(prepare, writer.allocate(size))
+        while True:
+            ready = pending.result()  # a bad line raises here, in this thread
+            if not ready.received:
+                break
+            size = min(chunk_size, 2 * size)
             pending = helper.submit(prepare, writer.allocate(size))
-            while True:
-                ready = pending.result()  # a bad line raises here, in this thread
-                if not ready.received:
-                    break
-                size = min(chunk_size, 2 * size)
-                pending = helper.submit(prepare, writer.allocate(size))
-                result.received += ready.received
-                result.first_allocated = result.first_allocated or ready.ids[0]
-                inserted = writer.insert(ready.rows, ready.payload)
-                if not fmt.checked and inserted:
-                    fmt.check_sealed(inserted[0])
-                result.inserted += len(inserted)
-                if len(inserted) == len(ready.ids):
-                    for t, n in ready.types.items():
-                        result.signal_types[t] = result.signal_types.get(t, 0) + n
-                    xor = ready.xor
-                else:
-                    inserted_set = set(inserted)
-                    for i, e in zip(ready.ids, ready.items, strict=True):
-                        if i in inserted_set:
-                            result.signal_types[e.signal_type] = result.signal_types.get(e.signal_type, 0) + 1
-                    xor = sealer.presence_xor(TABLE, inserted) if sealer is not None and inserted else None
-                    rest = [e for i, e in zip(ready.ids, ready.items, strict=True) if i not in inserted_set]
-                    _update_existing(session, bank_id, rest, result)
-                if inserted:
-                    new_ids.append(np.asarray(inserted, np.int64))
-                    if xor is not None:
-                        presence.append(np.frombuffer(bytes.fromhex(xor), np.uint8))
-        if new_ids:
-            all_ids = np.concatenate(new_ids)
-            result.first_id, result.last_id = int(all_ids.min()), int(all_ids.max())
-            if sealer is not None:
-                acc = np.bitwise_xor.reduce(np.stack(presence), axis=0)
-                integrity_repo.count_bulk_inserted(
-                    session, TABLE, count=int(all_ids.size), presence_xor=bytes(acc).hex()
-                )
-            if any(t in HAMMING_TYPES for t in result.signal_types):
-                session.add(
-                    IndexChangeRow(signal_type="pdq", entry_id=result.first_id, op=BULK_OP, value=str(result.last_id))
-                )
-            _feed_bank_changes(session, bank_id, result.first_id, result.last_id)
-        writer.finish()
-    finally:
-        writer.restore()
+            result.received += ready.received
+            result.first_allocated = result.first_allocated or ready.ids[0]
+            inserted = writer.insert(ready.rows, ready.payload)
+            if not fmt.checked and inserted:
+                fmt.check_sealed(inserted[0])
+            result.inserted += len(inserted)
+            if len(inserted) == len(ready.ids):
+                for t, n in ready.types.items():
+                    result.signal_types[t] = result.signal_types.get(t, 0) + n
+                xor = ready.xor
+            else:
+                inserted_set = set(inserted)
+                for i, e in zip(ready.ids, ready.items, strict=True):
+                    if i in inserted_set:
+                        result.signal_types[e.signal_type] = result.signal_types.get(e.signal_type, 0) + 1
+                xor = sealer.presence_xor(TABLE, inserted) if sealer is not None and inserted else None
+                rest = [e for i, e in zip(ready.ids, ready.items, strict=True) if i not in inserted_set]
+                _update_existing(session, bank_id, rest, result)
+            if inserted:
+                new_ids.append(np.asarray(inserted, np.int64))
+                if xor is not None:
+                    presence.append(np.frombuffer(bytes.fromhex(xor), np.uint8))
+    if new_ids:
+        all_ids = np.concatenate(new_ids)
+        result.first_id, result.last_id = int(all_ids.min()), int(all_ids.max())
+        if sealer is not None:
+            acc = np.bitwise_xor.reduce(np.stack(presence), axis=0)
+            integrity_repo.count_bulk_inserted(session, TABLE, count=int(all_ids.size), presence_xor=bytes(acc).hex())
+        if any(t in HAMMING_TYPES for t in result.signal_types):
+            session.add(
+                IndexChangeRow(signal_type="pdq", entry_id=result.first_id, op=BULK_OP, value=str(result.last_id))
+            )
+        _feed_bank_changes(session, bank_id, result.first_id, result.last_id)
+    writer.finish()
     session.flush()
     return result
 

