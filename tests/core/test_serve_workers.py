@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -103,3 +104,73 @@ def test_two_workers_start_ready_restart_and_share_banks(tmp_path: Path) -> None
         _, err = server.communicate(timeout=60)
     assert server.returncode == 0, err
     assert "ready in" in err and "starting it again" in err, err
+
+
+def _held_connections(pid: int, port: int) -> int:
+    """Established TCP connections on `port` whose socket this process holds (from /proc)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+            inodes.add(fields[9])
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            held += 1
+    return held
+
+
+def _response(conn: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response with a Content-Length body, read off a kept-alive connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += conn.recv(65536)
+    assert len(body) == length, (head, body)
+    return head
+
+
+def test_a_burst_of_kept_alive_connections_is_dealt_out_evenly(tmp_path: Path) -> None:
+    """Eight connections opened at once, as a load balancer's pool or wrk opens them: each of two
+    workers holds four (an event loop that accepts for itself took all eight when it woke first)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMPARO_")}
+    env.update(AMPARO_DATA_DIR=str(tmp_path / "data"), AMPARO_DETECTORS="none", OMP_NUM_THREADS="1")
+    port = free_port()
+    cli = [sys.executable, "-m", "amparo.cli.main"]
+    server = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", "2"], env=env, stderr=subprocess.PIPE)
+    conns: list[socket.socket] = []
+    try:
+        assert server.stderr is not None
+        seen = b""
+        while b"(2/2)" not in seen:  # both workers ready, so both take turns from the first connection
+            line = server.stderr.readline()
+            assert line, seen.decode()
+            seen += line
+        workers = _workers(server.pid)
+        conns = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(8)]
+
+        def all_held() -> list[int] | None:
+            held = sorted(_held_connections(w, port) for w in workers)
+            return held if sum(held) == 8 else None
+
+        held = _wait(all_held, 30, "eight accepted connections")
+        assert held == [4, 4], held
+        for _ in range(2):  # every connection is served, and kept alive
+            for conn in conns:
+                conn.sendall(b"GET /health HTTP/1.1\r\nHost: amparo\r\n\r\n")
+                assert _response(conn).startswith(b"HTTP/1.1 200")
+        assert sorted(_held_connections(w, port) for w in workers) == [4, 4]
+    finally:
+        for conn in conns:
+            conn.close()
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=60)
+    assert server.returncode == 0
