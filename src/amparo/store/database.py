@@ -55,6 +55,11 @@ def _make_engine(url: str) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
         )
 
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            from amparo.store import sqlite_turns
+
+            sqlite_turns.install(engine, path)
+
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             cur = dbapi_conn.cursor()
