@@ -118,3 +118,40 @@ def test_a_turn_not_given_back_in_time_is_waited_for_no_longer_than_the_busy_tim
     turns.give_back()
     turns.close()
     other.close()
+
+
+def test_a_lookup_does_not_wait_for_another_writer_to_note_its_keys_use(sqlite_service) -> None:  # type: ignore[no-untyped-def]
+    """The key's last-used time is written on a lookup only when the turn is free at once: while a
+    bulk import (here another process's turn) holds SQLite's writer, lookups answer without waiting
+    and the time is noted by a later request."""
+    import httpx
+    from conftest import LiveServer, free_port
+
+    from amparo.api import auth
+    from amparo.api.factory import build_app
+    from amparo.store import keys_repo
+    from amparo.store.tables import ApiKeyRow
+
+    with sqlite_service.db.session() as s:
+        row, key = keys_repo.create_key(s, name="lookups", role="reviewer")
+        s.flush()
+        key_id = row.id
+    auth._touched.clear()  # another test's key with the same id may count as touched just now
+
+    def last_used():  # type: ignore[no-untyped-def]
+        with sqlite_service.db.session() as s:
+            return s.get(ApiKeyRow, key_id).last_used_at
+
+    other = WriteTurns(Path(sqlite_service.settings.resolved_database_url.removeprefix("sqlite:///")))
+    with LiveServer(build_app(sqlite_service), free_port()) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        params = {"signal_type": "pdq", "signal": "0" * 64}
+        headers = {"Authorization": f"Bearer {key}"}
+        assert other.take()
+        started = time.monotonic()
+        assert c.get("/m/raw_lookup", params=params, headers=headers).status_code == 200
+        assert time.monotonic() - started < 5  # not the 30 s a waiting writer would take
+        assert last_used() is None
+        other.give_back()
+        assert c.get("/m/raw_lookup", params=params, headers=headers).status_code == 200
+        assert last_used() is not None
+    other.close()

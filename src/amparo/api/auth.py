@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Depends, Request
 
 from amparo.errors import Forbidden, Unauthorized
-from amparo.store import keys_repo
+from amparo.store import keys_repo, sqlite_turns
 from amparo.store.keys_repo import ApiPrincipal
 
 # What each role may do. admin may do everything.
@@ -62,8 +62,14 @@ def principal(request: Request) -> ApiPrincipal:
     with service.db.engine.connect() as c:  # a read: no ORM session on every request
         p = keys_repo.authenticate(c, key=key)
     if _due_for_touch(p.key_id):
-        with service.db.session() as s:
-            keys_repo.touch_key(s, key_id=p.key_id)
+        # The last-used time may wait for a later request; the request itself must not wait for
+        # another writer (a bulk import holds SQLite's writer for minutes, and raw_lookup checks its
+        # key in the event loop, where a wait would stall every request of the worker).
+        try:
+            with sqlite_turns.waiting_at_most(0), service.db.session() as s:
+                keys_repo.touch_key(s, key_id=p.key_id)
+        except sqlite_turns.TurnBusy:
+            _forget_touch(p.key_id)
     request.state.principal = p
     return p
 
@@ -78,6 +84,11 @@ def _due_for_touch(key_id: int) -> bool:
             _touched.clear()
         _touched[key_id] = now
         return True
+
+
+def _forget_touch(key_id: int) -> None:
+    with _touched_lock:
+        _touched.pop(key_id, None)
 
 
 def require(permission: str) -> Callable[..., ApiPrincipal]:

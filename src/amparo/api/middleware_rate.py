@@ -2,8 +2,9 @@
 
 Counters live in the database (store/rate_limits_repo.py): every replica and worker shares them, and
 one atomic upsert per bucket counts concurrent requests exactly. Over the limit: 429 with Retry-After.
-If the database cannot count (e.g. a full disk), the request is let through: the limiter must not
-become the outage, and the request's own writes fail with their own error.
+If the database cannot count (e.g. a full disk, or SQLite's single writer held by a bulk import for
+over COUNT_WAIT_S), the request is let through: the limiter must not become the outage, and the
+request's own writes fail with their own error.
 
 A process does not write once per request (that write was most of a hash lookup's cost): it reserves
 a block of requests in one upsert and admits them from memory. A block is at most BLOCK_MAX and at most
@@ -26,7 +27,7 @@ from starlette.requests import Request
 
 from amparo.api.auth import key_from
 from amparo.api.middleware_body import ASGIApp, Receive, Scope, Send
-from amparo.store import rate_limits_repo
+from amparo.store import rate_limits_repo, sqlite_turns
 
 log = logging.getLogger("amparo.api")
 
@@ -35,6 +36,9 @@ EXEMPT_PREFIXES = ("/health", "/ready", "/docs", "/redoc", "/openapi.json", "/st
 PURGE_EVERY = 1000  # reservations per process between purges of old windows
 BLOCK_MAX = 64  # requests reserved by one write, at most
 BLOCK_SHARE = 8  # a block is at most 1/BLOCK_SHARE of the limit's remainder
+# A reservation waits at most this long for SQLite's writer (a bulk import holds it for minutes), then
+# the request is let through as when the database cannot count.
+COUNT_WAIT_S = 0.5
 MAX_BUCKETS = 100_000  # buckets remembered per process (then they are reserved one request at a time)
 
 
@@ -101,7 +105,7 @@ class RateLimitMiddleware:
         start = self._window_start()
         try:
             over: int | None = None
-            with self.db.session() as s:
+            with sqlite_turns.waiting_at_most(COUNT_WAIT_S), self.db.session() as s:
                 for bucket, limit in buckets:
                     with self._lock:
                         bl = self._blocks.get(bucket)
@@ -125,6 +129,9 @@ class RateLimitMiddleware:
                 if self._hits % PURGE_EVERY == 0:
                     rate_limits_repo.purge(s, older_than=int(time.time()) - 2 * self.window)
             return over
+        except sqlite_turns.TurnBusy:  # fail open, as below; a bulk import holds the writer
+            log.warning("rate limiter could not count (database writer busy); request let through")
+            return None
         except Exception:  # fail open: see the module docstring
             log.warning("rate limiter could not count; request let through", exc_info=True)
             return None

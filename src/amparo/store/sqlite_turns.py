@@ -12,20 +12,45 @@ The turn is given back once the transaction has committed or rolled back (or whe
 back to the pool holding it). A writer waiting for its turn looks again every 0.2-1 ms, not every 25-100,
 and gives up waiting after WAIT_S, as SQLite's own busy timeout would: it then writes without a
 turn and SQLite's handler decides, as before. Readers never take a turn (WAL: they are not blocked).
+A write that may be skipped or may fail open (`waiting_at_most(s)`) raises TurnBusy after s instead.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: no turns, SQLite's busy handler alone (install returns None)
+    fcntl = None  # type: ignore[assignment]
+
 WAIT_S = 30.0  # as long as the connections' busy_timeout
+_local = threading.local()
+
+
+class TurnBusy(Exception):
+    """Raised by a write made under `waiting_at_most()` when the turn did not come in time."""
+
+
+@contextmanager
+def waiting_at_most(seconds: float) -> Iterator[None]:
+    """Writes in this block, in this thread, wait at most `seconds` for the turn, then raise
+    TurnBusy. For writes that may be skipped or that fail open: an API key's last-used time on a
+    lookup (0 s), a rate-limit reservation."""
+    before = getattr(_local, "wait_s", None)
+    _local.wait_s = seconds
+    try:
+        yield
+    finally:
+        _local.wait_s = before
 _HELD = "amparo_write_turn"
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC", "UPSERT")
 
@@ -40,7 +65,7 @@ class WriteTurns:
     def take(self, wait_s: float = WAIT_S) -> bool:
         """Wait for the turn; False when `wait_s` passed first (the caller then writes without it)."""
         deadline = time.monotonic() + wait_s
-        if not self._threads.acquire(timeout=wait_s):
+        if not (self._threads.acquire(timeout=wait_s) if wait_s > 0 else self._threads.acquire(blocking=False)):
             return False
         pause = 0.0002
         while True:
@@ -65,6 +90,8 @@ class WriteTurns:
 def install(engine: Engine, database: Path) -> WriteTurns | None:
     """Make the engine's connections take turns for their writes (module docstring). None where the
     turn file cannot be made (a read-only directory): SQLite's busy handler alone decides then."""
+    if fcntl is None:
+        return None
     try:
         turns = WriteTurns(database)
     except OSError:
@@ -73,7 +100,13 @@ def install(engine: Engine, database: Path) -> WriteTurns | None:
     @event.listens_for(engine, "before_cursor_execute")
     def _take(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if _HELD not in conn.info and statement.lstrip()[:6].upper() in _WRITES:
-            conn.info[_HELD] = turns.take()
+            wait_s = getattr(_local, "wait_s", None)
+            if wait_s is None:
+                conn.info[_HELD] = turns.take()
+            elif turns.take(wait_s=wait_s):
+                conn.info[_HELD] = True
+            else:
+                raise TurnBusy(f"another writer held the database for over {wait_s:g} s")
 
     def _give_back(info: dict[str, Any]) -> None:
         if info.pop(_HELD, False):
