@@ -39,6 +39,7 @@ BLOCK_SHARE = 8  # a block is at most 1/BLOCK_SHARE of the limit's remainder
 # A reservation waits at most this long for SQLite's writer (a bulk import holds it for minutes), then
 # the request is let through as when the database cannot count.
 COUNT_WAIT_S = 0.5
+BUSY_LOG_EVERY_S = 60.0
 MAX_BUCKETS = 100_000  # buckets remembered per process (then they are reserved one request at a time)
 
 
@@ -59,6 +60,8 @@ class RateLimitMiddleware:
         self._hits = 0
         self._blocks: dict[str, _Block] = {}
         self._lock = threading.Lock()
+        self._busy = 0  # requests let through uncounted since the last busy warning
+        self._busy_logged = -BUSY_LOG_EVERY_S
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not (self.per_key or self.per_address):
@@ -130,11 +133,22 @@ class RateLimitMiddleware:
                     rate_limits_repo.purge(s, older_than=int(time.time()) - 2 * self.window)
             return over
         except sqlite_turns.TurnBusy:  # fail open, as below; a bulk import holds the writer
-            log.warning("rate limiter could not count (database writer busy); request let through")
+            self._busy_let_through()
             return None
         except Exception:  # fail open: see the module docstring
             log.warning("rate limiter could not count; request let through", exc_info=True)
             return None
+
+
+    def _busy_let_through(self) -> None:
+        """One warning a minute, with a count, not one per request: an import can last minutes."""
+        now = time.monotonic()
+        with self._lock:
+            self._busy += 1
+            if now - self._busy_logged < BUSY_LOG_EVERY_S:
+                return
+            n, self._busy, self._busy_logged = self._busy, 0, now
+        log.warning("rate limiter could not count %d request(s): database writer busy; let through", n)
 
 
 def _key_prefix(key: str | None) -> str | None:
