@@ -139,7 +139,6 @@ class RateLimitMiddleware:
             log.warning("rate limiter could not count; request let through", exc_info=True)
             return None
 
-
     def _busy_let_through(self) -> None:
         """One warning a minute, with a count, not one per request: an import can last minutes."""
         now = time.monotonic()

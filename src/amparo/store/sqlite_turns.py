@@ -51,6 +51,8 @@ def waiting_at_most(seconds: float) -> Iterator[None]:
         yield
     finally:
         _local.wait_s = before
+
+
 _HELD = "amparo_write_turn"
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC", "UPSERT")
 
