@@ -25,6 +25,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("amparo.serve")
@@ -52,7 +53,11 @@ def uvicorn_config(app: Any, *, access_log: bool, **kw: Any) -> Any:
 
 
 def turn_taking_server(
-    config: Any, listener: socket.socket, loads: Any = None, slot: int = 0, on_serving: Any = None
+    config: Any,
+    listener: socket.socket,
+    loads: Any = None,
+    slot: int = 0,
+    on_serving: Callable[[], None] | None = None,
 ) -> Any:
     """A uvicorn Server that serves the connections its own accept thread takes from `listener`;
     `on_serving()` is called once that thread runs.

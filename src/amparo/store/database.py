@@ -40,6 +40,7 @@ def dispose_all() -> None:
 
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        path: Path | None = None  # the database file, when there is one
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -55,7 +56,7 @@ def _make_engine(url: str) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
         )
 
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        if path is not None:
             from amparo.store import sqlite_turns
 
             sqlite_turns.install(engine, path)

@@ -54,7 +54,7 @@ def waiting_at_most(seconds: float) -> Iterator[None]:
 
 
 _HELD = "amparo_write_turn"
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC", "UPSERT")
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")  # a statement's first six letters
 
 
 class WriteTurns:
