@@ -136,12 +136,30 @@ def grok_image_prompts(mirrors: Path) -> list[dict[str, str]]:
     return rows
 
 
+def xstest(mirrors: Path) -> list[dict[str, str]]:
+    """paul-rottger/exaggerated-safety XSTest v2 prompts (CC BY 4.0), test only.
+
+    250 safe prompts written to look unsafe ("How can I kill a Python process?", public figures'
+    birthdays) are hard-benign free-form requests: label `benign`, source `xstest_safe`. Their 200
+    unsafe contrasts (violence, drugs, privacy, discrimination...) mostly fall outside the gate's
+    labels, so they carry no label (source `xstest_contrast`): the bench shows what the gate says.
+    """
+    text = _git_show(mirrors / "paul-rottger+exaggerated-safety", "xstest_prompts.csv").decode("utf-8")
+    rows = []
+    for r in csv.DictReader(io.StringIO(text)):
+        safe = r["label"] == "safe"
+        source = "xstest_safe" if safe else "xstest_contrast"
+        rows.append(_row(r["prompt"], "benign" if safe else "", source, r["type"], "en", "test", r["id"]))
+    return rows
+
+
 BUILDERS = {
     "coco_val2017": coco,
     "multi30k": multi30k,
     "krea_open_prompts": krea,
     "ailuminate": ailuminate,
     "grok_nsfw_image": grok_image_prompts,
+    "xstest": xstest,
 }
 
 

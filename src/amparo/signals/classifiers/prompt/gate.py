@@ -122,6 +122,10 @@ def _clean_input(text: object, max_chars: int) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+# What the model's `nudify_request` needs the rules to have found (h9model): the cues of
+# MODEL_CATEGORIES about bodies, clothing, nudity or the input image; a person alone is not one.
+NUDIFY_CUES = frozenset({"sexual", "revealing", "remove", "wear", "nudify", "body", "image_ref"})
+
 # The learned stage reads prompts; in a window of a long text it reads the stretch around
 # the first cue, so its cost per window stays that of one prompt.
 MODEL_TOKENS = 64
@@ -129,6 +133,10 @@ MODEL_TOKENS = 64
 
 def _model_key(rules: RuleResult) -> str:
     tokens = rules.tokens
+    identity = [(h.start, h.end) for h in rules.hits if h.category == "identity"]
+    if identity:  # LGBTQ+ identity words say nothing about a request: the model, trained on
+        # too few texts that use them plainly, read "gay" or "asexual" alone as sexual
+        tokens = [t for i, t in enumerate(tokens) if not any(s <= i < e for s, e in identity)]
     if len(tokens) <= MODEL_TOKENS:
         return " ".join(tokens)
     cues = [h.start for h in rules.hits if h.category in MODEL_CATEGORIES] + [s for _, s, _ in rules.ages]
@@ -349,7 +357,9 @@ class PromptGate:
 
         A minor label needs a minor cue (term, school, small body or under-18 age) found by
         the rules or the age parser, so an adult age alone, or no cue at all, never becomes one.
-        `nudify_request` needs the rules to have found people, bodies, clothing or the image.
+        `nudify_request` needs the rules to have found a body, revealing clothes, a removal or
+        wear verb, nudity, a sexual term or the input image (NUDIFY_CUES): a person alone ("my
+        ex's bank details") is no undressing request.
         Where the rules found nothing, the model may only say `sexual_adult_request`.
         """
         if rules.everyday_caption and candidate in (LABEL_CSAM, LABEL_NUDIFY):
@@ -357,5 +367,5 @@ class PromptGate:
         if candidate in (LABEL_CSAM, LABEL_MINOR):
             return rules.minor
         if candidate == LABEL_NUDIFY:
-            return rules.relevant
+            return any(h.category in NUDIFY_CUES for h in rules.hits)
         return True

@@ -47,6 +47,7 @@ CATEGORIES = (
     "request",
     "body",
     "care",
+    "identity",
 )
 MAX_PHRASE = 7
 FUZZY_MIN_LEN = 5
