@@ -49,8 +49,23 @@ adolescents écolier écolière élève élèves fils mineur mineure mineurs jeu
 dítě děti chlapec chlapci chlapců dívka dívky dívek holčička holka kluk kluci miminko dětí žák žáci
 školák školačka syn dcera mladý mladá malý malá
 """
-MINOR_WORD = re.compile(r"\b(" + "|".join(sorted(set(_MINOR_WORDS.split()), key=len, reverse=True)) + r")\b", re.I)
-MINOR_AGE = re.compile(r"\b(1[0-7]|[1-9])\s*(-| )?(years?|yrs?|yo|y/o|ans|jahre|let|roky)\b", re.I)
+# Stems whose inflections all name a minor ("Kindern", "Babys", "nourrissons", "teenagera").
+_MINOR_STEMS = r"""
+kinder preteen schoolgirl schoolboy kiddie teenager baby babys säugling kleinkind schulmädchen schuljunge
+nourrisson bambin adolescent écolier écolière nouveau-né dítě dětm chlapeč holčič
+"""
+MINOR_WORD = re.compile(
+    r"\b("
+    + "|".join(sorted(set(_MINOR_WORDS.split()), key=len, reverse=True))
+    + r")\b|\b("
+    + "|".join(sorted(set(_MINOR_STEMS.split()), key=len, reverse=True))
+    + r")\w*",
+    re.I,
+)
+_SPELT = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen"
+MINOR_AGE = re.compile(
+    r"\b(1[0-7]|[1-9]|" + "|".join(_SPELT.split()) + r")\s*(-| )?\s*(years?|yrs?|yo|y/o|ans|jahre|let|roky)\b", re.I
+)
 
 
 def has_minor_word(text: str) -> bool:

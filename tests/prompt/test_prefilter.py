@@ -83,7 +83,8 @@ def test_first_stage_keeps_the_safety_net_on_dev(full_gate: PromptGate) -> None:
 
 def test_cache_returns_the_same_analysis_and_stays_bounded() -> None:
     small = PromptGate.load(cache_size=3, use_prefilter=False)
-    texts = [r.text for r in load_dataset(["dev"], ["de"]) if r.label != "csam_request"][:12]
+    # minor_nonsexual rows: the model is asked (it may raise them), so the cache fills
+    texts = [r.text for r in load_dataset(["dev"], ["de"]) if r.label == "minor_nonsexual"][:12]
     first = [a.to_dict() for a in small.analyse_many(texts)]
     assert 0 < len(small._cache) <= 3
     assert [small.analyse(t).to_dict() for t in texts] == first

@@ -142,6 +142,7 @@ class AgeWords:
     cue_before: frozenset[str]
     suffix_units: tuple[str, ...]
     not_age_after: frozenset[str]
+    not_age_before: frozenset[str]
     unit_words: frozenset[str]  # single tokens that may follow digits ("12yo")
 
 
@@ -160,6 +161,7 @@ def age_words() -> AgeWords:
         cue_before=frozenset(" ".join(tokenise(p)) for p in raw["cue_before"]),
         suffix_units=tuple(sorted(raw["suffix_units"], key=len, reverse=True)),
         not_age_after=frozenset(raw["not_age_after"]),
+        not_age_before=frozenset(raw["not_age_before"]),
         unit_words=frozenset(p[0] for p in strong | weak if len(p) == 1)
         | frozenset({"yo", "yr", "yrs", "j", "yrold", "yearold"}),
     )
@@ -279,6 +281,7 @@ def find_ages(
             counted_people = j < n and nxt in person_words  # "2 girls" is a count, not an age
             if (
                 nxt not in words.not_age_after
+                and not (before in words.not_age_before and num.value < 10)  # "Model 3", not "model, 15"
                 and not counted_people
                 and (before in person_words or person_before or before in AGE_PREFIXES)
             ):

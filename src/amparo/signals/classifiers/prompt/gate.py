@@ -124,7 +124,7 @@ def _clean_input(text: object, max_chars: int) -> str:
 
 # What the model's `nudify_request` needs the rules to have found (h9model): the cues of
 # MODEL_CATEGORIES about bodies, clothing, nudity or the input image; a person alone is not one.
-NUDIFY_CUES = frozenset({"sexual", "revealing", "remove", "wear", "nudify", "body", "image_ref"})
+NUDIFY_CUES = frozenset({"remove", "wear", "nudify", "image_ref"})
 
 # The learned stage reads prompts; in a window of a long text it reads the stretch around
 # the first cue, so its cost per window stays that of one prompt.

@@ -23,6 +23,7 @@ CATEGORIES = (
     "minor",
     "minor_weak",
     "school",
+    "hairstyle",
     "small_body",
     "sexual",
     "revealing",
@@ -30,6 +31,7 @@ CATEGORIES = (
     "remove",
     "wear",
     "nudify",
+    "xray",
     "adult",
     "pronoun",
     "image_ref",
@@ -54,7 +56,7 @@ FUZZY_MIN_LEN = 5
 # Endings that inflect a word without changing what it names (plural, gender, case).
 INFLECTIONS = frozenset("senr")
 # Categories a misspelling may be corrected into: the ones that decide a refusal.
-FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "revealing", "body")
+FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "hairstyle", "revealing", "body")
 
 
 @dataclass(frozen=True)

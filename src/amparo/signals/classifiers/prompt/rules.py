@@ -35,12 +35,14 @@ MODEL_CATEGORIES = frozenset(
     {
         "minor",
         "school",
+        "hairstyle",
         "small_body",
         "sexual",
         "revealing",
         "remove",
         "wear",
         "nudify",
+        "xray",
         "image_ref",
         "real_person",
         "body",
@@ -209,10 +211,21 @@ def _near(
 def _guard_adult_age(hits: list[Hit], ctoks: Sequence[CanonicalToken]) -> list[Hit]:
     """A stated adult age is never overridden by a corrected token: minor cues that exist
     only because a misspelling, leetspeak or fuzzy correction produced them are dropped."""
-    minor_cats = ("minor", "school", "small_body")
+    minor_cats = ("minor", "school", "hairstyle", "small_body")
     return [
         h for h in hits if h.category not in minor_cats or not any(ctoks[i].corrected for i in range(h.start, h.end))
     ]
+
+
+def _adult_hairstyle(hits: list[Hit], minor_ages: Sequence[int]) -> list[Hit]:
+    """A childlike hairstyle says nothing of age once the only people named are adults ("a
+    woman with pigtails", "nude woman with pigtails"): the cue is dropped. With a minor word,
+    a minor age, a girl/boy or a child-like body it stays."""
+    if minor_ages or not any(h.category == "adult" for h in hits):
+        return hits
+    if any(h.category in ("minor", "minor_weak", "small_body") for h in hits):
+        return hits
+    return [h for h in hits if h.category != "hairstyle"]
 
 
 def apply_rules(text: str, lexicon: Lexicon | None = None) -> RuleResult:
@@ -254,13 +267,16 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     adult_age = any(a >= ADULT_AGE for a, _, _ in ages)
     if adult_age:
         hits = _guard_adult_age(hits, ctoks)
+    hits = _adult_hairstyle(hits, minor_ages)
     for h in cat("minor"):
         add("minor_term", h.text, f"minor term ({h.lang})", h)
     for h in cat("school"):
         add("school_context", h.text, f"school setting ({h.lang})", h)
+    for h in cat("hairstyle"):
+        add("school_context", h.text, f"childlike hairstyle ({h.lang})", h)
     for h in cat("small_body"):
         add("minor_term", h.text, f"child-like body ({h.lang})", h)
-    minor = bool(minor_ages or cat("minor") or cat("school") or cat("small_body"))
+    minor = bool(minor_ages or cat("minor") or cat("school") or cat("hairstyle") or cat("small_body"))
 
     sexual_hits = cat("sexual")
     # explicit body parts and masturbation are sexual, except with a minor in a care or medical
@@ -282,6 +298,13 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     nudify_reasons: list[tuple[str, str, tuple[Hit, ...]]] = [
         (h.text, "clothing removal or nudify verb", (h,)) for h in cat("nudify")
     ]
+    # x-ray words undress only when aimed at clothes, a person or the image ("xray her
+    # clothes", "x-ray this photo"); "an x-ray of my broken arm" is medicine
+    aimed = (
+        people or pictured or sexual_hits or any(cat(c) for c in ("clothing", "pronoun", "real_person", "revealing"))
+    )
+    xray = cat("xray") if aimed else []
+    nudify_reasons += [(h.text, "x-ray of clothes, a person or the image", (h,)) for h in xray]
 
     def loose_particle(x: Hit, y: Hit) -> bool:
         """German "weg"/"runter" remove a garment only right after it ("Kleid weg", "Hose runter"),
@@ -326,7 +349,7 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     if deepfake:
         h = (sexual_hits or cat("revealing"))[0]
         add("deepfake_term", h.text, "sexual, nude or revealing depiction of an identifiable real person", h)
-    refers = image_ref or bool(people) or bool(cat("pronoun")) or bool(cat("nudify"))
+    refers = image_ref or bool(people) or bool(cat("pronoun")) or bool(cat("nudify") or xray)
 
     # grooming or exploitation words ("groom", "sexting", "molest") with a minor, unless the
     # text is about recognising, preventing or reporting it
@@ -338,7 +361,9 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         minor
         and sexual
         and not (nudify or deepfake or exploit)
-        and _everyday_infant(hits, minor_ages, [h for h in hits if h.category in ("minor", "school", "small_body")])
+        and _everyday_infant(
+            hits, minor_ages, [h for h in hits if h.category in ("minor", "school", "hairstyle", "small_body")]
+        )
     )
     if everyday:
         h = cat("everyday")[0]

@@ -6,7 +6,9 @@ term ("chidl" → "child"), but never a word people really write ("shot", "nice"
 `prompt` extra): every word with a Zipf frequency of at least `WORD_ZIPF` in English,
 Spanish, Catalan, French, Portuguese, Italian or German, accents and case folded like
 prompt text. wordfreq has no Galician or Basque lists; Portuguese and Spanish cover
-most Galician words, and Basque words are protected only by the lexicons.
+most Galician words, and Basque words are protected only by the lexicons. People also write
+in languages the lexicons do not cover: the commoner words (Zipf >= `OTHER_ZIPF`) of other
+Latin-script languages are words too, so Czech "mladé" (young) never becomes German "mädel".
 
 Without wordfreq installed the gate cannot tell words from misspellings, so fuzzy
 correction is off (curated misspellings still apply): it may miss a misspelt request
@@ -22,18 +24,34 @@ from functools import lru_cache
 # words, while spellings that only occur as typos of a deciding term stay correctable.
 WORD_ZIPF = 2.0
 WORDFREQ_LANGUAGES = ("en", "es", "ca", "fr", "pt", "it", "de")
+# Latin-script languages without a lexicon, from wordfreq's small lists: only words seen at least
+# once per million (Zipf 3), so that rare spellings there do not shield typos of deciding terms.
+OTHER_LANGUAGES = ("cs", "sk", "pl", "nl", "sv", "nb", "da", "fi", "ro", "hu", "tr", "sl", "sh", "lt", "lv", "id", "ms")
+OTHER_ZIPF = 3.0
 # Zipf 4.8 is about once per 60,000 words: everyday words ("will", "gold", "block", "may").
 COMMON_ZIPF = 4.8
 
 
+class _FoldTable(dict[int, str]):
+    """Code point → its letters without accents, filled as characters are first seen."""
+
+    def __missing__(self, code: int) -> str:
+        out = "".join(c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c))
+        self[code] = out
+        return out
+
+
+_FOLD = _FoldTable()
+
+
 def _fold(word: str) -> str:
     word = word.casefold()
-    if word.isascii():
-        return word
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return word if word.isascii() else word.translate(_FOLD)
 
 
-def _words_above(zipf: float) -> frozenset[str] | None:
+def _words_above(
+    zipf: float, languages: tuple[str, ...] = WORDFREQ_LANGUAGES, wordlist: str = "large"
+) -> frozenset[str] | None:
     try:
         from wordfreq import get_frequency_list
     except ImportError:
@@ -41,8 +59,8 @@ def _words_above(zipf: float) -> frozenset[str] | None:
     # wordfreq buckets words by centibel: bucket i holds Zipf 9 - i/100
     last_bucket = int(round((9.0 - zipf) * 100))
     words: set[str] = set()
-    for lang in WORDFREQ_LANGUAGES:
-        for bucket in get_frequency_list(lang, "large")[: last_bucket + 1]:
+    for lang in languages:
+        for bucket in get_frequency_list(lang, wordlist)[: last_bucket + 1]:
             words.update(_fold(w) for w in bucket if w.isalpha())
     return frozenset(words)
 
@@ -54,15 +72,23 @@ def known_words() -> frozenset[str] | None:
 
 
 @lru_cache(maxsize=1)
+def other_words() -> frozenset[str]:
+    """Folded commoner words of other Latin-script languages. Built on first need (a token
+    that would be corrected), not at load: most prompts never ask, and it takes ~0.5 s."""
+    return _words_above(OTHER_ZIPF, OTHER_LANGUAGES, "small") or frozenset()
+
+
+@lru_cache(maxsize=1)
 def common_words() -> frozenset[str]:
     """Everyday words (empty without wordfreq): a lowercase pair of them is no name."""
     return _words_above(COMMON_ZIPF) or frozenset()
 
 
 def is_word(token: str) -> bool:
-    """True when `token` (already folded) is a word of a supported language."""
+    """True when `token` (already folded) is a word of a supported language, or a commoner
+    word of another Latin-script language."""
     words = known_words()
-    return words is not None and token in words
+    return words is not None and (token in words or token in other_words())
 
 
 def corrections_enabled() -> bool:
