@@ -52,7 +52,7 @@ dítě děti chlapec chlapci chlapců dívka dívky dívek holčička holka kluk
 # Stems whose inflections all name a minor ("Kindern", "Babys", "nourrissons", "teenagera").
 _MINOR_STEMS = r"""
 kinder preteen schoolgirl schoolboy kiddie teenager baby babys säugling kleinkind schulmädchen schuljunge
-nourrisson bambin adolescent écolier écolière nouveau-né dítě dětm chlapeč holčič
+nourrisson bambin adolescent écolier écolière nouveau-né dítě dětm dětsk chlapeč chlapeck holčič batol kojen škol
 """
 MINOR_WORD = re.compile(
     r"\b("

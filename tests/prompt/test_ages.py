@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from amparo.signals.classifiers.prompt.ages import LANGUAGES, find_ages, spell_number
+from amparo.signals.classifiers.prompt.ages import LEXICON_LANGUAGES as LANGUAGES
+from amparo.signals.classifiers.prompt.ages import find_ages, spell_number
 from amparo.signals.classifiers.prompt.gate import PromptGate
 from amparo.signals.classifiers.prompt.normalise import tokenise
 

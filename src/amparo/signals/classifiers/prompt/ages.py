@@ -18,6 +18,10 @@ import yaml
 from .normalise import LEXICON_DIR, YAML_LOADER, tokenise
 
 LANGUAGES = ("es", "ca", "gl", "eu", "en", "fr", "pt", "it", "de")
+# Languages with a hard-line lexicon only (minor, sexual, undressing, image, ages; numbers 0-99)
+# but no shipped data rows, names list or model training: see docs/prompt-gate.md, "Languages".
+HARD_LINE_LANGUAGES = ("nl", "pl", "cs", "ru")
+LEXICON_LANGUAGES = LANGUAGES + HARD_LINE_LANGUAGES
 ADULT_AGE = 18
 MAX_AGE = 120
 # Words after which a bare number (numeral or words) is an age: "aged twelve", "Alter 12".
@@ -71,6 +75,14 @@ def _compose(lang: str, table: dict[str, Any], n: int) -> list[str]:
     if lang == "de":
         firsts = ["ein"] if u == 1 else units[u]
         return [f"{y}und{x}" for x in ten for y in firsts] + [f"{y} und {x}" for x in ten for y in firsts]
+    if lang == "nl":  # eenentwintig, tweeëntwintig (written "tweeentwintig" too)
+        return [f"{y}{'ën' if y.endswith('e') else 'en'}{x}" for x in ten for y in units[u]] + [
+            f"{y}en{x}" for x in ten for y in units[u]
+        ]
+    if lang in ("pl", "ru"):
+        return [f"{x} {y}" for x in ten for y in units[u]]
+    if lang == "cs":  # dvacet jedna, or jednadvacet
+        return [f"{x} {y}" for x in ten for y in units[u]] + [f"{y}a{x}" for x in ten for y in units[u]]
     if lang == "fr":
         out = []
         if t in (7, 9):  # soixante-dix-sept, quatre-vingt-dix-sept
@@ -111,7 +123,7 @@ def number_tables() -> NumberTables:
     phrases: dict[tuple[str, ...], tuple[int, set[str]]] = {}
     restricted: dict[str, set[str]] = {}
     stems: dict[str, int] = {}
-    for lang in LANGUAGES:
+    for lang in LEXICON_LANGUAGES:
         for word in raw[lang].get("restricted", []):
             restricted.setdefault(word, set()).add(lang)
         for n in range(100):
@@ -126,6 +138,13 @@ def number_tables() -> NumberTables:
                     stems.setdefault(toks[0][:-1], n)  # dodici → dodic+enne
                 if lang == "de" and len(toks) == 1:
                     stems.setdefault(toks[0], n)
+    # a word one language restricts ("vier" in Dutch) still counts in a language whose own
+    # number it is and that does not restrict it (German "vier")
+    for word, allowed in restricted.items():
+        hit = phrases.get((word,))
+        if hit is not None:
+            allowed |= {lang for lang in hit[1] if word not in raw[lang].get("restricted", [])}
+    stems.update({k: int(v) for k, v in _read(AGES_FILE).get("compound_stems", {}).items()})
     return NumberTables(
         phrases={k: (v, frozenset(ls)) for k, (v, ls) in phrases.items()},
         max_len=max(len(k) for k in phrases),

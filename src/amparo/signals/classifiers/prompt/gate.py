@@ -366,6 +366,8 @@ class PromptGate:
             return False  # the rules read an infant's everyday nudity described, not requested
         if candidate in (LABEL_CSAM, LABEL_MINOR):
             return rules.minor
+        if candidate == LABEL_SEXUAL and rules.minor:
+            return False  # sexual with a minor cue is csam_request, on that label's own threshold
         if candidate == LABEL_NUDIFY:
             return any(h.category in NUDIFY_CUES for h in rules.hits)
         return True

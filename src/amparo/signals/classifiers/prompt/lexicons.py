@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .ages import LANGUAGES, number_tables
+from .ages import LEXICON_LANGUAGES, number_tables
 from .normalise import LEXICON_DIR, YAML_LOADER, skeleton, tokenise
 
 CATEGORIES = (
@@ -101,7 +101,7 @@ def load_lexicon() -> Lexicon:
     person: set[str] = set()
     sexual_prefixes: list[tuple[str, str]] = []
     minor_prefixes: list[tuple[str, str]] = []
-    for lang in LANGUAGES:
+    for lang in LEXICON_LANGUAGES:
         raw = _load_language(lang)
         sexual_prefixes += [(p, lang) for p in raw.get("sexual_prefix", [])]
         minor_prefixes += [(p, lang) for p in raw.get("minor_prefix", [])]
@@ -169,7 +169,7 @@ def detect_languages(tokens: Sequence[str], lexicon: Lexicon, counts: Counter[st
     if not counts:
         return ()
     best = max(counts.values())
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], LANGUAGES.index(kv[0])))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], LEXICON_LANGUAGES.index(kv[0])))
     return tuple(lang for lang, c in ranked if c >= max(1.0, best * 0.5))
 
 

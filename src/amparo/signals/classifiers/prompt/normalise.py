@@ -37,8 +37,31 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACED = re.compile(r"(?<![^\W_])(?:[^\W_][\s.\-_*·•|/]+){2,}[^\W_](?![^\W_])")
 # "12 y.o." / "12 y. o." is an age unit, not letters spelled out one by one.
 _YO = re.compile(r"(\d)\s*-?\s*y\s*[./]?\s*o\b\.?")
-_TOKEN = re.compile(r"[a-z0-9@$!|€]+")
+
+
+def _mark_ranges() -> str:
+    """A regex class body of every combining mark in the Basic Multilingual Plane (vowel signs of
+    Devanagari or Thai, kana voicing marks...): they belong to the word they sit in."""
+    out: list[str] = []
+    start = prev = -2
+    for cp in range(0x300, 0x10000):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if cp != prev + 1:
+                if start >= 0:
+                    out.append(f"\\u{start:04x}-\\u{prev:04x}")
+                start = cp
+            prev = cp
+    out.append(f"\\u{start:04x}-\\u{prev:04x}")
+    return "".join(out)
+
+
+_MARKS = _mark_ranges()
+# A token: letters, digits and marks of any script, and the symbols leetspeak uses. Words of
+# other scripts are kept whole ("девочка", "लड़की"), so rules and the learned stage can read them.
+_TOKEN = re.compile(f"(?:[^\\W_]|[@$!|€{_MARKS}])+")
+_WORD = re.compile(f"(?:[^\\W\\d_]|[{_MARKS}])+")
 _DIGITS_THEN_LETTERS = re.compile(r"^(\d{1,3})([a-z]+)$")
+_DIGITS_THEN_FOREIGN = re.compile(r"^(\d{1,3})([^\x00-\x7f]\D*)$")
 _LETTERS_THEN_DIGITS = re.compile(r"^([a-z]+?)(\d{1,3})$")
 _RUN3 = re.compile(r"(.)\1{2,}")
 _RUN2 = re.compile(r"(.)\1+")
@@ -103,6 +126,9 @@ def _deleet(token: str) -> list[str]:
     m = _DIGITS_THEN_LETTERS.match(token)
     if m and (m.group(2) in unit_words() or (m.group(2) in _ORDINAL_SUFFIXES and len(m.group(1)) <= 2)):
         return [m.group(1), m.group(2)]
+    m = _DIGITS_THEN_FOREIGN.match(token)
+    if m:  # "12岁", "12лет": a number and a word of another script, never leetspeak
+        return [m.group(1), m.group(2)]
     if not any(c.isalpha() for c in token):
         return [token.strip("@$!|€")] if token.strip("@$!|€").isdigit() else []
     m = _LETTERS_THEN_DIGITS.match(token)
@@ -150,39 +176,114 @@ def _normalise_char(ch: str) -> str:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
+@lru_cache(maxsize=8192)
+def foreign_letter(ch: str) -> bool:
+    """A letter of another script that no Latin letter is mistaken for (Cyrillic "л", Greek "λ",
+    CJK, Arabic, Devanagari...). Fullwidth and styled Latin letters are Latin (NFKC)."""
+    confusables = load_symbols().confusables
+    return any(
+        c.isalpha() and not c.isascii() and c not in confusables and not unicodedata.name(c, "").startswith("LATIN")
+        for c in unicodedata.normalize("NFKC", ch)
+    )
+
+
+@lru_cache(maxsize=65536)  # words repeat in long texts
+def _is_native(word: str) -> bool:
+    return not word.isascii() and any(map(foreign_letter, word))
+
+
+def _native_words(text: str) -> list[tuple[int, int]]:
+    """Spans of words written in another script: a word with one foreign letter is no Latin word
+    in disguise, so its look-alike letters stay as written ("голая" is not mapped to "гoлaя")."""
+    spans: list[tuple[int, int]] = []
+    for m in _WORD.finditer(text):
+        if not _is_native(m.group(0)):
+            continue
+        s, e = m.span()
+        gap = text[spans[-1][1] : s] if spans else ""
+        if spans and gap.isascii() and not _CONTROL.search(gap):
+            spans[-1] = (spans[-1][0], e)  # plain ASCII between two such words maps alike both ways
+        else:
+            spans.append((s, e))
+    return spans
+
+
+@lru_cache(maxsize=8192)
+def _native_char(ch: str) -> str:
+    """A letter of a word in another script: compatibility form and case folded only (no
+    look-alike mapping; no accent stripping, which would cut Devanagari vowel signs or kana marks)."""
+    return unicodedata.normalize("NFKC", ch).casefold()
+
+
 def normalise_mapped(text: str) -> tuple[str, list[int]]:
     """`normalise_text` plus, for every output character, the index of the input
     character it came from, so that evidence can cite the prompt as written.
 
-    Done one character at a time outside ASCII runs (linear, cached per character);
-    composed and decomposed accents give the same letters because accents are dropped.
+    Linear: ASCII runs and words of other scripts are mapped a run at a time, other characters
+    one at a time (cached); composed and decomposed accents give the same letters because
+    accents are dropped.
     """
     pieces: list[str] = []
     index: list[int] = []
     pos = 0
-    for m in _NON_ASCII.finditer(text):
+    for s, e in _native_words(text) if not text.isascii() else ():
+        _latin_segment(text, pos, s, pieces, index)
+        out = unicodedata.normalize("NFKC", text[s:e]).casefold()
+        if len(out) == e - s:
+            pieces.append(out)
+            index.extend(range(s, e))
+        else:
+            for i in range(s, e):
+                one = _native_char(text[i])
+                pieces.append(one)
+                index.extend([i] * len(one))
+        pos = e
+    _latin_segment(text, pos, len(text), pieces, index)
+    return "".join(pieces), index
+
+
+_CHUNK = 64
+
+
+def _latin_segment(text: str, lo: int, hi: int, pieces: list[str], index: list[int]) -> None:
+    """text[lo:hi] (no word of another script in it) normalised onto pieces / index: in one
+    piece when no character changes length (accents dropped, most text), else in chunks, and
+    one character at a time only inside a chunk that needs it."""
+    if lo >= hi:
+        return
+    whole = normalise_text(text[lo:hi])
+    if len(whole) == hi - lo:
+        pieces.append(whole)
+        index.extend(range(lo, hi))
+        return
+    if hi - lo > _CHUNK:
+        for start in range(lo, hi, _CHUNK):
+            _latin_segment(text, start, min(hi, start + _CHUNK), pieces, index)
+        return
+    mine: list[str] = []
+    where: list[int] = []
+    pos = lo
+    for m in _NON_ASCII.finditer(text, lo, hi):
         if m.start() > pos:
-            run = normalise_text(text[pos : m.start()])  # ASCII: one character in, one out
-            pieces.append(run)
-            index.extend(range(pos, m.start()))
+            mine.append(normalise_text(text[pos : m.start()]))  # ASCII: one character in, one out
+            where.extend(range(pos, m.start()))
         for i in range(m.start(), m.end()):
             out = _normalise_char(text[i])
             if out:
-                pieces.append(out)
-                index.extend([i] * len(out))
+                mine.append(out)
+                where.extend([i] * len(out))
         pos = m.end()
-    if pos < len(text):
-        pieces.append(normalise_text(text[pos:]))
-        index.extend(range(pos, len(text)))
-    clean = "".join(pieces)
-    if len(clean) != len(index):  # a translation that changes ASCII length: map per character
-        pieces, index = [], []
-        for i, ch in enumerate(text):
-            out = _normalise_char(ch)
-            pieces.append(out)
-            index.extend([i] * len(out))
-        clean = "".join(pieces)
-    return clean, index
+    if pos < hi:
+        mine.append(normalise_text(text[pos:hi]))
+        where.extend(range(pos, hi))
+    if sum(map(len, mine)) != len(where):  # a translation that changes ASCII length
+        mine, where = [], []
+        for i in range(lo, hi):
+            out = _normalise_char(text[i])
+            mine.append(out)
+            where.extend([i] * len(out))
+    pieces.extend(mine)
+    index.extend(where)
 
 
 class Token(NamedTuple):  # a tuple: long texts make one per word

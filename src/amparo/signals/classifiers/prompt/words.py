@@ -8,7 +8,7 @@ Spanish, Catalan, French, Portuguese, Italian or German, accents and case folded
 prompt text. wordfreq has no Galician or Basque lists; Portuguese and Spanish cover
 most Galician words, and Basque words are protected only by the lexicons. People also write
 in languages the lexicons do not cover: the commoner words (Zipf >= `OTHER_ZIPF`) of other
-Latin-script languages are words too, so Czech "mladé" (young) never becomes German "mädel".
+languages are words too, so Czech "mladé" (young) never becomes German "mädel".
 
 Without wordfreq installed the gate cannot tell words from misspellings, so fuzzy
 correction is off (curated misspellings still apply): it may miss a misspelt request
@@ -20,13 +20,20 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
+from .normalise import foreign_letter
+
 # Zipf 2 is about once per 100 million words: rare real words ("twen", "gosse") count as
 # words, while spellings that only occur as typos of a deciding term stay correctable.
 WORD_ZIPF = 2.0
 WORDFREQ_LANGUAGES = ("en", "es", "ca", "fr", "pt", "it", "de")
-# Latin-script languages without a lexicon, from wordfreq's small lists: only words seen at least
-# once per million (Zipf 3), so that rare spellings there do not shield typos of deciding terms.
-OTHER_LANGUAGES = ("cs", "sk", "pl", "nl", "sv", "nb", "da", "fi", "ro", "hu", "tr", "sl", "sh", "lt", "lv", "id", "ms")
+# Other languages, from wordfreq's small lists (nl, pl, cs and ru have only a hard-line lexicon):
+# only words seen at least once per million (Zipf 3), so rare spellings there do not shield typos.
+# fmt: off
+OTHER_LANGUAGES = (
+    "cs", "sk", "pl", "nl", "sv", "nb", "da", "fi", "ro", "hu",
+    "tr", "sl", "sh", "lt", "lv", "id", "ms", "ru", "uk", "bg",
+)
+# fmt: on
 OTHER_ZIPF = 3.0
 # Zipf 4.8 is about once per 60,000 words: everyday words ("will", "gold", "block", "may").
 COMMON_ZIPF = 4.8
@@ -45,8 +52,14 @@ _FOLD = _FoldTable()
 
 
 def _fold(word: str) -> str:
+    """Folded as the gate folds prompt words: accents dropped, except in words of another
+    script (normalise._native_words: "мой" keeps its "й")."""
     word = word.casefold()
-    return word if word.isascii() else word.translate(_FOLD)
+    if word.isascii():
+        return word
+    if any(map(foreign_letter, word)):
+        return unicodedata.normalize("NFKC", word)
+    return word.translate(_FOLD)
 
 
 def _words_above(
@@ -73,7 +86,7 @@ def known_words() -> frozenset[str] | None:
 
 @lru_cache(maxsize=1)
 def other_words() -> frozenset[str]:
-    """Folded commoner words of other Latin-script languages. Built on first need (a token
+    """Folded commoner words of other languages. Built on first need (a token
     that would be corrected), not at load: most prompts never ask, and it takes ~0.5 s."""
     return _words_above(OTHER_ZIPF, OTHER_LANGUAGES, "small") or frozenset()
 
@@ -86,7 +99,7 @@ def common_words() -> frozenset[str]:
 
 def is_word(token: str) -> bool:
     """True when `token` (already folded) is a word of a supported language, or a commoner
-    word of another Latin-script language."""
+    word of another language."""
     words = known_words()
     return words is not None and (token in words or token in other_words())
 
