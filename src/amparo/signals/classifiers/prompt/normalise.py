@@ -58,7 +58,7 @@ def _mark_ranges() -> str:
 _MARKS = _mark_ranges()
 # A token: letters, digits and marks of any script, and the symbols leetspeak uses. Words of
 # other scripts are kept whole ("девочка", "लड़की"), so rules and the learned stage can read them.
-_TOKEN = re.compile(f"(?:[^\\W_]|[@$!|€{_MARKS}])+")
+_TOKEN = re.compile(f"[\\w@$!|€{_MARKS}]+")
 _WORD = re.compile(f"(?:[^\\W\\d_]|[{_MARKS}])+")
 _DIGITS_THEN_LETTERS = re.compile(r"^(\d{1,3})([a-z]+)$")
 _DIGITS_THEN_FOREIGN = re.compile(r"^(\d{1,3})([^\x00-\x7f]\D*)$")
@@ -99,6 +99,7 @@ def _translation() -> dict[int, str]:
     for k, v in symbols.emoji.items():
         if len(k) == 1:
             table[ord(k)] = f" {v} "
+    table[ord("_")] = " "  # "nude_girl" is two words; tokens are then one character class (_TOKEN)
     return table
 
 
@@ -212,7 +213,7 @@ def _native_words(text: str) -> list[tuple[int, int]]:
 def _native_char(ch: str) -> str:
     """A letter of a word in another script: compatibility form and case folded only (no
     look-alike mapping; no accent stripping, which would cut Devanagari vowel signs or kana marks)."""
-    return unicodedata.normalize("NFKC", ch).casefold()
+    return unicodedata.normalize("NFKC", ch).casefold().replace("_", " ")
 
 
 def normalise_mapped(text: str) -> tuple[str, list[int]]:
@@ -228,7 +229,7 @@ def normalise_mapped(text: str) -> tuple[str, list[int]]:
     pos = 0
     for s, e in _native_words(text) if not text.isascii() else ():
         _latin_segment(text, pos, s, pieces, index)
-        out = unicodedata.normalize("NFKC", text[s:e]).casefold()
+        out = unicodedata.normalize("NFKC", text[s:e]).casefold().replace("_", " ")
         if len(out) == e - s:
             pieces.append(out)
             index.extend(range(s, e))
