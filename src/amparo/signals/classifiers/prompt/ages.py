@@ -20,7 +20,7 @@ from .normalise import LEXICON_DIR, YAML_LOADER, tokenise
 LANGUAGES = ("es", "ca", "gl", "eu", "en", "fr", "pt", "it", "de")
 # Languages with a hard-line lexicon only (minor, sexual, undressing, image, ages; numbers 0-99)
 # but no shipped data rows, names list or model training: see docs/prompt-gate.md, "Languages".
-HARD_LINE_LANGUAGES = ("nl", "pl", "cs", "ru")
+HARD_LINE_LANGUAGES = ("nl", "pl", "cs", "ru", "tr")
 LEXICON_LANGUAGES = LANGUAGES + HARD_LINE_LANGUAGES
 ADULT_AGE = 18
 MAX_AGE = 120
@@ -79,7 +79,7 @@ def _compose(lang: str, table: dict[str, Any], n: int) -> list[str]:
         return [f"{y}{'ën' if y.endswith('e') else 'en'}{x}" for x in ten for y in units[u]] + [
             f"{y}en{x}" for x in ten for y in units[u]
         ]
-    if lang in ("pl", "ru"):
+    if lang in ("pl", "ru", "tr"):
         return [f"{x} {y}" for x in ten for y in units[u]]
     if lang == "cs":  # dvacet jedna, or jednadvacet
         return [f"{x} {y}" for x in ten for y in units[u]] + [f"{y}a{x}" for x in ten for y in units[u]]
