@@ -226,7 +226,7 @@ def main() -> None:
         "",
         *benign_table(rows, preds),
         "",
-        "### Real text-to-image prompts without a label",
+        "### Public text without a label (text-to-image prompts, XSTest contrasts, UD sentences)",
         "",
         *unlabelled_table(rows, preds),
         "",

@@ -153,6 +153,29 @@ def xstest(mirrors: Path) -> list[dict[str, str]]:
     return rows
 
 
+# Universal Dependencies treebanks: sentences of news, fiction and wiki text in languages the gate
+# has only hard-line lexicons for. (repository, test file, language, licence)
+UD_TREEBANKS = (
+    ("UniversalDependencies+UD_Dutch-Alpino", "nl_alpino-ud-test.conllu", "nl", "CC BY-SA 4.0"),
+    ("UniversalDependencies+UD_Polish-PDB", "pl_pdb-ud-test.conllu", "pl", "CC BY-NC-SA 4.0"),
+    ("UniversalDependencies+UD_Turkish-BOUN", "tr_boun-ud-test.conllu", "tr", "CC BY-SA 4.0"),
+    ("UniversalDependencies+UD_Russian-GSD", "ru_gsd-ud-test.conllu", "ru", "CC BY-SA 4.0"),
+)
+
+
+def universal_dependencies(mirrors: Path) -> list[dict[str, str]]:
+    """The `# text =` sentences of four UD test files: everyday public text in nl, pl, tr, ru,
+    test only and unlabelled (news may speak of sex or abuse); the bench shows what the gate says."""
+    rows = []
+    for repo, path, lang, _licence in UD_TREEBANKS:
+        text = _git_show(mirrors / repo, path).decode("utf-8")
+        source = "ud_" + path.split("-ud-")[0]
+        for i, line in enumerate(text.splitlines()):
+            if line.startswith("# text = "):
+                rows.append(_row(line[len("# text = ") :], "", source, "unlabelled", lang, "test", str(i)))
+    return rows
+
+
 BUILDERS = {
     "coco_val2017": coco,
     "multi30k": multi30k,
@@ -160,6 +183,7 @@ BUILDERS = {
     "ailuminate": ailuminate,
     "grok_nsfw_image": grok_image_prompts,
     "xstest": xstest,
+    "universal_dependencies": universal_dependencies,
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .normalise import LEXICON_DIR, YAML_LOADER, tokenise
+from .normalise import LEXICON_DIR, YAML_LOADER, tokenise_term
 
 LANGUAGES = ("es", "ca", "gl", "eu", "en", "fr", "pt", "it", "de")
 # Languages with a hard-line lexicon only (minor, sexual, undressing, image, ages; numbers 0-99)
@@ -128,7 +128,7 @@ def number_tables() -> NumberTables:
             restricted.setdefault(word, set()).add(lang)
         for n in range(100):
             for spelling in spell_number(lang, n):
-                toks = tuple(tokenise(spelling))
+                toks = tuple(tokenise_term(spelling))
                 joined = ("".join(toks),)
                 for key in {toks, joined}:
                     value, langs = phrases.setdefault(key, (n, set()))
@@ -170,14 +170,14 @@ def age_words() -> AgeWords:
     raw = _read(AGES_FILE)
 
     def phrases(key: str) -> frozenset[tuple[str, ...]]:
-        return frozenset(tuple(tokenise(p)) for p in raw[key])
+        return frozenset(tuple(tokenise_term(p)) for p in raw[key])
 
     strong, weak = phrases("strong_units"), phrases("weak_units")
     return AgeWords(
         strong_units=strong,
         weak_units=weak,
         cue_after=phrases("cue_after"),
-        cue_before=frozenset(" ".join(tokenise(p)) for p in raw["cue_before"]),
+        cue_before=frozenset(" ".join(tokenise_term(p)) for p in raw["cue_before"]),
         suffix_units=tuple(sorted(raw["suffix_units"], key=len, reverse=True)),
         not_age_after=frozenset(raw["not_age_after"]),
         not_age_before=frozenset(raw["not_age_before"]),

@@ -27,6 +27,7 @@ import numpy as np
 
 from amparo.errors import BadInput, TooLarge
 
+from .ages import LANGUAGES
 from .model import Embedder, PromptModel
 from .names import name_tables
 from .prefilter import PREFILTER_FILE, Prefilter
@@ -143,6 +144,18 @@ def _model_key(rules: RuleResult) -> str:
     first = min(cues) if cues else 0
     lo = max(0, min(first - MODEL_TOKENS // 4, len(tokens) - MODEL_TOKENS))
     return " ".join(tokens[lo : lo + MODEL_TOKENS])
+
+
+def _model_knows(rules: RuleResult) -> bool:
+    """Where the rules found nothing, the model decides alone only in text like what it was
+    trained on: most of its words (3+ letters) are words of a fully supported language. In
+    the hard-line languages and other scripts its thresholds were never chosen, and on public
+    Dutch, Polish, Turkish and Russian sentences it called news adult-sexual."""
+    words = known_words()
+    if words is None:  # no word lists: a language recognised by its function words will do
+        return not rules.languages or any(lang in LANGUAGES for lang in rules.languages)
+    long = [t for t in rules.tokens if len(t) >= 3 and t.isalpha()]
+    return not long or 2 * sum(t in words for t in long) >= len(long)
 
 
 class PromptGate:
@@ -364,6 +377,8 @@ class PromptGate:
         """
         if rules.everyday_caption and candidate in (LABEL_CSAM, LABEL_NUDIFY):
             return False  # the rules read an infant's everyday nudity described, not requested
+        if not rules.relevant and not _model_knows(rules):
+            return False
         if candidate in (LABEL_CSAM, LABEL_MINOR):
             return rules.minor
         if candidate == LABEL_SEXUAL and rules.minor:

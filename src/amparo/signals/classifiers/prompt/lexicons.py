@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from .ages import LEXICON_LANGUAGES, number_tables
-from .normalise import LEXICON_DIR, YAML_LOADER, skeleton, tokenise
+from .normalise import LEXICON_DIR, YAML_LOADER, skeleton, tokenise_term
 
 CATEGORIES = (
     "minor",
@@ -105,17 +105,17 @@ def load_lexicon() -> Lexicon:
         raw = _load_language(lang)
         sexual_prefixes += [(p, lang) for p in raw.get("sexual_prefix", [])]
         minor_prefixes += [(p, lang) for p in raw.get("minor_prefix", [])]
-        restricted = {" ".join(tokenise(t)) for t in raw.get("only_if_lang", [])}
+        restricted = {" ".join(tokenise_term(t)) for t in raw.get("only_if_lang", [])}
         for word in raw["stopwords"]:
-            for tok in tokenise(word):
+            for tok in tokenise_term(word):
                 stopwords[tok].add(lang)
         for wrong, right in (raw.get("misspellings") or {}).items():
-            key = "".join(tokenise(str(wrong)))
-            if key and key != " ".join(tokenise(str(right))):
-                misspellings[key] = tuple(tokenise(str(right)))
+            key = "".join(tokenise_term(str(wrong)))
+            if key and key != " ".join(tokenise_term(str(right))):
+                misspellings[key] = tuple(tokenise_term(str(right)))
         for category in CATEGORIES:
             for term in raw.get(category, []):
-                toks = tuple(tokenise(str(term)))
+                toks = tuple(tokenise_term(str(term)))
                 if not toks:
                     continue
                 entry = Entry(category, lang, " ".join(toks) in restricted)

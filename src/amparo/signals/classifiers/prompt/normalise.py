@@ -188,19 +188,37 @@ def foreign_letter(ch: str) -> bool:
     )
 
 
+@lru_cache(maxsize=8192)
+def non_latin_letter(ch: str) -> bool:
+    """A letter of any script but Latin, look-alikes included ("а", "л", "λ")."""
+    return any(
+        c.isalpha() and not c.isascii() and not unicodedata.name(c, "").startswith("LATIN")
+        for c in unicodedata.normalize("NFKC", ch)
+    )
+
+
 @lru_cache(maxsize=65536)  # words repeat in long texts
 def _is_native(word: str) -> bool:
     return not word.isascii() and any(map(foreign_letter, word))
 
 
-def _native_words(text: str) -> list[tuple[int, int]]:
-    """Spans of words written in another script: a word with one foreign letter is no Latin word
-    in disguise, so its look-alike letters stay as written ("голая" is not mapped to "гoлaя")."""
+@lru_cache(maxsize=65536)
+def _is_non_latin(word: str) -> bool:
+    return not word.isascii() and any(map(non_latin_letter, word))
+
+
+def _native_words(text: str, force: bool = False) -> list[tuple[int, int]]:
+    """Spans of words written in another script. A word with one foreign letter is no Latin word
+    in disguise, so its look-alike letters stay as written ("голая" is not mapped to "гoлaя");
+    once a text has such a word (or `force`: a lexicon entry), every word with a letter of
+    another script is read in it too, so Russian "не" (not) never becomes English "he"."""
+    words = [m for m in _WORD.finditer(text) if not m.group(0).isascii()]
+    if force or any(_is_native(m.group(0)) for m in words):
+        chosen = [m.span() for m in words if _is_non_latin(m.group(0))]
+    else:
+        chosen = []
     spans: list[tuple[int, int]] = []
-    for m in _WORD.finditer(text):
-        if not _is_native(m.group(0)):
-            continue
-        s, e = m.span()
+    for s, e in chosen:
         gap = text[spans[-1][1] : s] if spans else ""
         if spans and gap.isascii() and not _CONTROL.search(gap):
             spans[-1] = (spans[-1][0], e)  # plain ASCII between two such words maps alike both ways
@@ -216,7 +234,7 @@ def _native_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).casefold().replace("_", " ")
 
 
-def normalise_mapped(text: str) -> tuple[str, list[int]]:
+def normalise_mapped(text: str, force_native: bool = False) -> tuple[str, list[int]]:
     """`normalise_text` plus, for every output character, the index of the input
     character it came from, so that evidence can cite the prompt as written.
 
@@ -227,7 +245,7 @@ def normalise_mapped(text: str) -> tuple[str, list[int]]:
     pieces: list[str] = []
     index: list[int] = []
     pos = 0
-    for s, e in _native_words(text) if not text.isascii() else ():
+    for s, e in _native_words(text, force_native) if not text.isascii() else ():
         _latin_segment(text, pos, s, pieces, index)
         out = unicodedata.normalize("NFKC", text[s:e]).casefold().replace("_", " ")
         if len(out) == e - s:
@@ -321,9 +339,9 @@ def _is_unit_split(raw: str, tok: str) -> bool:
     return raw.endswith(tok) and tok.isalpha() and raw[: -len(tok)].isdigit()
 
 
-def prepare(text: str) -> tuple[str, list[int]]:
+def prepare(text: str, force_native: bool = False) -> tuple[str, list[int]]:
     """Normalised text and, per character, its index in `text` ("12 y.o." read as "12 yo")."""
-    clean, index = normalise_mapped(text)
+    clean, index = normalise_mapped(text, force_native)
     # "12 y.o." → "12 yo": rebuilt with the index kept in step
     if _YO.search(clean):
         parts: list[str] = []
@@ -363,10 +381,10 @@ def token_parts(raw: str) -> tuple[tuple[str, bool, bool], ...]:
     return _token_parts(raw)
 
 
-def tokenise_spans(text: str) -> list[Token]:
+def tokenise_spans(text: str, force_native: bool = False) -> list[Token]:
     """Tokens with their span in the original text, rebuilt from spaced letters,
     leetspeak and letter runs."""
-    clean, index = prepare(text)
+    clean, index = prepare(text, force_native)
     out: list[Token] = []
     pos = 0
     for start, end, joined in spaced_runs(clean):
@@ -389,3 +407,9 @@ def tokenise_marked(text: str) -> list[tuple[str, bool]]:
 def tokenise(text: str) -> list[str]:
     """Clean text → tokens with spaced letters joined, leetspeak mapped and repeats squeezed."""
     return [t.text for t in tokenise_spans(text)]
+
+
+def tokenise_term(text: str) -> list[str]:
+    """A lexicon entry's tokens: an entry written in another script is read in it ("он" stays
+    Russian), as it is in a prompt written in that script."""
+    return [t.text for t in tokenise_spans(text, force_native=True)]

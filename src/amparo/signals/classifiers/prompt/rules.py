@@ -181,7 +181,9 @@ def _compound_hits(tokens: Sequence[str], found: Sequence[Hit], lexicon: Lexicon
             continue
         for prefix, lang in lexicon.sexual_prefixes:
             inner = tok.find(prefix)
-            if inner >= 0 and len(tok) - inner > len(prefix) + 2:
+            # a word before it ("kinder", "amateur"), or none; not one stray letter
+            # (Polish "oporności", resistance, holds "porno")
+            if inner >= 0 and len(tok) - inner > len(prefix) + 2 and (inner == 0 or inner >= 3):
                 out.append(Hit("sexual", tok, i, i + 1, lang))
                 head = tok[:inner]
                 if any(head == p for p, _ in lexicon.minor_prefixes):

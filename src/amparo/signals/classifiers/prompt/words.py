@@ -20,7 +20,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from .normalise import foreign_letter
+from .normalise import non_latin_letter, normalise_text
 
 # Zipf 2 is about once per 100 million words: rare real words ("twen", "gosse") count as
 # words, while spellings that only occur as typos of a deciding term stay correctable.
@@ -40,10 +40,11 @@ COMMON_ZIPF = 4.8
 
 
 class _FoldTable(dict[int, str]):
-    """Code point → its letters without accents, filled as characters are first seen."""
+    """Code point → the letters the gate reads for it (accents dropped, "ł" read as "l"),
+    filled as characters are first seen."""
 
     def __missing__(self, code: int) -> str:
-        out = "".join(c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c))
+        out = normalise_text(chr(code))
         self[code] = out
         return out
 
@@ -52,12 +53,12 @@ _FOLD = _FoldTable()
 
 
 def _fold(word: str) -> str:
-    """Folded as the gate folds prompt words: accents dropped, except in words of another
-    script (normalise._native_words: "мой" keeps its "й")."""
+    """Folded as the gate folds prompt words: accents dropped and look-alikes mapped, except
+    in words of another script, read as written (normalise._native_words: "мой" keeps its "й")."""
     word = word.casefold()
     if word.isascii():
         return word
-    if any(map(foreign_letter, word)):
+    if any(map(non_latin_letter, word)):
         return unicodedata.normalize("NFKC", word)
     return word.translate(_FOLD)
 
