@@ -154,7 +154,8 @@ def _model_knows(rules: RuleResult) -> bool:
     words = known_words()
     if words is None:  # no word lists: a language recognised by its function words will do
         return not rules.languages or any(lang in LANGUAGES for lang in rules.languages)
-    long = [t for t in rules.tokens if len(t) >= 3 and t.isalpha()]
+    # where the rules found nothing the model reads a window's first MODEL_TOKENS tokens
+    long = [t for t in rules.tokens[:MODEL_TOKENS] if len(t) >= 3 and t.isalpha()]
     return not long or 2 * sum(t in words for t in long) >= len(long)
 
 
@@ -370,19 +371,19 @@ class PromptGate:
 
         A minor label needs a minor cue (term, school, small body or under-18 age) found by
         the rules or the age parser, so an adult age alone, or no cue at all, never becomes one.
-        `nudify_request` needs the rules to have found a body, revealing clothes, a removal or
-        wear verb, nudity, a sexual term or the input image (NUDIFY_CUES): a person alone ("my
-        ex's bank details") is no undressing request.
-        Where the rules found nothing, the model may only say `sexual_adult_request`.
+        `nudify_request` needs the rules to have found a removal or wear verb, a nudify phrase
+        or the input image (NUDIFY_CUES): a person alone ("my ex's bank details") or nudity alone
+        ("nude woman") is no undressing request.
+        Where the rules found nothing, the model may only say `sexual_adult_request`, and only
+        in text mostly of supported-language words (`_model_knows`).
         """
         if rules.everyday_caption and candidate in (LABEL_CSAM, LABEL_NUDIFY):
             return False  # the rules read an infant's everyday nudity described, not requested
-        if not rules.relevant and not _model_knows(rules):
-            return False
         if candidate in (LABEL_CSAM, LABEL_MINOR):
             return rules.minor
         if candidate == LABEL_SEXUAL and rules.minor:
             return False  # sexual with a minor cue is csam_request, on that label's own threshold
         if candidate == LABEL_NUDIFY:
             return any(h.category in NUDIFY_CUES for h in rules.hits)
-        return True
+        # checked last: the only label left where the rules found nothing, so once a window
+        return rules.relevant or _model_knows(rules)
