@@ -177,24 +177,27 @@ def _normalise_char(ch: str) -> str:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
+def _other_script_letters(ch: str) -> list[str]:
+    """The letters of `ch` (NFKC) that belong to a script other than Latin."""
+    return [
+        c
+        for c in unicodedata.normalize("NFKC", ch)
+        if c.isalpha() and not c.isascii() and not unicodedata.name(c, "").startswith("LATIN")
+    ]
+
+
 @lru_cache(maxsize=8192)
 def foreign_letter(ch: str) -> bool:
     """A letter of another script that no Latin letter is mistaken for (Cyrillic "л", Greek "λ",
     CJK, Arabic, Devanagari...). Fullwidth and styled Latin letters are Latin (NFKC)."""
     confusables = load_symbols().confusables
-    return any(
-        c.isalpha() and not c.isascii() and c not in confusables and not unicodedata.name(c, "").startswith("LATIN")
-        for c in unicodedata.normalize("NFKC", ch)
-    )
+    return any(c not in confusables for c in _other_script_letters(ch))
 
 
 @lru_cache(maxsize=8192)
 def non_latin_letter(ch: str) -> bool:
     """A letter of any script but Latin, look-alikes included ("а", "л", "λ")."""
-    return any(
-        c.isalpha() and not c.isascii() and not unicodedata.name(c, "").startswith("LATIN")
-        for c in unicodedata.normalize("NFKC", ch)
-    )
+    return bool(_other_script_letters(ch))
 
 
 @lru_cache(maxsize=65536)  # words repeat in long texts
@@ -227,11 +230,14 @@ def _native_words(text: str, force: bool = False) -> list[tuple[int, int]]:
     return spans
 
 
-@lru_cache(maxsize=8192)
-def _native_char(ch: str) -> str:
-    """A letter of a word in another script: compatibility form and case folded only (no
-    look-alike mapping; no accent stripping, which would cut Devanagari vowel signs or kana marks)."""
-    return unicodedata.normalize("NFKC", ch).casefold().replace("_", " ")
+def fold_native(text: str) -> str:
+    """A word of another script as the gate reads it: compatibility form and case folded only
+    (no look-alike mapping; no accent stripping, which would cut Devanagari vowel signs or kana
+    marks)."""
+    return unicodedata.normalize("NFKC", text).casefold().replace("_", " ")
+
+
+_native_char = lru_cache(maxsize=8192)(fold_native)
 
 
 def normalise_mapped(text: str, force_native: bool = False) -> tuple[str, list[int]]:
@@ -247,7 +253,7 @@ def normalise_mapped(text: str, force_native: bool = False) -> tuple[str, list[i
     pos = 0
     for s, e in _native_words(text, force_native) if not text.isascii() else ():
         _latin_segment(text, pos, s, pieces, index)
-        out = unicodedata.normalize("NFKC", text[s:e]).casefold().replace("_", " ")
+        out = fold_native(text[s:e])
         if len(out) == e - s:
             pieces.append(out)
             index.extend(range(s, e))

@@ -17,10 +17,9 @@ but never invents one.
 
 from __future__ import annotations
 
-import unicodedata
 from functools import lru_cache
 
-from .normalise import non_latin_letter, normalise_text
+from .normalise import fold_native, non_latin_letter, normalise_text
 
 # Zipf 2 is about once per 100 million words: rare real words ("twen", "gosse") count as
 # words, while spellings that only occur as typos of a deciding term stay correctable.
@@ -55,12 +54,11 @@ _FOLD = _FoldTable()
 def _fold(word: str) -> str:
     """Folded as the gate folds prompt words: accents dropped and look-alikes mapped, except
     in words of another script, read as written (normalise._native_words: "мой" keeps its "й")."""
-    word = word.casefold()
     if word.isascii():
-        return word
+        return word.casefold()
     if any(map(non_latin_letter, word)):
-        return unicodedata.normalize("NFKC", word)
-    return word.translate(_FOLD)
+        return fold_native(word)
+    return word.casefold().translate(_FOLD)
 
 
 def _words_above(
