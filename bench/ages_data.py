@@ -14,7 +14,8 @@ Sources (each checked for its licence; see bench/results/ages.md):
 Usage: python bench/ages_data.py FAIRFACE_GIT_DIR [FGNET_GIT_DIR] [--out OUT_DIR]
   each a clone (or bare git dir) of the repository named above; OUT_DIR defaults to
   bench/data/ages. Writes OUT_DIR/fairface540/, OUT_DIR/fgnet/ and one label file per source
-  plus OUT_DIR/ages.csv (all sources) with columns path, age, source, split: `calibrate` or
+  plus OUT_DIR/ages.csv (all sources) with columns path, age, source, person (FG-NET: who is
+  shown, so cross-validation keeps a person's photos together), split: `calibrate` or
   `evaluate`, so a calibration is never judged on its own faces.
 """
 
@@ -57,7 +58,9 @@ def build_fairface(src: Path, out: Path) -> Path:
         for i, r in enumerate(members):
             age = "70+" if group.startswith("more than") else group
             split = "calibrate" if i % 2 == 0 else "evaluate"
-            rows.append({"path": f"fairface540/{r['filename']}", "age": age, "source": "fairface", "split": split})
+            rows.append(
+                {"path": f"fairface540/{r['filename']}", "age": age, "source": "fairface", "split": split, "person": ""}
+            )
     return _write(out / "fairface540.csv", rows)
 
 
@@ -71,13 +74,15 @@ def build_fgnet(src: Path, out: Path) -> Path:
         (dest / name).write_bytes(_git_show(git_dir, f"images/{name}"))
         digest = hashlib.sha256(f"fgnet-{person}".encode()).digest()[0]
         split = "calibrate" if digest % 2 == 0 else "evaluate"
-        rows.append({"path": f"fgnet/{name}", "age": str(age), "source": "fgnet", "split": split})
+        rows.append(
+            {"path": f"fgnet/{name}", "age": str(age), "source": "fgnet", "split": split, "person": f"fgnet-{person}"}
+        )
     return _write(out / "fgnet.csv", rows)
 
 
 def _write(path: Path, rows: list[dict[str, str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=["path", "age", "source", "split"])
+        w = csv.DictWriter(f, fieldnames=["path", "age", "source", "split", "person"])
         w.writeheader()
         w.writerows(rows)
     return path

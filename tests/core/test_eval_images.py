@@ -22,7 +22,7 @@ def test_eval_with_injected_detectors(sqlite_service, shared_data, tmp_path) -> 
     dets["nudity"].set(b.read_bytes(), nudity=0.95)
     dets["faces_age"].set(b.read_bytes(), faces=1, min_age=40, minor=0.01)  # truth csam_suspected: missed
     dets["nudity"].set(c.read_bytes(), nudity=0.9)
-    dets["faces_age"].set(c.read_bytes(), faces=1, min_age=30, minor=0.02)  # adult_explicit, correct
+    dets["faces_age"].set(c.read_bytes(), faces=1, min_age=30, minor=0.01)  # adult_explicit, correct
     labels = tmp_path / "labels.csv"
     labels.write_text(f"path,label\n{a},csam_suspected\n{b},csam_suspected\n{c},adult_explicit\n{e},benign\n")
     out = run_eval(service.pipeline, read_labels(labels.read_text(), fmt="csv", base=tmp_path))

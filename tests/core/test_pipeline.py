@@ -96,7 +96,7 @@ def test_edit_request_runs_faces_and_refuses_nudify(service, coaster, monkeypatc
     from amparo.domain.signals import Classification
 
     dets = install_standins(service)
-    dets["faces_age"].set(coaster, faces=1, min_age=29, minor=0.02)
+    dets["faces_age"].set(coaster, faces=1, min_age=29, minor=0.01)
 
     class FakeGate:  # the prompt stage's output injected like a detector's
         def classify_text(self, text: str) -> Classification:

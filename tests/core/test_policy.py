@@ -54,7 +54,7 @@ def test_nudity_with_minor_is_csam_suspected(engine) -> None:
 def test_nudity_with_adults_is_adult_explicit(engine) -> None:
     r = engine.evaluate(
         Facts(
-            ItemKind.IMAGE, classifications=(c("nudity", nudity=0.95), c("faces_age", faces=1, min_age=30, minor=0.02))
+            ItemKind.IMAGE, classifications=(c("nudity", nudity=0.95), c("faces_age", faces=1, min_age=30, minor=0.01))
         )
     )
     assert r.decision == Decision.AGE_RESTRICT and r.labels == ("adult_explicit",)

@@ -59,7 +59,7 @@ def test_nudity_with_a_confident_adult_face_is_adult_explicit(engine) -> None:
 
 
 def test_a_confident_adult_next_to_an_unsure_face_is_not_enough(engine) -> None:
-    r = judge(engine, c("nudity", nudity=0.95), c("faces_age", faces=2, unsure_faces=1, minor=0.02))
+    r = judge(engine, c("nudity", nudity=0.95), c("faces_age", faces=2, unsure_faces=1, minor=0.01))
     assert r.labels == ("age_unsure",) and r.decision == Decision.BLOCK
 
 
@@ -129,7 +129,7 @@ def test_benign_edit_of_an_unsure_face_is_allowed_with_a_reason(engine) -> None:
     adult = judge(
         engine,
         prompt("nudify_request"),
-        c("faces_age", faces=1, unsure_faces=0, minor=0.02),
+        c("faces_age", faces=1, unsure_faces=0, minor=0.01),
         kind=ItemKind.EDIT_REQUEST,
     )
     assert adult.labels == ("nudify_request",)  # refused, but not as a child

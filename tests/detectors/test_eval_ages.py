@@ -87,13 +87,15 @@ def test_shipped_calibration_loads_and_says_what_it_was_fitted_on() -> None:
     assert cal.p_minor(0.0) < 0.01 and cal.p_minor(1.0) > 0.99
 
 
-@pytest.fixture
-def labelled_set(tmp_path: Path) -> Path:
+def _labelled_set(tmp_path: Path, n: int, grey_minors: bool = False) -> Path:
     astronaut = Image.fromarray(skimage_rgb("astronaut"))
     rows = ["path,age,source,split"]
-    for i in range(24):
-        # small shifts and crops give distinct images; the ages are invented
+    for i in range(n):
+        # small shifts and crops give distinct images; the ages are invented (with `grey_minors`
+        # the "minors" are grey copies, something a head on the descriptor can learn)
         img = astronaut.crop((i, i, 512 - (i % 5), 512 - (i % 3)))
+        if grey_minors and i % 3 == 0:
+            img = img.convert("L").convert("RGB")
         name = f"face{i:02d}.png"
         img.save(tmp_path / name)
         rows.append(f"{name},{5 if i % 3 == 0 else 40},demo,{'calibrate' if i % 2 else 'evaluate'}")
@@ -103,11 +105,18 @@ def labelled_set(tmp_path: Path) -> Path:
     return tmp_path / "labels.csv"
 
 
+@pytest.fixture
+def labelled_set(tmp_path: Path) -> Path:
+    return _labelled_set(tmp_path, 24)
+
+
 def test_eval_ages_cli_reports_and_fits(labelled_set: Path, tmp_path: Path) -> None:
     out = tmp_path / "fitted.json"
-    r = CliRunner().invoke(app, ["eval", "ages", str(labelled_set), "--json", "--fit-calibration", str(out)])
+    args = ["eval", "ages", str(labelled_set), "--json", "--no-descriptor", "--fit-calibration", str(out)]
+    r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
+    assert rep["models"] == ["dlib-age-v1"]
     assert rep["images"] == 25 and rep["errors"] == []
     everything = rep["report"]["all"]
     assert everything["faces"] == 24 and everything["no_face"] == 1
@@ -120,10 +129,29 @@ def test_eval_ages_cli_reports_and_fits(labelled_set: Path, tmp_path: Path) -> N
     assert everything["calibration_table"] and everything["auc_minor_vs_adult"] is not None
     fitted = AgeCalibration.load(out)
     assert fitted.fitted_on == "labels.csv" and fitted.n == 24
+    assert fitted.models == ("dlib-age-v1",) and fitted.minor_head is None
     # evaluating with the fitted calibration on one split
     r = CliRunner().invoke(app, ["eval", "ages", str(labelled_set), "--split", "calibrate", "--calibration", str(out)])
     assert r.exit_code == 0, r.output
     assert "calibration: labels.csv" in r.stdout and "ROC-AUC" in r.stdout
+
+
+def test_eval_ages_fits_a_minor_head_on_the_face_descriptor(tmp_path: Path) -> None:
+    labels, out = _labelled_set(tmp_path, 44, grey_minors=True), tmp_path / "head.json"
+    r = CliRunner().invoke(app, ["eval", "ages", str(labels), "--json", "--fit-calibration", str(out)])
+    assert r.exit_code == 0, r.output
+    fitted = AgeCalibration.load(out)
+    assert fitted.models == ("dlib-age-v1", "dlib-face-descriptor-v1") and fitted.n == 44
+    assert fitted.minor_head is not None and len(fitted.minor_head.weights) == 130
+    # the same faces, read through the fitted head: every figure is computed, nothing fails
+    r = CliRunner().invoke(app, ["eval", "ages", str(labels), "--json", "--calibration", str(out)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["models"] == ["dlib-age-v1", "dlib-face-descriptor-v1"]
+    assert rep["report"]["all"]["faces"] == 44 and rep["report"]["all"]["auc_minor_vs_adult"] > 0.9
+    # a head-bearing calibration cannot run without the descriptor
+    r = CliRunner().invoke(app, ["eval", "ages", str(labels), "--no-descriptor", "--calibration", str(out)])
+    assert r.exit_code == 2 and "face descriptor" in r.output
 
 
 def test_eval_ages_bad_input(tmp_path: Path) -> None:
@@ -152,7 +180,7 @@ def test_check_stage_flag_runs_the_age_stage_regardless_of_nudity(tmp_path: Path
     assert v["decision"] == "allow" and v["labels"] == []
     (faces,) = [c for c in v["classifications"] if c["stage"] == "faces_age"]
     (face,) = faces["details"]["faces"]
-    assert face["minor"] is not True and face["p_minor"] < 0.1
+    assert face["minor"] is not True and face["p_minor"] < 0.3
     assert {"age", "age_low", "age_high", "p_minor", "quality", "models"} <= set(face)
     bad = CliRunner().invoke(app, ["check", str(photo), "--stage", "nudity"])
     assert bad.exit_code == 2 and "unknown stage" in bad.output

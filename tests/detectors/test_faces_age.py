@@ -44,7 +44,7 @@ def test_astronaut_is_one_adult_face(faces_age):
     assert c.scores["min_age"] == face["age_low"]
     assert c.score("minor") < 0.5
     assert c.details["face_detector"] == "libfacedetection-yunet"
-    assert c.details["age_model"] == "dlib-age-v1"
+    assert c.details["age_model"] == "dlib-age-v1+dlib-face-descriptor-v1"
 
 
 def test_cameraman_turned_face_is_found_and_adult(faces_age):

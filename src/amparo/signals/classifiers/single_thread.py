@@ -16,10 +16,10 @@ from amparo.errors import DetectorFailed
 from amparo.signals.classifiers.denormals import flushed_denormals
 
 
-def onnx_session(model_path: Path, *, what: str) -> object:
+def onnx_session(model_path: Path | bytes, *, what: str) -> object:
     """An ONNX Runtime CPU session with one intra-op and one inter-op thread, run sequentially,
-    subnormals flushed."""
-    if not model_path.is_file():
+    subnormals flushed. `model_path`: a file, or a serialized model built in memory."""
+    if isinstance(model_path, Path) and not model_path.is_file():
         raise DetectorFailed(f"{what}: model file {model_path} is missing")
     try:
         import onnxruntime as ort
@@ -31,9 +31,11 @@ def onnx_session(model_path: Path, *, what: str) -> object:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # keep ORT's optimiser notes out of the service log
     try:
-        session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        source = model_path if isinstance(model_path, bytes) else str(model_path)
+        session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
     except Exception as e:  # corrupt or truncated model file
-        raise DetectorFailed(f"{what}: could not load {model_path.name}: {e}") from None
+        label = model_path.name if isinstance(model_path, Path) else "the model built in memory"
+        raise DetectorFailed(f"{what}: could not load {label}: {e}") from None
     return FlushingSession(session)
 
 
