@@ -89,7 +89,11 @@ def per_face(base_est: ModuleType, calls: int = 300) -> str:
 
     rgb = np.asarray(skimage.data.astronaut())
     box = FaceBox(177, 61, 271, 175, 1.0)
-    ests = {"today's": base_est.DlibAgeEstimator(), "new default": DlibAgeEstimator()}
+    ests = {
+        "today's": base_est.DlibAgeEstimator(),
+        "age network alone": DlibAgeEstimator(descriptor=False),
+        "default (+ descriptor)": DlibAgeEstimator(),
+    }
     times: dict[str, list[float]] = {k: [] for k in ests}
     for e in ests.values():
         e.load()
@@ -116,11 +120,11 @@ def main() -> None:
             f"today's stage ({BASELINE_COMMIT}): margin 0.1 + flip",
             base_faces.FacesAgeDetector(shared_detector, base_est.DlibAgeEstimator()),
         ),
-        ("new default: margins 0.1 + 0.2, no mirror, age map", FacesAgeDetector(shared_detector)),
         (
-            "new, margins 0.1 + 0.2, each mirrored (2 extra runs)",
-            FacesAgeDetector(shared_detector, DlibAgeEstimator(flip=True)),
+            "age network alone: margins 0.1 + 0.2, no mirror, age map",
+            FacesAgeDetector(shared_detector, DlibAgeEstimator(descriptor=False)),
         ),
+        ("default: the same + face descriptor minor head", FacesAgeDetector(shared_detector)),
     ]
     if args.agender:
         from amparo.signals.classifiers.agender_age import AgenderAgeNet
