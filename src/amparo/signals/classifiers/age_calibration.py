@@ -22,6 +22,7 @@ import numpy as np
 
 from amparo.errors import ConfigurationError
 from amparo.signals.classifiers.age_minor_head import MinorHead
+from amparo.signals.classifiers.logistic import logit, newton_logistic, sigmoid
 
 # The default stage: the age network with the face descriptor's minor head (age_minor_head.py).
 DEFAULT_CALIBRATION = Path(__file__).with_name("age_calibration.json")
@@ -191,31 +192,14 @@ def fit_age_map(
 def platt_fit(raw_p: Sequence[float], positive: Sequence[bool], *, iterations: int = 50) -> tuple[float, float]:
     """Logistic regression of the label on logit(raw p): (slope, intercept), by Newton's method
     with a weak ridge (keeps the fit finite when the classes separate)."""
-    x = _logit(np.asarray(raw_p, dtype=np.float64))
+    x = logit(np.asarray(raw_p, dtype=np.float64))
     y = np.asarray(positive, dtype=np.float64)
     # Platt's targets: shrink 0/1 towards the prior so a perfect separation stays finite.
     n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
     t = np.where(y > 0.5, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
-    w = np.array([1.0, 0.0])
     design = np.stack([x, np.ones_like(x)], axis=1)
-    for _ in range(iterations):
-        p = _sigmoid(design @ w)
-        grad = design.T @ (p - t) + 1e-3 * w
-        hess = design.T @ (design * (p * (1.0 - p))[:, None]) + 1e-3 * np.eye(2)
-        step = np.linalg.solve(hess, grad)
-        w = w - step
-        if float(np.abs(step).max()) < 1e-9:
-            break
+    w = newton_logistic(design, t, np.full(2, 1e-3), start=np.array([1.0, 0.0]), iterations=iterations)
     return float(w[0]), float(w[1])
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.asarray(np.exp(-np.logaddexp(0.0, -z)))
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-4, 1.0 - 1e-4)
-    return np.asarray(np.log(q / (1.0 - q)))
 
 
 def fit_calibration(
@@ -249,7 +233,7 @@ def fit_calibration(
             raise ValueError("raw p_minor does not rise with the share of minors on these faces: nothing to calibrate")
         grid = 1.0 / (1.0 + np.exp(-np.linspace(-9.2, 9.2, 47)))
         raw = [0.0, *[float(g) for g in grid], 1.0]
-        cal = [float(v) for v in _sigmoid(a * _logit(np.array(raw)) + b)]
+        cal = [float(v) for v in sigmoid(a * logit(np.array(raw)) + b)]
         notes["platt"] = {"slope": round(a, 4), "intercept": round(b, 4)}
     elif method == "isotonic":
         knots, values = isotonic_fit(raw_p, [1.0 if m else 0.0 for m in is_minor])

@@ -26,6 +26,11 @@ weights: `agender_age.py`) each give a distribution too; all are put on one grid
 and averaged unweighted, and the calibration must be one fitted for that set of models
 (`AgeCalibration.models`).
 
+Minor head: where the calibration has one (the default stage), dlib's face descriptor
+(face_descriptor.py) is computed on the same landmarks and a logistic head (age_minor_head.py)
+reads it with the two minor masses; its probability replaces the raw p_minor before the map. The
+age, sigma and interval do not change with it.
+
 The age network is NOT validated on minors nor on generated images (see docs/detectors.md).
 """
 

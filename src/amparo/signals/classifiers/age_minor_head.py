@@ -22,23 +22,14 @@ from typing import Any
 import numpy as np
 
 from amparo.errors import ConfigurationError
+from amparo.signals.classifiers.logistic import logit, newton_logistic, sigmoid
 
 HEAD_C = 0.03
 HEAD_FOLDS = 5
-_CLIP = 1e-4
-
-
-def _logit(p: float) -> float:
-    q = min(1.0 - _CLIP, max(_CLIP, p))
-    return float(np.log(q / (1.0 - q)))
 
 
 def head_features(raw: float, mass: float, descriptor: np.ndarray) -> np.ndarray:
-    return np.concatenate([[_logit(raw), _logit(mass)], np.asarray(descriptor, dtype=np.float64).reshape(-1)])
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.asarray(np.exp(-np.logaddexp(0.0, -z)))
+    return np.concatenate([logit(np.array([raw, mass])), np.asarray(descriptor, dtype=np.float64).reshape(-1)])
 
 
 @dataclass(frozen=True)
@@ -60,7 +51,7 @@ class MinorHead:
         if x.shape != (len(self.weights),):
             raise ConfigurationError(f"minor head: expected {len(self.weights)} inputs, got {x.shape}")
         z = (x - np.array(self.mean)) / np.array(self.scale)
-        return float(_sigmoid(np.array(z @ np.array(self.weights) + self.bias)))
+        return float(sigmoid(np.array(z @ np.array(self.weights) + self.bias)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,15 +85,7 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float, iterations: int = 100) -> Minor
     z = np.column_stack([(x - mean) / scale, np.ones(len(x))])
     ridge = np.full(z.shape[1], 1.0 / c)
     ridge[-1] = 0.0
-    w = np.zeros(z.shape[1])
-    for _ in range(iterations):
-        p = _sigmoid(z @ w)
-        grad = z.T @ (p - y) + ridge * w
-        hess = z.T @ (z * (p * (1.0 - p))[:, None]) + np.diag(ridge + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
+    w = newton_logistic(z, y, ridge, jitter=1e-9, iterations=iterations, tolerance=1e-8)
     return MinorHead(tuple(mean.tolist()), tuple(scale.tolist()), tuple(w[:-1].tolist()), float(w[-1]), c)
 
 
