@@ -37,6 +37,9 @@ def build_app(service: Service) -> FastAPI:
     trace = _maybe("amparo.api.routes.trace")
     if trace is not None:
         routers.append(trace.router)
+    from amparo.signals.hashes.pdq import warm
+
+    warm()  # the hash of record's compiled loops, before the first request rather than during it
     return create_app(service, extra_routers=routers)
 
 

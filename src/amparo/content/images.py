@@ -45,6 +45,8 @@ def _limits_guard(max_pixels: int) -> None:
 
 def _oriented(img: Image.Image) -> Image.Image:
     try:
+        if img.getexif().get(0x0112, 1) in (None, 1):
+            return img  # upright already: exif_transpose would only copy every pixel
         return ImageOps.exif_transpose(img)
     except Exception:  # corrupt EXIF must not make the image unreadable
         return img
@@ -60,7 +62,8 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
         lo, hi = float(arr.min()), float(arr.max())
         scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
         img = Image.fromarray(scaled.astype(np.uint8), "L")
-    return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+    # an RGB image as it is (convert would copy every pixel first)
+    return np.ascontiguousarray(np.asarray(img if img.mode == "RGB" else img.convert("RGB")))
 
 
 def _metadata(img: Image.Image) -> dict[str, str]:
