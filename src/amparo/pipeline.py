@@ -27,6 +27,7 @@ from amparo.settings import Settings
 from amparo.signals.registry import DetectorRegistry, SignalRegistry
 from amparo.store import events_repo
 from amparo.store.database import Database
+from amparo.store.event_writer import EventWriter
 
 ATTEMPT_WINDOW = timedelta(hours=24)
 IMAGE_STAGES = ("provenance", "nudity", "faces_age")
@@ -72,6 +73,7 @@ class Pipeline:
         self._prompt_factory = prompt_detector
         self._prompt: Any = None
         self.video = VideoAnalyser(self, video_matcher) if video_matcher is not None else None
+        self.events = EventWriter(db)
 
     # -- stages --------------------------------------------------------------------------------
     def pixels_for_detectors(self) -> bool:
@@ -264,6 +266,9 @@ class Pipeline:
             verdict.extra["video"] = a.video
         if not record:
             return verdict
+        if not any(self.actions.has(name) for name in verdict.actions):
+            # Nothing but the event to write: share a commit with concurrent checks (group commit).
+            return dataclasses.replace(verdict, event_id=self.events.record(item, verdict))
         with self.db.session() as s:
             event_id = events_repo.record_event(s, item=item, verdict=verdict)
             verdict = dataclasses.replace(verdict, event_id=event_id)

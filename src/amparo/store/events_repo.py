@@ -14,11 +14,11 @@ from amparo.store.tables import utcnow
 from amparo.store.tables_events import AccountAttemptRow, EventRow
 
 
-def record_event(session: Session, *, item: Item, verdict: Verdict, automated: bool = True) -> int:
+def _event_row(item: Item, verdict: Verdict, automated: bool) -> EventRow:
     # Only a hash of record is stored (a fast lookup value is not the reference PDQ).
     pdq = next((s.value for s in verdict.signals if s.type == "pdq" and s.exact), None)
     sha = next((s.value for s in verdict.signals if s.type == "sha256"), None)
-    row = EventRow(
+    return EventRow(
         item_id=item.id,
         kind=item.kind.value,
         account=item.context.account,
@@ -32,9 +32,21 @@ def record_event(session: Session, *, item: Item, verdict: Verdict, automated: b
         pdq=pdq,
         verdict=_without_prompt_text(verdict.to_dict()),
     )
+
+
+def record_event(session: Session, *, item: Item, verdict: Verdict, automated: bool = True) -> int:
+    row = _event_row(item, verdict, automated)
     session.add(row)
     session.flush()
     return row.id
+
+
+def record_events(session: Session, events: list[tuple[Item, Verdict]]) -> list[int]:
+    """Several events in one flush (one insert batch, one seal pass): the group commit's write."""
+    rows = [_event_row(item, verdict, True) for item, verdict in events]
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
 
 
 def _without_prompt_text(v: dict[str, Any]) -> dict[str, Any]:
