@@ -114,3 +114,22 @@ def test_damaged_jpegs_are_refused_as_before() -> None:
             decode_image(warned)
     else:
         assert np.array_equal(decode_image(warned).rgb, ref)
+
+
+def test_decode_says_when_its_pixels_are_pdqs_reference_input() -> None:
+    photo = _photo(64, 48, seed=11)
+    assert decode_image(_jpeg(photo)).reference_pixels
+    png = io.BytesIO()
+    photo.convert("L").save(png, "PNG")
+    assert decode_image(png.getvalue()).reference_pixels
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    assert not decode_image(_jpeg(photo, exif=exif.tobytes())).reference_pixels  # rotated upright
+    rgba = io.BytesIO()
+    photo.convert("RGBA").save(rgba, "PNG")
+    assert not decode_image(rgba.getvalue()).reference_pixels  # alpha flattened on white
+    big = _jpeg(_photo(1024, 768, seed=2))
+    reduced = decode_image(big, max_side=200)
+    assert not reduced.reference_pixels  # a reduced-scale decode
+    # The hash of record is the same either way: from the reduced decode it re-reads the bytes.
+    assert pdq_of_array_full(_pillow_rgb(big)) == pdq_of_array_full(decode_image(big).rgb)

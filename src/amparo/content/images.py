@@ -31,6 +31,9 @@ class DecodedImage:
     frame_count: int = 1
     metadata: dict[str, str] = field(default_factory=dict)  # PNG text chunks, EXIF Software, etc.
     frames: tuple[np.ndarray, ...] = ()  # sampled extra frames of an animation (RGB)
+    # True when `rgb` is exactly Pillow's full-size convert("RGB") of the first frame with no EXIF
+    # rotation (PDQ's reference input): the hash of record then needs no look at the bytes again.
+    reference_pixels: bool = False
 
     @cached_property
     def pil(self) -> Image.Image:
@@ -173,8 +176,9 @@ def decode_image(
                 # libjpeg decodes at 1/2, 1/4, 1/8 scale directly: the detectors need no more
                 # than max_side pixels, and a reduced decode is several times cheaper.
                 img.draft("RGB", (max_side, max_side))
+            upright = _upright(img)
             fast = None
-            if fmt == "JPEG" and mode == "RGB" and not max_side and n_frames == 1 and _upright(img):
+            if fmt == "JPEG" and mode == "RGB" and not max_side and n_frames == 1 and upright:
                 fast = _turbo_rgb(data, w, h)
             if fast is not None:
                 budget.spend(w * h)
@@ -182,7 +186,8 @@ def decode_image(
             else:
                 img.load()
                 budget.spend(w * h)
-                first = _to_rgb(_oriented(img))
+                first = _to_rgb(img if upright else _oriented(img))
+            reference = mode in ("RGB", "L") and upright and first.shape[:2] == (h, w)
             extra: list[np.ndarray] = []
             if n_frames > 1:
                 # Animated: check a spread sample of frames (documented in docs/limits.md). Frames are
@@ -211,4 +216,5 @@ def decode_image(
         frame_count=n_frames,
         metadata=metadata,
         frames=tuple(extra),
+        reference_pixels=reference,
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+import anyio
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 
-from amparo.api.auth import require
+from amparo.api.auth import require, require_inline
 from amparo.api.schemas import ACCOUNT_MAX, JURISDICTION_MAX, SURFACE_MAX, LookupIn, PromptIn
 from amparo.api.uploads import read_upload
 from amparo.content.video import is_video
@@ -59,20 +61,39 @@ def lookup(request: Request, body: LookupIn, _: ApiPrincipal = Depends(require("
     }
 
 
-@router.post("/check", summary="Check an uploaded image or video: signals → matches → verdict → recorded event")
-def check_image(
+def json_response(body: dict[str, Any]) -> Response:
+    """The body encoded once, in the calling worker thread: FastAPI would otherwise walk it again
+    (jsonable_encoder) in one more thread hand-off. Verdict dicts hold JSON types only."""
+    return Response(
+        json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(),
+        media_type="application/json",
+    )
+
+
+@router.post(
+    "/check",
+    summary="Check an uploaded image or video: signals → matches → verdict → recorded event",
+    response_model=dict[str, Any],
+)
+async def check_image(
     request: Request,
     file: UploadFile = File(...),
     account: str | None = Form(None, max_length=ACCOUNT_MAX),
     surface: str | None = Form(None, max_length=SURFACE_MAX),
     jurisdiction: str | None = Form(None, max_length=JURISDICTION_MAX),
-    _: ApiPrincipal = Depends(require("check")),
-) -> dict[str, Any]:
+    # The key check is one indexed read: in the event loop it costs less than the two thread
+    # hand-offs a sync dependency takes. The whole check is then one hand-off, not four.
+    _: ApiPrincipal = Depends(require_inline("check")),
+) -> Response:
     svc = request.app.state.service
-    data = read_media(file, svc.settings)
-    ctx = _context(account, surface or "upload", jurisdiction, file.filename)
-    item = Item.from_video(data, ctx) if is_video(data) else Item.from_image(data, ctx)
-    return svc.pipeline.check(item).to_dict()
+
+    def work() -> Response:
+        data = read_media(file, svc.settings)
+        ctx = _context(account, surface or "upload", jurisdiction, file.filename)
+        item = Item.from_video(data, ctx) if is_video(data) else Item.from_image(data, ctx)
+        return json_response(svc.pipeline.check(item).to_dict())
+
+    return await anyio.to_thread.run_sync(work)
 
 
 @router.post("/check/prompt", summary="Check a generation prompt with the request gate")

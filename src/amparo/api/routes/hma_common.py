@@ -176,7 +176,14 @@ def hash_bytes(svc: Any, data: bytes, hma_types: tuple[str, ...]) -> dict[str, s
 
 
 async def hash_upload(request: Request, *, video_hash: bool = False) -> dict[str, str]:
-    """HMA's multipart upload: one file, its field named after the content type (photo / video)."""
+    """HMA's multipart upload hashed: {signal type: hash}."""
+    data, types = await read_hma_upload(request, video_hash=video_hash)
+    return await anyio.to_thread.run_sync(hash_bytes, request.app.state.service, data, types)
+
+
+async def read_hma_upload(request: Request, *, video_hash: bool = False) -> tuple[bytes, tuple[str, ...]]:
+    """HMA's multipart upload: one file, its field named after the content type (photo / video).
+    The bytes and the signal types to hash them with."""
     svc = request.app.state.service
     form = await request.form(max_files=2, max_fields=10)
     files = [(k, v) for k, v in form.multi_items() if hasattr(v, "file")]
@@ -188,8 +195,7 @@ async def hash_upload(request: Request, *, video_hash: bool = False) -> dict[str
     content_type = "photo" if field == "file" else field  # Amparo's own field name means a photo
     types = signal_types_for(content_type, None, video_hash=video_hash)
     limit = svc.settings.max_video_bytes if content_type == "video" and video_hash else svc.settings.max_upload_bytes
-    data = read_upload(upload, limit, field)  # type: ignore[arg-type]
-    return await anyio.to_thread.run_sync(hash_bytes, svc, data, types)
+    return read_upload(upload, limit, field), types  # type: ignore[arg-type]
 
 
 def fetch_policy(settings: Any) -> FetchPolicy:

@@ -16,10 +16,11 @@ from amparo.api.routes.hma_common import (
     HmaError,
     HmaRoute,
     bool_param,
-    hash_upload,
+    hash_bytes,
     hash_url,
     json_body,
     normalise,
+    read_hma_upload,
     to_amparo_type,
 )
 from amparo.api.routes.hma_video import VPDQ, vpdq_lookup_impl
@@ -169,16 +170,17 @@ async def lookup_post(
     banks: str | None = None,
     seed: str | None = None,
     bypass_coinflip: str | None = None,
-    _: ApiPrincipal = Depends(require("lookup")),
+    _: ApiPrincipal = Depends(require_inline("lookup")),  # no thread hand-off for the key check
 ) -> dict[str, Any]:
     svc = request.app.state.service
-    hashes = await hash_upload(request, video_hash=True)
+    data, types = await read_hma_upload(request, video_hash=True)
     wanted, bypass = _banks_param(banks), bool_param(bypass_coinflip, False)
 
-    def by_type() -> dict[str, Any]:
+    def hash_and_look_up() -> dict[str, Any]:  # one thread hand-off for both
+        hashes = hash_bytes(svc, data, types)
         return {t: _lookup(svc, t, v, wanted, bypass, seed) for t, v in hashes.items()}
 
-    return await anyio.to_thread.run_sync(by_type)
+    return await anyio.to_thread.run_sync(hash_and_look_up)
 
 
 def index_stats(svc: Any, hma_type: str) -> tuple[int, int, int]:

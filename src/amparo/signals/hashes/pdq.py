@@ -153,6 +153,8 @@ class PdqHasher:
 def _decoded_is_reference_input(image: DecodedImage, data: bytes) -> bool:
     """True when the detectors' decoded pixels are exactly Pillow's full `convert("RGB")` of the
     first frame: an RGB or L original, decoded at full size, with no EXIF rotation applied."""
+    if image.reference_pixels:
+        return True  # decode_image says so: no need to read the header again
     if image.mode not in ("RGB", "L"):
         return False
     try:
