@@ -40,6 +40,7 @@ def build_app(service: Service) -> FastAPI:
     from amparo.signals.hashes.pdq import warm
 
     warm()  # the hash of record's compiled loops, before the first request rather than during it
+    service.db.checkpoint_in_background()
     return create_app(service, extra_routers=routers)
 
 

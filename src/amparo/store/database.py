@@ -8,7 +8,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -128,6 +128,7 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.sealer: RowSealer | None = None
+        self._checkpoints: Any = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -172,5 +173,16 @@ class Database:
             if migrated:
                 integrity_repo.ensure_heads(self._sessions, sealer)
 
+    def checkpoint_in_background(self) -> None:
+        """For a serving process on SQLite: WAL checkpoints in a thread, not in request commits
+        (store/sqlite_checkpoints.py). Nothing for PostgreSQL."""
+        if self._checkpoints is None:
+            from amparo.store import sqlite_checkpoints
+
+            self._checkpoints = sqlite_checkpoints.start_for(self.engine)
+
     def dispose(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
+            self._checkpoints = None
         self.engine.dispose()
