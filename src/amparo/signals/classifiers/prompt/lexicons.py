@@ -26,6 +26,7 @@ CATEGORIES = (
     "hairstyle",
     "small_body",
     "sexual",
+    "sexual_violence",
     "revealing",
     "clothing",
     "remove",
@@ -50,13 +51,22 @@ CATEGORIES = (
     "body",
     "care",
     "identity",
+    "topic",
+    "inform",
+    "seek",
+    "creative",
+    "negator",
+    "negator_near",
+    "negatable",
 )
 MAX_PHRASE = 7
 FUZZY_MIN_LEN = 5
 # Endings that inflect a word without changing what it names (plural, gender, case).
 INFLECTIONS = frozenset("senr")
 # Categories a misspelling may be corrected into: the ones that decide a refusal.
-FUZZY_CATEGORIES = ("minor", "sexual", "nudify", "small_body", "school", "hairstyle", "revealing", "body")
+FUZZY_CATEGORIES = (
+    "minor", "sexual", "sexual_violence", "nudify", "small_body", "school", "hairstyle", "revealing", "body"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -136,7 +146,9 @@ def load_lexicon() -> Lexicon:
                 if d not in vocabulary:
                     deletions.setdefault(d, term)
     # "muller" (Galician for woman) is also a surname: words about people may be names
-    name_like = {"adult", "person", "real_person", "image_ref"}
+    # framing words of a discussion ("law", "news", "support") are no deciding terms: "Jude Law"
+    name_like = {"adult", "person", "real_person", "image_ref", "topic", "inform", "seek", "creative",
+                 "negator", "negator_near", "negatable"}
     not_names = set(stopwords) | {
         k[0] for k, entries in phrases.items() if len(k) == 1 and any(e.category not in name_like for e in entries)
     }

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import overload
 
 from .ages import ADULT_AGE, find_ages
+from .contexts import PERSON_CUES, discussion_of_abuse, everyday_infant, negated
 from .correct import CanonicalToken, canonical_spans, canonical_tokens
 from .lexicons import (
     CATEGORIES,
@@ -117,6 +118,7 @@ class RuleResult:
     refers_to_image: bool
     reasons: list[Reason] = field(default_factory=list)
     everyday_caption: bool = False  # an infant's everyday nudity described, not requested
+    discussion: bool = False  # sexual abuse or sex education discussed as a subject, nothing requested
     spans: Sequence[tuple[int, int]] = field(default_factory=list)  # per token, in the original prompt
 
     @property
@@ -162,7 +164,8 @@ def _find_hits(tokens: Sequence[str], languages: Sequence[str] | None, lexicon: 
     neutral = [(h.start, h.end) for h in raw if h.category == "neutral"]
     if not neutral:
         return raw
-    return [h for h in raw if h.category == "neutral" or not any(s <= h.start and h.end <= e for s, e in neutral)]
+    keep = ("neutral", "topic", "inform")  # "sex education" is neutral and still a subject
+    return [h for h in raw if h.category in keep or not any(s <= h.start and h.end <= e for s, e in neutral)]
 
 
 @lru_cache(maxsize=4)
@@ -256,11 +259,15 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     def cat(c: str) -> list[Hit]:
         return [h for h in hits if h.category == c]
 
-    def apart(x: Hit, y: Hit) -> bool:
+    def apart(x: Hit, y: Hit, stops: str = ".!?;\n") -> bool:
         """A sentence ends between the two ("... a strip. A counter top")."""
         lo, hi = (x, y) if x.start < y.start else (y, x)
         between = text[spans[lo.end - 1][1] : spans[hi.start][0]]
-        return any(c in ".!?;\n" for c in between)
+        return any(c in stops for c in between)
+
+    def clause_apart(x: Hit, y: Hit) -> bool:
+        """A comma or colon also ends a negation's reach: image prompts list tags with commas."""
+        return apart(x, y, ".!?;:,\n")
 
     for age, s, e in ages:
         kind = "minor age" if age < ADULT_AGE else "adult age"
@@ -280,7 +287,14 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         add("minor_term", h.text, f"child-like body ({h.lang})", h)
     minor = bool(minor_ages or cat("minor") or cat("school") or cat("hairstyle") or cat("small_body"))
 
+    people: list[Person] = find_names(text, ctoks, lexicon.not_names)
+    if ctoks:
+        people += find_handles(text, ctoks[0].start, ctoks[-1].end)
     sexual_hits = cat("sexual")
+    # sexual violence ("raped", "incest") is sexual when done to someone: a person, age, name or
+    # pronoun is named; alone it is a subject or a metaphor ("a debate about rape", "raping the land")
+    if ages or people or any(h.category in PERSON_CUES for h in hits):
+        sexual_hits = sexual_hits + cat("sexual_violence")
     # explicit body parts and masturbation are sexual, except with a minor in a care or medical
     # question ("my toddler's penis is red, should I see a doctor", "sore nipples while breastfeeding
     # my baby") that asks for no image and has no other sexual word
@@ -288,15 +302,20 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
     care = bool(cat("care")) and not (sexual_hits or cat("request") or cat("image_ref"))
     if body and not (minor and care):
         sexual_hits = sexual_hits + body
+    sexual_hits = [h for h in sexual_hits if not negated(h, hits, clause_apart)]
+    discussion = discussion_of_abuse(hits, sexual_hits)
+    if discussion:
+        # the sexual words only name abuse, exploitation or sex education as a subject, in a
+        # question or text about recognising, preventing, reporting, teaching or the law
+        h = cat("topic")[0]
+        add("discussion", h.text, f"names sexual abuse or sex education as a subject ({h.lang})", h)
+        sexual_hits = []
     for h in sexual_hits:
         add("sexual_term", h.text, f"sexual or nudity term ({h.lang})", h)
     sexual = bool(sexual_hits)
 
     pictured = cat("image_ref")
     image_ref = bool(pictured or cat("real_person"))
-    people: list[Person] = find_names(text, ctoks, lexicon.not_names)
-    if ctoks:
-        people += find_handles(text, ctoks[0].start, ctoks[-1].end)
     nudify_reasons: list[tuple[str, str, tuple[Hit, ...]]] = [
         (h.text, "clothing removal or nudify verb", (h,)) for h in cat("nudify")
     ]
@@ -330,7 +349,7 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         pair = None  # "zieht etwas aus einer Tasche": "aus" is a preposition here
     if pair and pair[1].start > pair[0].start:
         nudify_reasons.append((f"{pair[0].text} … {pair[1].text}", "separable undress verb", pair))
-    pair = _near(hits, "edit", "sexual", apart)
+    pair = None if discussion else _near(hits, "edit", "sexual", apart)
     if pair and (image_ref or cat("pronoun")):
         nudify_reasons.append(
             (f"{pair[0].text} … {pair[1].text}", "makes the person in the image nude or sexual", pair)
@@ -355,7 +374,7 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
 
     # grooming or exploitation words ("groom", "sexting", "molest") with a minor, unless the
     # text is about recognising, preventing or reporting it
-    exploit = [] if cat("protective") else cat("exploit")
+    exploit = [] if cat("protective") or discussion else cat("exploit")
     if minor:
         for h in exploit:
             add("exploit_term", h.text, f"grooming or exploitation cue ({h.lang})", h)
@@ -363,7 +382,7 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         minor
         and sexual
         and not (nudify or deepfake or exploit)
-        and _everyday_infant(
+        and everyday_infant(
             hits, minor_ages, [h for h in hits if h.category in ("minor", "school", "hairstyle", "small_body")]
         )
     )
@@ -398,27 +417,5 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         reasons=reasons,
         spans=spans,
         everyday_caption=everyday,
-    )
-
-
-# Ages an "infant" word may state: "a 1 year old baby naked in the bath".
-INFANT_MAX_AGE = 3
-
-
-def _everyday_infant(hits: Sequence[Hit], minor_ages: Sequence[int], minor_hits: Sequence[Hit]) -> bool:
-    """A caption of a baby's everyday nudity ("Two naked babies on training toilets", "a baby
-    sleeping naked"): every minor cue is an infant word, every sexual cue is a plain nudity word
-    ("naked", "nude"), an everyday infant-care setting is named (bath, potty, nappy, beach,
-    sleeping), and nothing requests or renders an image ("generate", "photo of", "realistic").
-    Anything else (a pose, a body part, revealing clothing, an older child, a request) stays a
-    csam_request: the hard line holds for requests."""
-    spans = {(h.start, h.end) for h in hits if h.category == "infant"}
-    bare = {(h.start, h.end) for h in hits if h.category == "bare"}
-    return (
-        bool(spans)
-        and all(a <= INFANT_MAX_AGE for a in minor_ages)
-        and all((h.start, h.end) in spans for h in minor_hits)
-        and all((h.start, h.end) in bare for h in hits if h.category == "sexual")
-        and any(h.category == "everyday" for h in hits)
-        and not any(h.category in ("request", "revealing", "image_ref", "real_person", "body") for h in hits)
+        discussion=discussion,
     )
