@@ -90,6 +90,7 @@ def test_sexual_violence_done_to_someone_is_sexual() -> None:
         # the negation does not reach past a comma or a garment, nor beyond the next word for "not"
         ("a woman without a stitch of clothing, naked", "sexual_adult_request"),
         ("a nude woman, not explicit", "sexual_adult_request"),
+        ("an erotic story, not vulgar but sensual", "sexual_adult_request"),
     ],
 )
 def test_excluded_sexual_words_count_for_nothing(text: str, label: str) -> None:

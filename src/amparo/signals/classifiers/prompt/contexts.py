@@ -24,9 +24,10 @@ def negated(h: Hit, hits: Sequence[Hit], apart: Callable[[Hit, Hit], bool]) -> b
         reach = NEGATION_REACH if n.category == "negator" else 0 if n.category == "negator_near" else -1
         if not 0 <= h.start - n.end <= reach or apart(n, h):
             continue
-        # "without a stitch of clothing, naked": the negator took a garment, or a comma ended it
+        # "without a stitch of clothing, naked": the negator took a garment, or a comma ended it;
+        # "not vulgar but erotic": a contrast turns it back
         between = [c for c in hits if n.end <= c.start and c.end <= h.start]
-        if not any(c.category in ("clothing", "revealing", "sexual", "body") for c in between):
+        if not any(c.category in ("clothing", "revealing", "sexual", "body", "contrast") for c in between):
             return True
     return False
 

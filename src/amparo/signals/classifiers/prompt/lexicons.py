@@ -58,6 +58,7 @@ CATEGORIES = (
     "negator",
     "negator_near",
     "negatable",
+    "contrast",
 )
 MAX_PHRASE = 7
 FUZZY_MIN_LEN = 5
@@ -148,7 +149,7 @@ def load_lexicon() -> Lexicon:
     # "muller" (Galician for woman) is also a surname: words about people may be names
     # framing words of a discussion ("law", "news", "support") are no deciding terms: "Jude Law"
     name_like = {"adult", "person", "real_person", "image_ref", "topic", "inform", "seek", "creative",
-                 "negator", "negator_near", "negatable"}
+                 "negator", "negator_near", "negatable", "contrast"}
     not_names = set(stopwords) | {
         k[0] for k, entries in phrases.items() if len(k) == 1 and any(e.category not in name_like for e in entries)
     }
