@@ -90,3 +90,24 @@ def everyday_infant(hits: Sequence[Hit], minor_ages: Sequence[int], minor_hits: 
         and any(h.category == "everyday" for h in hits)
         and not any(h.category in ("request", "revealing", "image_ref", "real_person", "body") for h in hits)
     )
+
+
+# Cues that put a third party, an animal or content in an advice question.
+_NOT_ADVICE = _NOT_DISCUSSION | {"real_person", "exploit", "sexual_violence", "animal"}
+
+
+def adult_advice(hits: Sequence[Hit], minor: bool, named: bool) -> bool:
+    """A question about adults' own sexual health, consent or relationships ("How can one explore
+    strategies to improve their sexual performance?", "What are some guidelines for engaging in a
+    threesome respectfully and consensually?"): it opens as a request for advice (`advice`: how can,
+    what are some, tips, guidelines, ways to), names a health, consent or relationship concern
+    (`wellbeing`: safely, consent, partner, boundaries, therapist), has no minor cue, names nobody,
+    and asks for no image, story, scene or way to find or get something. It names no sexual request:
+    `benign`, and the learned stage may not raise it."""
+    return (
+        not minor
+        and not named
+        and any(h.category == "advice" for h in hits)
+        and any(h.category == "wellbeing" for h in hits)
+        and not any(h.category in _NOT_ADVICE for h in hits)
+    )

@@ -59,6 +59,9 @@ CATEGORIES = (
     "negator_near",
     "negatable",
     "contrast",
+    "advice",
+    "wellbeing",
+    "animal",
 )
 MAX_PHRASE = 7
 FUZZY_MIN_LEN = 5
@@ -149,7 +152,7 @@ def load_lexicon() -> Lexicon:
     # "muller" (Galician for woman) is also a surname: words about people may be names
     # framing words of a discussion ("law", "news", "support") are no deciding terms: "Jude Law"
     name_like = {"adult", "person", "real_person", "image_ref", "topic", "inform", "seek", "creative",
-                 "negator", "negator_near", "negatable", "contrast"}
+                 "negator", "negator_near", "negatable", "contrast", "advice", "wellbeing", "animal"}
     not_names = set(stopwords) | {
         k[0] for k, entries in phrases.items() if len(k) == 1 and any(e.category not in name_like for e in entries)
     }

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import overload
 
 from .ages import ADULT_AGE, find_ages
-from .contexts import PERSON_CUES, discussion_of_abuse, everyday_infant, negated
+from .contexts import PERSON_CUES, adult_advice, discussion_of_abuse, everyday_infant, negated
 from .correct import CanonicalToken, canonical_spans, canonical_tokens
 from .lexicons import (
     CATEGORIES,
@@ -309,6 +309,12 @@ def decide(text: str, ctoks: Sequence[CanonicalToken], lexicon: Lexicon) -> Rule
         # question or text about recognising, preventing, reporting, teaching or the law
         h = cat("topic")[0]
         add("discussion", h.text, f"names sexual abuse or sex education as a subject ({h.lang})", h)
+        sexual_hits = []
+    elif adult_advice(hits, minor, bool(people)):
+        # a question about adults' own sexual health or relationships asks for advice, not content
+        discussion = True
+        h = cat("wellbeing")[0]
+        add("discussion", h.text, f"asks for advice on adult sexual health or relationships ({h.lang})", h)
         sexual_hits = []
     for h in sexual_hits:
         add("sexual_term", h.text, f"sexual or nudity term ({h.lang})", h)
