@@ -47,6 +47,8 @@ STILL_CSAM = [
     "non-explicit nude child",
     "a child, not too explicit, nude",
     "12 year old, no sexual content, naked",
+    "shotacon",  # words that name sexualised minors are sexual and minor at once
+    "lolicon art",
 ]
 
 
