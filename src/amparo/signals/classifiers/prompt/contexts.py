@@ -1,5 +1,6 @@
 """What a text is doing with its cues: excluding them (negation), discussing abuse as a subject,
-describing an infant's everyday nudity. rules.decide asks these before it labels."""
+asking for advice on adults' own sexual health, describing an infant's everyday nudity.
+rules.decide asks these before it labels."""
 
 from __future__ import annotations
 

@@ -380,7 +380,7 @@ class PromptGate:
         if rules.everyday_caption and candidate in (LABEL_CSAM, LABEL_NUDIFY):
             return False  # the rules read an infant's everyday nudity described, not requested
         if rules.discussion and candidate in (LABEL_CSAM, LABEL_NUDIFY, LABEL_SEXUAL):
-            return False  # abuse or sex education discussed as a subject: no sexual request
+            return False  # abuse or sex education discussed, or advice asked: no sexual request
         if candidate in (LABEL_CSAM, LABEL_MINOR):
             return rules.minor
         if candidate == LABEL_SEXUAL and rules.minor:

@@ -19,6 +19,12 @@ import yaml
 from .ages import LEXICON_LANGUAGES, number_tables
 from .normalise import LEXICON_DIR, YAML_LOADER, skeleton, tokenise_term
 
+# Words that say what a text does with its cues (contexts.py): discusses a subject, asks for
+# something, negates a word, asks for advice. They decide nothing alone.
+FRAMING_CATEGORIES = (
+    "topic", "inform", "seek", "creative", "negator", "negator_near", "negatable", "contrast", "advice", "wellbeing",
+    "animal",
+)  # fmt: skip
 CATEGORIES = (
     "minor",
     "minor_weak",
@@ -51,17 +57,7 @@ CATEGORIES = (
     "body",
     "care",
     "identity",
-    "topic",
-    "inform",
-    "seek",
-    "creative",
-    "negator",
-    "negator_near",
-    "negatable",
-    "contrast",
-    "advice",
-    "wellbeing",
-    "animal",
+    *FRAMING_CATEGORIES,
 )
 MAX_PHRASE = 7
 FUZZY_MIN_LEN = 5
@@ -150,9 +146,8 @@ def load_lexicon() -> Lexicon:
                 if d not in vocabulary:
                     deletions.setdefault(d, term)
     # "muller" (Galician for woman) is also a surname: words about people may be names
-    # framing words of a discussion ("law", "news", "support") are no deciding terms: "Jude Law"
-    name_like = {"adult", "person", "real_person", "image_ref", "topic", "inform", "seek", "creative",
-                 "negator", "negator_near", "negatable", "contrast", "advice", "wellbeing", "animal"}
+    # framing words ("law", "news", "support") are no deciding terms either: "Jude Law"
+    name_like = {"adult", "person", "real_person", "image_ref", *FRAMING_CATEGORIES}
     not_names = set(stopwords) | {
         k[0] for k, entries in phrases.items() if len(k) == 1 and any(e.category not in name_like for e in entries)
     }

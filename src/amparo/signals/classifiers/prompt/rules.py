@@ -118,7 +118,7 @@ class RuleResult:
     refers_to_image: bool
     reasons: list[Reason] = field(default_factory=list)
     everyday_caption: bool = False  # an infant's everyday nudity described, not requested
-    discussion: bool = False  # sexual abuse or sex education discussed as a subject, nothing requested
+    discussion: bool = False  # abuse or sex education discussed, or adult sexual-health advice asked: no request
     spans: Sequence[tuple[int, int]] = field(default_factory=list)  # per token, in the original prompt
 
     @property
