@@ -48,7 +48,7 @@ def discussion_of_abuse(hits: Sequence[Hit], sexual_hits: Sequence[Hit]) -> bool
     """A text *about* sexual abuse, exploitation or sex education ("signs that a child is being
     sexually abused", "laws on child pornography in the UK", "sex education for teenagers"):
     every sexual cue lies inside a subject phrase (`topic`), the text is framed as recognising,
-    preventing, reporting, supporting, teaching, law, news or research (`protective`, `inform`),
+    preventing, reporting, supporting, teaching, law or news (`protective`, `inform`),
     and nothing outside the subject phrases asks for an image, a story, role-play or a way to
     find, get or make something. Such a text names no sexual request; a child named in it makes
     it `minor_nonsexual`, never `csam_request`, and the learned stage may not raise it."""
